@@ -1,0 +1,51 @@
+//! All SQL of tokworks lives under this module: one file per table or concern, free `async fn`s
+//! taking an executor (pool or transaction), returning row types defined next to them.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::config::DatabaseArgs;
+
+pub mod api_keys;
+pub mod item_claims;
+pub mod jobs;
+pub mod stats;
+pub mod videos;
+pub mod worker_heartbeats;
+
+/// The embedded migrations (`migrations/` at the workspace root).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Postgres NOTIFY channel on which the id of a job that reached a terminal status is published
+/// (sent in the same transaction as the transition, so it is delivered only if it committed).
+pub const JOB_FINISHED_CHANNEL: &str = "tokworks_job_finished";
+
+/// Failure to reach or migrate Postgres.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("DATABASE_URL is not a valid Postgres URL: {0}")]
+    InvalidUrl(#[source] sqlx::Error),
+    #[error("cannot connect to Postgres: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Opens a pool. Fails fast (5 s) when Postgres is unreachable.
+pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, ConnectError> {
+    let options: PgConnectOptions =
+        args.database_url.expose_secret().parse().map_err(ConnectError::InvalidUrl)?;
+    PgPoolOptions::new()
+        .max_connections(args.database_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(ConnectError::Connect)
+}
+
+/// Applies every pending migration (idempotent; safe to run from several processes).
+pub async fn migrate(pool: &PgPool) -> Result<(), ConnectError> {
+    MIGRATOR.run(pool).await.map_err(ConnectError::Migrate)
+}

@@ -1,0 +1,12 @@
+//! tokworks-shared: what both `tokworks-api` and `tokworks-worker` need — domain types,
+//! wire formats (queue payloads), the queue itself, configuration pieces, and all SQL.
+//!
+//! Invariant: no HTTP server, no HTTP client, no child processes live here.
+
+pub mod config;
+pub mod db;
+pub mod error_code;
+pub mod jobs;
+pub mod queue;
+pub mod tiktok_url;
+pub mod video;

@@ -1,0 +1,1 @@
+//! (being written: TikTok URL parsing and canonicalisation)

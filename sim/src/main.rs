@@ -1,0 +1,2 @@
+//! tokworks-sim command line (being written).
+fn main() {}
