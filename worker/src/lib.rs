@@ -1,1 +1,156 @@
-//! placeholder
+//! tokworks-worker: apalis workers that take extraction tasks from Redis, run yt-dlp (a pool of
+//! long-lived helper processes), map TikTok's item to our `Video`, and store everything in
+//! Postgres — plus the maintenance loop (promoter, cleanup, heartbeats, leases, reconciler).
+
+pub mod apalis_runtime;
+pub mod config;
+pub mod context;
+pub mod extractor;
+pub mod jobs;
+pub mod reconciler;
+pub mod tiktok;
+pub mod ytdlp;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use tokworks_shared::db;
+use tokworks_shared::queue::{ExtractQueue, QueueError};
+
+use crate::apalis_runtime::maintenance::Maintenance;
+use crate::config::{ExtractorKind, WorkerConfig};
+use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
+use crate::extractor::VideoExtractor;
+use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
+
+/// Why the worker could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerRunError {
+    #[error(transparent)]
+    Database(#[from] db::ConnectError),
+    #[error("cannot reach Redis: {0}")]
+    Queue(#[from] QueueError),
+    #[error("yt-dlp: {0}")]
+    YtDlp(#[from] YtDlpSetupError),
+    #[error("EXTRACTOR=web is not available in this build of tokworks-worker; use EXTRACTOR=ytdlp")]
+    WebExtractorUnavailable,
+    #[error("apalis monitor: {0}")]
+    Monitor(#[from] apalis::prelude::MonitorError),
+}
+
+/// How long to keep trying to reach Redis at startup (it may still be starting).
+const REDIS_STARTUP_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Starts the worker process's parts and runs them until `shutdown_signal` resolves.
+pub async fn run_worker_process(
+    config: WorkerConfig,
+    shutdown_signal: impl Future<Output = std::io::Result<()>> + Send,
+) -> Result<(), WorkerRunError> {
+    let identity = Arc::new(WorkerIdentity::new(&config.worker_name));
+    tracing::info!(
+        worker_name = identity.worker_name,
+        "starting tokworks-worker"
+    );
+
+    let pool = db::connect(&config.database).await?;
+    db::migrate(&pool).await?;
+    let queue = connect_queue_patiently(
+        config.redis.redis_url.expose_secret(),
+        &config.redis.queue_namespace,
+    )
+    .await?;
+    let extractor = start_extractor(&config).await?;
+
+    let max_duration = config.max_video_duration_seconds;
+    let context = JobContext {
+        pool: pool.clone(),
+        queue: queue.clone(),
+        extractor,
+        identity: identity.clone(),
+        settings: Arc::new(ExtractSettings {
+            max_video_duration_seconds: (max_duration > 0).then_some(max_duration),
+            cache_ttl: (config.cache_ttl_seconds > 0)
+                .then(|| Duration::from_secs(config.cache_ttl_seconds)),
+            item_lease: ITEM_LEASE,
+            retry_delays: ExtractSettings::default_retry_delays(),
+        }),
+    };
+
+    let maintenance = Maintenance {
+        pool,
+        queue,
+        identity,
+        item_lease: ITEM_LEASE,
+    };
+    // Promote before the first fetch: apalis' fetch dies on ≥ 8000 due ids (§6.1).
+    maintenance.promote().await;
+    maintenance.heartbeat().await;
+    let (stop_maintenance, maintenance_shutdown) = tokio::sync::watch::channel(false);
+    let maintenance_task = tokio::spawn(maintenance.run(maintenance_shutdown));
+
+    let shutdown_timeout = config.extract_deadline() + Duration::from_secs(15);
+    let result = apalis_runtime::run_extract_workers(
+        context,
+        config.concurrency(),
+        shutdown_timeout,
+        shutdown_signal,
+    )
+    .await;
+    let _ = stop_maintenance.send(true);
+    if let Err(error) = maintenance_task.await {
+        tracing::warn!(%error, "maintenance task ended abnormally");
+    }
+    tracing::info!("tokworks-worker stopped");
+    result.map_err(WorkerRunError::from)
+}
+
+async fn connect_queue_patiently(
+    redis_url: &str,
+    namespace: &str,
+) -> Result<ExtractQueue, QueueError> {
+    let started = tokio::time::Instant::now();
+    loop {
+        match ExtractQueue::connect(redis_url, namespace).await {
+            Ok(queue) => return Ok(queue),
+            Err(error) if started.elapsed() < REDIS_STARTUP_PATIENCE => {
+                tracing::warn!(%error, "Redis not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+async fn start_extractor(config: &WorkerConfig) -> Result<Arc<dyn VideoExtractor>, WorkerRunError> {
+    match config.extractor {
+        ExtractorKind::Web => Err(WorkerRunError::WebExtractorUnavailable),
+        ExtractorKind::Ytdlp => {
+            let python = locate_python(&config.ytdlp_path, config.ytdlp_python.as_deref())?;
+            let proxy = config.proxy_settings();
+            let deadline = config.extract_deadline();
+            let network = YtDlpNetwork {
+                proxy_url: proxy.proxy_url,
+                insecure_tls: proxy.insecure_tls,
+                socket_timeout: deadline.min(Duration::from_secs(20)),
+            };
+            let extractor =
+                YtDlpExtractor::start(python, config.concurrency(), deadline, network).await?;
+            Ok(Arc::new(extractor))
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn termination_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
+        result = tokio::signal::ctrl_c() => {
+            result?;
+            tracing::info!("SIGINT: shutting down gracefully");
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,450 @@
-//! (to be written)
+//! The worker's side of the item lifecycle (notes/contracts.md "Item lifecycle"): the guarded
+//! claim, the guarded end (succeeded / failed / retry) with job counters and NOTIFY, lease renewal,
+//! and the reconciler's queries. Every transition is an `UPDATE … WHERE <expected state> RETURNING`,
+//! so a task that runs twice (at-least-once delivery) changes nothing the second time.
+
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::db::JOB_FINISHED_CHANNEL;
+use crate::error_code::ErrorCode;
+
+/// Why ending an item did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// The claim is no longer ours: the lease expired and another worker took the item over,
+    /// or the item was finished by another execution. Nothing was written.
+    #[error("item {item_id} is no longer held by claim {claim_id}")]
+    LostClaim { item_id: Uuid, claim_id: Uuid },
+    #[error("postgres: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// An item this worker now holds, with what the handler needs to process it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedItem {
+    pub item_id: Uuid,
+    pub job_id: Uuid,
+    pub claim_id: Uuid,
+    /// This claim's attempt number (1 for the first claim).
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub input_url: String,
+    pub canonical_url: Option<String>,
+    pub video_id: Option<String>,
+    /// The job's normalised options (`refresh`, `analyze_thumbnail`, …) as accepted by the api.
+    pub job_options: serde_json::Value,
+    /// Milliseconds between the item becoming runnable (enqueue or retry time) and this claim.
+    pub queue_wait_ms: f64,
+    /// Whether this claim took the item over from a worker whose lease had expired.
+    pub took_over_expired_lease: bool,
+}
+
+/// Claims `item_id` for `worker_name` if it is claimable: queued and due, or running under an
+/// expired lease. Moves its job `queued → running` and records an `item_executions` row, all in
+/// one transaction. `None` when the item is not claimable (running under a live lease, finished,
+/// canceled, not yet due, or unknown).
+pub async fn claim_item(
+    pool: &PgPool,
+    item_id: Uuid,
+    worker_name: &str,
+    lease: Duration,
+) -> Result<Option<ClaimedItem>, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    let claim_id = Uuid::now_v7();
+    let claimed: Option<ClaimedItem> = sqlx::query_as(
+        r"
+        with previous as (
+            select item_id, status as previous_status
+            from job_items
+            where item_id = $1
+            for update
+        ),
+        claimed as (
+            update job_items as item
+            set status = 'running',
+                attempts = item.attempts + 1,
+                claim_id = $2,
+                claimed_by = $3,
+                lease_expires_at = now() + make_interval(secs => $4),
+                started_at = coalesce(item.started_at, now())
+            from previous
+            where item.item_id = previous.item_id
+              and ((item.status = 'queued' and item.not_before <= now())
+                   or (item.status = 'running' and item.lease_expires_at < now()))
+            returning item.item_id, item.job_id, item.claim_id, item.attempts, item.max_attempts,
+                      item.input_url, item.canonical_url, item.video_id, item.not_before,
+                      item.enqueued_at, item.created_at, previous.previous_status
+        )
+        select claimed.item_id,
+               claimed.job_id,
+               claimed.claim_id,
+               claimed.attempts as attempt,
+               claimed.max_attempts,
+               claimed.input_url,
+               claimed.canonical_url,
+               claimed.video_id,
+               jobs.options as job_options,
+               greatest(0, extract(epoch from (clock_timestamp() - greatest(
+                   coalesce(claimed.enqueued_at, claimed.created_at), claimed.not_before))) * 1000
+               )::float8 as queue_wait_ms,
+               (claimed.previous_status = 'running') as took_over_expired_lease
+        from claimed
+        join jobs on jobs.job_id = claimed.job_id
+        ",
+    )
+    .bind(item_id)
+    .bind(claim_id)
+    .bind(worker_name)
+    .bind(lease.as_secs_f64())
+    .fetch_optional(&mut *transaction)
+    .await?;
+
+    let Some(claimed) = claimed else {
+        transaction.rollback().await?;
+        return Ok(None);
+    };
+
+    sqlx::query(
+        "update jobs set status = 'running', started_at = coalesce(started_at, now())
+         where job_id = $1 and status = 'queued'",
+    )
+    .bind(claimed.job_id)
+    .execute(&mut *transaction)
+    .await?;
+
+    sqlx::query(
+        "insert into item_executions (item_id, attempt, claim_id, worker_name)
+         values ($1, $2, $3, $4)",
+    )
+    .bind(claimed.item_id)
+    .bind(claimed.attempt)
+    .bind(claimed.claim_id)
+    .bind(worker_name)
+    .execute(&mut *transaction)
+    .await?;
+
+    transaction.commit().await?;
+    Ok(Some(claimed))
+}
+
+/// How an item's attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemEnd {
+    /// The video is stored (in the same transaction) as `video_id`.
+    Succeeded { video_id: String, cache_hit: bool },
+    /// Final failure with a stable code.
+    Failed {
+        error_code: ErrorCode,
+        message: String,
+    },
+    /// Back to `queued`, to be claimed again after `retry_after` under the task `task_id`
+    /// (pushed delayed by the caller after commit; the reconciler covers a failed push).
+    Retry {
+        error_code: ErrorCode,
+        message: String,
+        retry_after: Duration,
+        task_id: String,
+    },
+}
+
+impl ItemEnd {
+    fn execution_outcome(&self) -> &'static str {
+        match self {
+            ItemEnd::Succeeded { .. } => "succeeded",
+            ItemEnd::Failed { .. } => "failed",
+            ItemEnd::Retry { .. } => "retry_scheduled",
+        }
+    }
+}
+
+/// What ending an item did to its job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemEndReport {
+    /// The job's status after this end (e.g. `running`, or a terminal status).
+    pub job_status: String,
+    /// Whether this end moved the job to a terminal status (and sent the NOTIFY).
+    pub job_finished: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobCountsRow {
+    status: String,
+    items_total: i32,
+    items_succeeded: i32,
+    items_failed: i32,
+    items_canceled: i32,
+}
+
+/// Ends the attempt held by `claim_id`, inside the caller's transaction (which also stores the
+/// video, thumbnail and timings): moves the item, closes its execution row, moves the job's
+/// counters, finishes the job when this was its last item (NOTIFY on
+/// [`JOB_FINISHED_CHANNEL`]). Fails with [`ClaimError::LostClaim`] when the claim is no longer
+/// held; the caller then rolls back.
+pub async fn end_item(
+    connection: &mut PgConnection,
+    item_id: Uuid,
+    claim_id: Uuid,
+    end: &ItemEnd,
+) -> Result<ItemEndReport, ClaimError> {
+    let job_id: Option<Uuid> = match end {
+        ItemEnd::Succeeded {
+            video_id,
+            cache_hit,
+        } => {
+            sqlx::query_scalar(
+                "update job_items
+                 set status = 'succeeded', result_video_id = $3, cache_hit = $4,
+                     video_id = coalesce(video_id, $3),
+                     error_code = null, error_message = null, error_retryable = null,
+                     lease_expires_at = null, finished_at = now()
+                 where item_id = $1 and claim_id = $2 and status = 'running'
+                 returning job_id",
+            )
+            .bind(item_id)
+            .bind(claim_id)
+            .bind(video_id)
+            .bind(cache_hit)
+            .fetch_optional(&mut *connection)
+            .await?
+        }
+        ItemEnd::Failed {
+            error_code,
+            message,
+        } => {
+            sqlx::query_scalar(
+                "update job_items
+                 set status = 'failed', error_code = $3, error_message = $4, error_retryable = $5,
+                     lease_expires_at = null, finished_at = now()
+                 where item_id = $1 and claim_id = $2 and status = 'running'
+                 returning job_id",
+            )
+            .bind(item_id)
+            .bind(claim_id)
+            .bind(error_code.as_str())
+            .bind(message)
+            .bind(error_code.is_retryable())
+            .fetch_optional(&mut *connection)
+            .await?
+        }
+        ItemEnd::Retry {
+            error_code,
+            message,
+            retry_after,
+            task_id,
+        } => {
+            sqlx::query_scalar(
+                "update job_items
+                 set status = 'queued', not_before = now() + make_interval(secs => $5),
+                     error_code = $3, error_message = $4, error_retryable = true,
+                     claim_id = null, claimed_by = null, lease_expires_at = null,
+                     task_id = $6, enqueued_at = now()
+                 where item_id = $1 and claim_id = $2 and status = 'running'
+                 returning job_id",
+            )
+            .bind(item_id)
+            .bind(claim_id)
+            .bind(error_code.as_str())
+            .bind(message)
+            .bind(retry_after.as_secs_f64())
+            .bind(task_id)
+            .fetch_optional(&mut *connection)
+            .await?
+        }
+    };
+    let Some(job_id) = job_id else {
+        return Err(ClaimError::LostClaim { item_id, claim_id });
+    };
+
+    sqlx::query(
+        "update item_executions set finished_at = now(), outcome = $2
+         where claim_id = $1 and finished_at is null",
+    )
+    .bind(claim_id)
+    .bind(end.execution_outcome())
+    .execute(&mut *connection)
+    .await?;
+
+    let (succeeded_delta, failed_delta) = match end {
+        ItemEnd::Succeeded { .. } => (1, 0),
+        ItemEnd::Failed { .. } => (0, 1),
+        ItemEnd::Retry { .. } => (0, 0),
+    };
+    let counts: JobCountsRow = sqlx::query_as(
+        "update jobs
+         set items_succeeded = items_succeeded + $2, items_failed = items_failed + $3
+         where job_id = $1
+         returning status, items_total, items_succeeded, items_failed, items_canceled",
+    )
+    .bind(job_id)
+    .bind(succeeded_delta)
+    .bind(failed_delta)
+    .fetch_one(&mut *connection)
+    .await?;
+
+    let all_ended =
+        counts.items_succeeded + counts.items_failed + counts.items_canceled >= counts.items_total;
+    let job_is_open = counts.status == "queued" || counts.status == "running";
+    if !(all_ended && job_is_open) {
+        return Ok(ItemEndReport {
+            job_status: counts.status,
+            job_finished: false,
+        });
+    }
+
+    let terminal_status = if counts.items_succeeded == counts.items_total {
+        "succeeded"
+    } else if counts.items_succeeded == 0 {
+        "failed"
+    } else {
+        "partial"
+    };
+    // A job that failed as a whole carries the reason when it had a single item (video jobs).
+    let (job_error_code, job_error_message) = match end {
+        ItemEnd::Failed {
+            error_code,
+            message,
+        } if terminal_status == "failed" && counts.items_total == 1 => {
+            (Some(error_code.as_str()), Some(message.as_str()))
+        }
+        _ => (None, None),
+    };
+    let finished: Option<String> = sqlx::query_scalar(
+        "update jobs
+         set status = $2, finished_at = now(),
+             error_code = coalesce($3, error_code), error_message = coalesce($4, error_message)
+         where job_id = $1 and status in ('queued', 'running')
+         returning status",
+    )
+    .bind(job_id)
+    .bind(terminal_status)
+    .bind(job_error_code)
+    .bind(job_error_message)
+    .fetch_optional(&mut *connection)
+    .await?;
+
+    match finished {
+        Some(status) => {
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(JOB_FINISHED_CHANNEL)
+                .bind(job_id.to_string())
+                .execute(&mut *connection)
+                .await?;
+            Ok(ItemEndReport {
+                job_status: status,
+                job_finished: true,
+            })
+        }
+        None => Ok(ItemEndReport {
+            job_status: counts.status,
+            job_finished: false,
+        }),
+    }
+}
+
+/// Marks the execution row of a claim that was lost (another worker took the item over).
+pub async fn mark_execution_lost(pool: &PgPool, claim_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update item_executions set finished_at = now(), outcome = 'lost_claim'
+         where claim_id = $1 and finished_at is null",
+    )
+    .bind(claim_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records one stage timing of an attempt (idempotent per item, attempt and stage).
+pub async fn record_stage_timing(
+    connection: &mut PgConnection,
+    item_id: Uuid,
+    attempt: i32,
+    stage: &str,
+    duration: Duration,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into item_stage_timings (item_id, attempt, stage, duration_ms)
+         values ($1, $2, $3, $4)
+         on conflict (item_id, attempt, stage) do update set duration_ms = excluded.duration_ms",
+    )
+    .bind(item_id)
+    .bind(attempt)
+    .bind(stage)
+    .bind(duration.as_secs_f64() * 1000.0)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Extends the lease of every item `worker_name` is running. Returns how many were renewed.
+pub async fn renew_leases(
+    pool: &PgPool,
+    worker_name: &str,
+    lease: Duration,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "update job_items set lease_expires_at = now() + make_interval(secs => $2)
+         where status = 'running' and claimed_by = $1",
+    )
+    .bind(worker_name)
+    .bind(lease.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// An unfinished item the reconciler may have to enqueue again.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReconcileCandidate {
+    pub item_id: Uuid,
+    pub job_id: Uuid,
+    pub status: String,
+    pub task_id: Option<String>,
+}
+
+/// Items that should be in the queue but may not be: `queued` and due, last enqueued (or
+/// created) more than `grace` ago; and `running` under an expired lease. The caller checks
+/// their `task_id` against Redis.
+pub async fn reconcile_candidates(
+    pool: &PgPool,
+    grace: Duration,
+    limit: i64,
+) -> Result<Vec<ReconcileCandidate>, sqlx::Error> {
+    sqlx::query_as(
+        "select item_id, job_id, status, task_id
+         from job_items
+         where (status = 'queued' and not_before <= now()
+                and coalesce(enqueued_at, created_at) < now() - make_interval(secs => $1))
+            or (status = 'running' and lease_expires_at < now())
+         order by not_before
+         limit $2",
+    )
+    .bind(grace.as_secs_f64())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Records that the item was enqueued again under `new_task_id`, if nobody else did it since
+/// the candidate was read (guarded on the previous task id). `true` when recorded: only then
+/// should the caller push.
+pub async fn record_reenqueue(
+    pool: &PgPool,
+    item_id: Uuid,
+    previous_task_id: Option<&str>,
+    new_task_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "update job_items set task_id = $3, enqueued_at = now()
+         where item_id = $1 and task_id is not distinct from $2
+           and status in ('queued', 'running')",
+    )
+    .bind(item_id)
+    .bind(previous_task_id)
+    .bind(new_task_id)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

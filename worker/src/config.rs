@@ -1,0 +1,193 @@
+//! The worker's configuration: every setting comes from the environment (or the matching flag),
+//! and `tokworks-worker --help` lists them all.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+use tokworks_shared::config::{DatabaseArgs, RedisArgs};
+
+/// Which extractor fetches single videos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExtractorKind {
+    /// A pool of long-lived yt-dlp helper processes (default).
+    Ytdlp,
+    /// tokworks' own web client (not available in this build: the worker refuses to start).
+    Web,
+}
+
+/// tokworks-worker: runs extraction tasks from Redis and stores results in Postgres.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tokworks-worker", version, about)]
+pub struct WorkerConfig {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub redis: RedisArgs,
+
+    /// Proxy for all TikTok traffic (pages, CDN), e.g. http://user:pass@host:port
+    #[arg(long, env = "TIKTOK_PROXY_URL", hide_env_values = true)]
+    pub tiktok_proxy_url: Option<SecretString>,
+
+    /// Accept any TLS certificate from TikTok hosts: for proxies that re-sign TLS (ScraperAPI,
+    /// the simulator). Never needed without a proxy.
+    #[arg(
+        long,
+        env = "TIKTOK_PROXY_INSECURE_TLS",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub tiktok_proxy_insecure_tls: bool,
+
+    /// ScraperAPI key: shortcut for TIKTOK_PROXY_URL=http://scraperapi:KEY@proxy-server.scraperapi.com:8001
+    /// with TIKTOK_PROXY_INSECURE_TLS=true (ScraperAPI re-signs TLS). TIKTOK_PROXY_URL wins if both are set.
+    #[arg(long, env = "SCRAPERAPI_KEY", hide_env_values = true)]
+    pub scraperapi_key: Option<SecretString>,
+
+    /// The yt-dlp script (its `#!` line names the Python that has yt_dlp), or a name on PATH.
+    #[arg(long, env = "YTDLP_PATH", default_value = "yt-dlp")]
+    pub ytdlp_path: String,
+
+    /// Python interpreter that can `import yt_dlp`; overrides the one read from YTDLP_PATH.
+    #[arg(long, env = "YTDLP_PYTHON")]
+    pub ytdlp_python: Option<PathBuf>,
+
+    /// Single-video extractor.
+    #[arg(long, env = "EXTRACTOR", value_enum, default_value = "ytdlp")]
+    pub extractor: ExtractorKind,
+
+    /// Tasks run at once by this process (also the number of yt-dlp helper processes).
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub worker_concurrency: u16,
+
+    /// Videos longer than this fail with VIDEO_TOO_LONG (0 = no limit).
+    #[arg(long, env = "MAX_VIDEO_DURATION_SECONDS", default_value_t = 600)]
+    pub max_video_duration_seconds: u32,
+
+    /// A video fetched less than this long ago is served from Postgres (cache_hit) unless the
+    /// job asks for `refresh` (0 = never use the cache).
+    #[arg(long, env = "CACHE_TTL_SECONDS", default_value_t = 3600)]
+    pub cache_ttl_seconds: u64,
+
+    /// Overall deadline of one extraction; the yt-dlp helper is killed when it passes.
+    #[arg(long, env = "EXTRACT_DEADLINE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub extract_deadline_seconds: u64,
+
+    /// Prefix of this process's worker name; host, pid and a ULID are always appended.
+    #[arg(long, env = "WORKER_NAME", default_value = "worker")]
+    pub worker_name: String,
+}
+
+/// Proxy settings derived from TIKTOK_PROXY_URL / TIKTOK_PROXY_INSECURE_TLS / SCRAPERAPI_KEY.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxySettings {
+    pub proxy_url: Option<String>,
+    pub insecure_tls: bool,
+}
+
+impl WorkerConfig {
+    /// The effective proxy: TIKTOK_PROXY_URL, else ScraperAPI's endpoint (with insecure TLS, as
+    /// ScraperAPI re-signs TLS), else none.
+    pub fn proxy_settings(&self) -> ProxySettings {
+        if let Some(proxy_url) = &self.tiktok_proxy_url {
+            return ProxySettings {
+                proxy_url: Some(proxy_url.expose_secret().to_owned()),
+                insecure_tls: self.tiktok_proxy_insecure_tls,
+            };
+        }
+        if let Some(key) = &self.scraperapi_key {
+            return ProxySettings {
+                proxy_url: Some(format!(
+                    "http://scraperapi:{}@proxy-server.scraperapi.com:8001",
+                    key.expose_secret()
+                )),
+                insecure_tls: true,
+            };
+        }
+        ProxySettings {
+            proxy_url: None,
+            insecure_tls: self.tiktok_proxy_insecure_tls,
+        }
+    }
+
+    pub fn extract_deadline(&self) -> Duration {
+        Duration::from_secs(self.extract_deadline_seconds)
+    }
+
+    pub fn concurrency(&self) -> usize {
+        usize::from(self.worker_concurrency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> WorkerConfig {
+        let mut all = vec![
+            "tokworks-worker",
+            "--database-url",
+            "postgres://x",
+            "--redis-url",
+            "redis://x",
+        ];
+        all.extend_from_slice(args);
+        WorkerConfig::try_parse_from(all).unwrap()
+    }
+
+    #[test]
+    fn scraperapi_key_sets_proxy_and_insecure_tls() {
+        let config = parse(&["--scraperapi-key", "k123"]);
+        assert_eq!(
+            config.proxy_settings(),
+            ProxySettings {
+                proxy_url: Some("http://scraperapi:k123@proxy-server.scraperapi.com:8001".into()),
+                insecure_tls: true
+            }
+        );
+    }
+
+    #[test]
+    fn explicit_proxy_wins_over_scraperapi() {
+        let config = parse(&[
+            "--scraperapi-key",
+            "k",
+            "--tiktok-proxy-url",
+            "http://127.0.0.1:9",
+            "--tiktok-proxy-insecure-tls",
+            "true",
+        ]);
+        assert_eq!(
+            config.proxy_settings().proxy_url.as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert!(config.proxy_settings().insecure_tls);
+    }
+
+    #[test]
+    fn help_lists_every_environment_variable() {
+        let help = <WorkerConfig as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        for name in [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "QUEUE_NAMESPACE",
+            "TIKTOK_PROXY_URL",
+            "TIKTOK_PROXY_INSECURE_TLS",
+            "SCRAPERAPI_KEY",
+            "YTDLP_PATH",
+            "YTDLP_PYTHON",
+            "EXTRACTOR",
+            "WORKER_CONCURRENCY",
+            "MAX_VIDEO_DURATION_SECONDS",
+            "CACHE_TTL_SECONDS",
+            "EXTRACT_DEADLINE_SECONDS",
+            "WORKER_NAME",
+        ] {
+            assert!(help.contains(name), "--help does not mention {name}");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The boundary between the job handler and whatever fetches a TikTok post (the yt-dlp pool, or
+//! the native web client): one URL in, TikTok's raw `itemStruct` plus the cover bytes out, or a
+//! classified failure.
+
+use futures::future::BoxFuture;
+use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::video::VideoSource;
+
+/// What an extractor got for one post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    /// TikTok's `itemStruct` as parsed from the page (input of the mapper).
+    pub item: serde_json::Value,
+    /// `webapp.video-detail.statusCode` of the page (0 on success).
+    pub status_code: i64,
+    /// The page URL the item came from (resolved, for short links).
+    pub webpage_url: String,
+    /// The cover image, downloaded with the page's session; `None` if it could not be fetched.
+    pub thumbnail: Option<ThumbnailBytes>,
+    /// Why the cover is missing, when it is.
+    pub thumbnail_error: Option<String>,
+    /// Time spent downloading the cover, when the extractor measured it separately.
+    pub thumbnail_duration: Option<std::time::Duration>,
+}
+
+/// Cover image bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThumbnailBytes {
+    pub source_url: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A classified extraction failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ExtractionFailure {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ExtractionFailure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ExtractionFailure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Something that fetches one TikTok post by URL.
+pub trait VideoExtractor: Send + Sync + std::fmt::Debug {
+    /// Which extractor this is (stored with the video).
+    fn source(&self) -> VideoSource;
+
+    /// Fetches the post at `url` (a canonical post URL or a short link).
+    fn extract<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Extraction, ExtractionFailure>>;
+}

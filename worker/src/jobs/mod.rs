@@ -1,0 +1,3 @@
+//! Job handlers run by the apalis workers.
+
+pub mod extract_item;

@@ -1,0 +1,10 @@
+//! tokworks-worker integration tests (one binary): the queue, the yt-dlp pool against the
+//! simulator, the extract handler against Postgres and Redis, the reconciler, and the apalis
+//! runtime end to end.
+
+mod apalis_runtime;
+mod extract_item;
+mod queue;
+mod reconciler;
+mod support;
+mod ytdlp_pool;

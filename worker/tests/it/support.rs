@@ -1,0 +1,248 @@
+//! Shared test fixtures: the simulator, the real yt-dlp pool pointed at it, a per-test Redis
+//! namespace, job rows in Postgres, and extractor wrappers that count or fail.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use sqlx::PgPool;
+use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::jobs::ExtractItemTask;
+use tokworks_shared::queue::ExtractQueue;
+use tokworks_shared::video::VideoSource;
+use tokworks_sim::server::{SimConfig, SimHandle};
+use tokworks_worker::context::{ExtractSettings, JobContext, WorkerIdentity};
+use tokworks_worker::extractor::{Extraction, ExtractionFailure, VideoExtractor};
+use tokworks_worker::ytdlp::{YtDlpExtractor, YtDlpNetwork, locate_python};
+use uuid::Uuid;
+
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379/";
+
+/// The repository's yt-dlp (scripts/install-ytdlp.sh), or YTDLP_PATH.
+pub fn ytdlp_path() -> String {
+    std::env::var("YTDLP_PATH").unwrap_or_else(|_| {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        repo.join(".venv/ytdlp/bin/yt-dlp").display().to_string()
+    })
+}
+
+pub async fn start_sim() -> SimHandle {
+    tokworks_sim::server::start(SimConfig::default())
+        .await
+        .expect("simulator starts")
+}
+
+/// A real yt-dlp pool of `size` helpers going through the simulator's proxy.
+pub async fn start_ytdlp(sim: &SimHandle, size: usize, deadline: Duration) -> YtDlpExtractor {
+    let python =
+        locate_python(&ytdlp_path(), None).expect("yt-dlp installed (scripts/install-ytdlp.sh)");
+    YtDlpExtractor::start(
+        python,
+        size,
+        deadline,
+        YtDlpNetwork {
+            proxy_url: Some(sim.proxy_url()),
+            insecure_tls: true,
+            socket_timeout: Duration::from_secs(10),
+        },
+    )
+    .await
+    .expect("helpers start")
+}
+
+/// A queue under a namespace no other test uses.
+pub async fn unique_queue() -> ExtractQueue {
+    let namespace = format!("test_{}", ulid::Ulid::generate().to_string().to_lowercase());
+    ExtractQueue::connect(REDIS_URL, &namespace)
+        .await
+        .expect("redis reachable")
+}
+
+pub fn context(
+    pool: PgPool,
+    queue: ExtractQueue,
+    extractor: Arc<dyn VideoExtractor>,
+) -> JobContext {
+    JobContext {
+        pool,
+        queue,
+        extractor,
+        identity: Arc::new(WorkerIdentity::new("test")),
+        settings: Arc::new(ExtractSettings {
+            max_video_duration_seconds: Some(600),
+            cache_ttl: Some(Duration::from_secs(3600)),
+            item_lease: Duration::from_secs(10),
+            retry_delays: vec![Duration::from_secs(2), Duration::from_secs(8)],
+        }),
+    }
+}
+
+/// Inserts a job with one queued item per URL; returns the job id and the tasks.
+pub async fn insert_job(
+    pool: &PgPool,
+    urls: &[&str],
+    max_attempts: i32,
+    options: serde_json::Value,
+) -> (Uuid, Vec<ExtractItemTask>) {
+    let api_key_id = Uuid::now_v7();
+    sqlx::query(
+        "insert into api_keys (api_key_id, name, key_prefix, key_sha256) values ($1, 'test', 'tok_test', $2)",
+    )
+    .bind(api_key_id)
+    .bind(api_key_id.as_bytes().to_vec())
+    .execute(pool)
+    .await
+    .expect("fixture row inserted");
+    let job_id = Uuid::now_v7();
+    let kind = if urls.len() == 1 { "video" } else { "batch" };
+    sqlx::query(
+        "insert into jobs (job_id, api_key_id, kind, status, request, options, items_total)
+         values ($1, $2, $3, 'queued', '{}'::jsonb, $4, $5)",
+    )
+    .bind(job_id)
+    .bind(api_key_id)
+    .bind(kind)
+    .bind(&options)
+    .bind(i32::try_from(urls.len()).expect("few urls"))
+    .execute(pool)
+    .await
+    .expect("fixture row inserted");
+    let mut tasks = Vec::new();
+    for (position, url) in urls.iter().enumerate() {
+        let item_id = Uuid::now_v7();
+        let parsed = tokworks_shared::tiktok_url::TiktokUrl::parse(url).ok();
+        sqlx::query(
+            "insert into job_items (item_id, job_id, position, input_url, canonical_url, video_id, status, max_attempts)
+             values ($1, $2, $3, $4, $5, $6, 'queued', $7)",
+        )
+        .bind(item_id)
+        .bind(job_id)
+        .bind(i32::try_from(position).expect("few urls"))
+        .bind(url)
+        .bind(parsed.as_ref().map(|parsed| parsed.canonical_url().to_owned()))
+        .bind(parsed.as_ref().and_then(|parsed| parsed.video_id().map(str::to_owned)))
+        .bind(max_attempts)
+        .execute(pool)
+        .await
+        .expect("fixture row inserted");
+        tasks.push(ExtractItemTask::new(job_id, item_id));
+    }
+    (job_id, tasks)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ItemRow {
+    pub status: String,
+    pub attempts: i32,
+    pub error_code: Option<String>,
+    pub cache_hit: Option<bool>,
+    pub result_video_id: Option<String>,
+    pub task_id: Option<String>,
+    pub claimed_by: Option<String>,
+}
+
+pub async fn item_row(pool: &PgPool, item_id: Uuid) -> ItemRow {
+    sqlx::query_as(
+        "select status, attempts, error_code, cache_hit, result_video_id, task_id, claimed_by
+         from job_items where item_id = $1",
+    )
+    .bind(item_id)
+    .fetch_one(pool)
+    .await
+    .expect("row exists")
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct JobRow {
+    pub status: String,
+    pub items_succeeded: i32,
+    pub items_failed: i32,
+    pub error_code: Option<String>,
+}
+
+pub async fn job_row(pool: &PgPool, job_id: Uuid) -> JobRow {
+    sqlx::query_as(
+        "select status, items_succeeded, items_failed, error_code from jobs where job_id = $1",
+    )
+    .bind(job_id)
+    .fetch_one(pool)
+    .await
+    .expect("row exists")
+}
+
+/// Wraps an extractor and counts its calls.
+#[derive(Debug)]
+pub struct CountingExtractor {
+    pub inner: Arc<dyn VideoExtractor>,
+    pub calls: AtomicUsize,
+}
+
+impl CountingExtractor {
+    pub fn new(inner: Arc<dyn VideoExtractor>) -> Arc<CountingExtractor> {
+        Arc::new(CountingExtractor {
+            inner,
+            calls: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl VideoExtractor for CountingExtractor {
+    fn source(&self) -> VideoSource {
+        self.inner.source()
+    }
+
+    fn extract<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Extraction, ExtractionFailure>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.extract(url)
+    }
+}
+
+/// Always fails with `code`.
+#[derive(Debug)]
+pub struct FailingExtractor {
+    pub code: ErrorCode,
+    pub calls: AtomicUsize,
+}
+
+impl FailingExtractor {
+    pub fn new(code: ErrorCode) -> Arc<FailingExtractor> {
+        Arc::new(FailingExtractor {
+            code,
+            calls: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl VideoExtractor for FailingExtractor {
+    fn source(&self) -> VideoSource {
+        VideoSource::Ytdlp
+    }
+
+    fn extract<'a>(
+        &'a self,
+        _url: &'a str,
+    ) -> BoxFuture<'a, Result<Extraction, ExtractionFailure>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move { Err(ExtractionFailure::new(self.code, "injected failure")) })
+    }
+}
+
+/// The first `count` public regular videos of the simulator's ground truth.
+pub fn sim_videos(sim: &SimHandle, count: usize) -> Vec<serde_json::Value> {
+    sim.site().ground_truth_videos(0, count)
+}
+
+/// The URL of the simulator case `name`.
+pub fn sim_case_url(sim: &SimHandle, name: &str) -> String {
+    sim.cases()
+        .into_iter()
+        .find(|case| case.name == name)
+        .unwrap_or_else(|| panic!("the simulator has no case {name}"))
+        .url
+}
