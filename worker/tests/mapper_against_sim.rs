@@ -2,6 +2,11 @@
 //! network: pages (desktop and reflow), status cases, short links and feed JSON are requested from
 //! `TiktokSite::handle` directly and every mapped field is compared with the ground truth.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: an unwrap failure is a test failure"
+)]
+
 use std::collections::HashMap;
 
 use reqwest::Method;
@@ -23,11 +28,18 @@ const VIDEO_COUNT: usize = 300;
 const SIGNATURE: &str = "DFSzswVLQBtANjJYtbk1vUs7X8kDZnQf8j5bV0Q2";
 
 fn site() -> TiktokSite {
-    TiktokSite::new(SiteOptions { seed: 20_261_122, video_count: VIDEO_COUNT, now_unix: 1_767_000_000 })
+    TiktokSite::new(SiteOptions {
+        seed: 20_261_122,
+        video_count: VIDEO_COUNT,
+        now_unix: 1_767_000_000,
+    })
 }
 
 fn context() -> MapContext {
-    MapContext { source: VideoSource::Web, extracted_at: chrono::DateTime::from_timestamp(1_767_000_000, 0).unwrap() }
+    MapContext {
+        source: VideoSource::Web,
+        extracted_at: chrono::DateTime::from_timestamp(1_767_000_000, 0).unwrap(),
+    }
 }
 
 fn get(site: &TiktokSite, url: &str, user_agent: &str) -> SimResponse {
@@ -41,7 +53,9 @@ fn get(site: &TiktokSite, url: &str, user_agent: &str) -> SimResponse {
         headers: Default::default(),
         body: Default::default(),
     };
-    request.headers.insert(USER_AGENT, HeaderValue::from_str(user_agent).unwrap());
+    request
+        .headers
+        .insert(USER_AGENT, HeaderValue::from_str(user_agent).unwrap());
     site.handle(&request)
 }
 
@@ -52,11 +66,16 @@ fn body_text(response: &SimResponse) -> &str {
 fn page_video(site: &TiktokSite, url: &str, user_agent: &str, variant: PageVariant) -> Video {
     let response = get(site, url, user_agent);
     assert_eq!(response.status.as_u16(), 200, "{url}");
-    let page = parse_video_page(body_text(&response)).unwrap_or_else(|error| panic!("{url}: {error}"));
+    let page =
+        parse_video_page(body_text(&response)).unwrap_or_else(|error| panic!("{url}: {error}"));
     assert_eq!(page.variant, variant, "{url}");
     assert_eq!(page.status_code, 0, "{url}");
     let item = page.item.unwrap_or_else(|| panic!("{url}: no item"));
-    assert_eq!(status_code_error(page.status_code, Some(&item)), None, "{url}");
+    assert_eq!(
+        status_code_error(page.status_code, Some(&item)),
+        None,
+        "{url}"
+    );
     map_item(&item, &context()).unwrap_or_else(|error| panic!("{url}: {error}"))
 }
 
@@ -65,62 +84,181 @@ fn differences(truth: &Value, video: &Video) -> Vec<String> {
     let mut found = Vec::new();
     let mut check = |field: &str, expected: Value, actual: Value| {
         if expected != actual {
-            found.push(format!("{}: {field}: expected {expected}, got {actual}", video.id));
+            found.push(format!(
+                "{}: {field}: expected {expected}, got {actual}",
+                video.id
+            ));
         }
     };
     let json = |value: &dyn erased::ToJson| value.to_json();
     check("id", truth["video_id"].clone(), json(&video.id));
     check("url", truth["canonical_url"].clone(), json(&video.url));
-    check("kind", truth["kind"].clone(), serde_json::to_value(video.kind).unwrap());
-    check("description", truth["description"].clone(), json(&video.description));
-    check("create_time", truth["create_time"].clone(), json(&video.create_time));
-    check("duration", truth["duration"].clone(), json(&video.duration_seconds));
+    check(
+        "kind",
+        truth["kind"].clone(),
+        serde_json::to_value(video.kind).unwrap(),
+    );
+    check(
+        "description",
+        truth["description"].clone(),
+        json(&video.description),
+    );
+    check(
+        "create_time",
+        truth["create_time"].clone(),
+        json(&video.create_time),
+    );
+    check(
+        "duration",
+        truth["duration"].clone(),
+        json(&video.duration_seconds),
+    );
     check("width", truth["width"].clone(), json(&video.width));
     check("height", truth["height"].clone(), json(&video.height));
     let author = &truth["author"];
     check("author.id", author["id"].clone(), json(&video.author.id));
-    check("author.unique_id", author["unique_id"].clone(), json(&video.author.unique_id));
-    check("author.nickname", author["nickname"].clone(), json(&video.author.nickname));
-    check("author.sec_uid", author["sec_uid"].clone(), json(&video.author.sec_uid));
-    check("author.verified", author["verified"].clone(), json(&video.author.verified));
-    check("author.private_account", author["private_account"].clone(), json(&video.author.private_account));
+    check(
+        "author.unique_id",
+        author["unique_id"].clone(),
+        json(&video.author.unique_id),
+    );
+    check(
+        "author.nickname",
+        author["nickname"].clone(),
+        json(&video.author.nickname),
+    );
+    check(
+        "author.sec_uid",
+        author["sec_uid"].clone(),
+        json(&video.author.sec_uid),
+    );
+    check(
+        "author.verified",
+        author["verified"].clone(),
+        json(&video.author.verified),
+    );
+    check(
+        "author.private_account",
+        author["private_account"].clone(),
+        json(&video.author.private_account),
+    );
     let stats = &truth["stats"];
-    check("play_count", stats["play_count"].clone(), json(&video.counts.play_count));
-    check("like_count", stats["like_count"].clone(), json(&video.counts.like_count));
-    check("comment_count", stats["comment_count"].clone(), json(&video.counts.comment_count));
-    check("share_count", stats["share_count"].clone(), json(&video.counts.share_count));
-    check("collect_count", stats["collect_count"].clone(), json(&video.counts.collect_count));
-    check("repost_count", stats["repost_count"].clone(), json(&video.counts.repost_count));
+    check(
+        "play_count",
+        stats["play_count"].clone(),
+        json(&video.counts.play_count),
+    );
+    check(
+        "like_count",
+        stats["like_count"].clone(),
+        json(&video.counts.like_count),
+    );
+    check(
+        "comment_count",
+        stats["comment_count"].clone(),
+        json(&video.counts.comment_count),
+    );
+    check(
+        "share_count",
+        stats["share_count"].clone(),
+        json(&video.counts.share_count),
+    );
+    check(
+        "collect_count",
+        stats["collect_count"].clone(),
+        json(&video.counts.collect_count),
+    );
+    check(
+        "repost_count",
+        stats["repost_count"].clone(),
+        json(&video.counts.repost_count),
+    );
     check("counts_exact", Value::Bool(true), json(&video.counts_exact));
     let hashtag_names: Vec<&str> = video.hashtags.iter().map(|tag| tag.name.as_str()).collect();
     check("hashtags", truth["hashtags"].clone(), json(&hashtag_names));
-    let mention_ids: Vec<&str> = video.mentions.iter().map(|mention| mention.unique_id.as_str()).collect();
+    let mention_ids: Vec<&str> = video
+        .mentions
+        .iter()
+        .map(|mention| mention.unique_id.as_str())
+        .collect();
     check("mentions", truth["mentions"].clone(), json(&mention_ids));
     let music = video.music.clone().unwrap_or_default();
     let expected_music = &truth["music"];
     check("music.id", expected_music["id"].clone(), json(&music.id));
-    check("music.title", expected_music["title"].clone(), json(&music.title));
-    check("music.author_name", expected_music["author_name"].clone(), json(&music.author_name));
-    check("music.original", expected_music["original"].clone(), json(&music.original));
-    check("music.duration", expected_music["duration"].clone(), json(&music.duration_seconds));
-    check("location_created", truth["location_created"].clone(), json(&video.location_created));
+    check(
+        "music.title",
+        expected_music["title"].clone(),
+        json(&music.title),
+    );
+    check(
+        "music.author_name",
+        expected_music["author_name"].clone(),
+        json(&music.author_name),
+    );
+    check(
+        "music.original",
+        expected_music["original"].clone(),
+        json(&music.original),
+    );
+    check(
+        "music.duration",
+        expected_music["duration"].clone(),
+        json(&music.duration_seconds),
+    );
+    check(
+        "location_created",
+        truth["location_created"].clone(),
+        json(&video.location_created),
+    );
     check("is_ad", truth["is_ad"].clone(), json(&video.is_ad));
-    check("image_count", truth["image_count"].clone(), json(&video.images.len()));
-    for (index, (expected, image)) in
-        truth["images"].as_array().cloned().unwrap_or_default().iter().zip(&video.images).enumerate()
+    check(
+        "image_count",
+        truth["image_count"].clone(),
+        json(&video.images.len()),
+    );
+    for (index, (expected, image)) in truth["images"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .zip(&video.images)
+        .enumerate()
     {
-        check(&format!("images[{index}].url"), expected["url"].clone(), json(&image.urls.first()));
-        check(&format!("images[{index}].width"), expected["width"].clone(), json(&image.width));
-        check(&format!("images[{index}].height"), expected["height"].clone(), json(&image.height));
+        check(
+            &format!("images[{index}].url"),
+            expected["url"].clone(),
+            json(&image.urls.first()),
+        );
+        check(
+            &format!("images[{index}].width"),
+            expected["width"].clone(),
+            json(&image.width),
+        );
+        check(
+            &format!("images[{index}].height"),
+            expected["height"].clone(),
+            json(&image.height),
+        );
     }
-    let languages: Vec<&str> = video.subtitles.iter().map(|track| track.language_code_name.as_str()).collect();
-    check("subtitle_languages", truth["subtitle_languages"].clone(), json(&languages));
+    let languages: Vec<&str> = video
+        .subtitles
+        .iter()
+        .map(|track| track.language_code_name.as_str())
+        .collect();
+    check(
+        "subtitle_languages",
+        truth["subtitle_languages"].clone(),
+        json(&languages),
+    );
     let cover = video.covers.cover.as_ref().map(|cover| cover.url.as_str());
     check("cover_url", truth["cover_url"].clone(), json(&cover));
     if video.kind == tokworks_shared::video::VideoKind::Video {
         let play = video.media.play.as_ref();
         if play.is_none_or(|link| link.watermarked || link.expires_at.is_none()) {
-            found.push(format!("{}: play URL missing, watermarked or without expiry", video.id));
+            found.push(format!(
+                "{}: play URL missing, watermarked or without expiry",
+                video.id
+            ));
         }
         if video.media.formats.is_empty() {
             found.push(format!("{}: no formats", video.id));
@@ -144,19 +282,45 @@ mod erased {
 fn assert_no_differences(mut all: Vec<String>) {
     let count = all.len();
     all.truncate(40);
-    assert!(all.is_empty(), "{count} differences, first ones:\n{}", all.join("\n"));
+    assert!(
+        all.is_empty(),
+        "{count} differences, first ones:\n{}",
+        all.join("\n")
+    );
 }
 
 #[test]
 fn every_corpus_page_maps_to_its_ground_truth() {
     let site = site();
     let truths = site.ground_truth_videos(0, VIDEO_COUNT);
-    assert!(truths.len() >= 200, "the corpus has {} videos", truths.len());
-    let count_where = |field: &str| truths.iter().filter(|truth| truth[field].as_array().is_some_and(|list| !list.is_empty())).count();
-    assert!(truths.iter().any(|truth| truth["kind"] == "photo"), "no photo post in the corpus");
-    let (with_hashtags, with_mentions, with_subtitles) = (count_where("hashtags"), count_where("mentions"), count_where("subtitle_languages"));
-    eprintln!("{} posts: {with_hashtags} with hashtags, {with_mentions} with mentions, {with_subtitles} with subtitles", truths.len());
-    assert!(with_hashtags > 0 && with_mentions > 0 && with_subtitles > 0, "the corpus exercises too little");
+    assert!(
+        truths.len() >= 200,
+        "the corpus has {} videos",
+        truths.len()
+    );
+    let count_where = |field: &str| {
+        truths
+            .iter()
+            .filter(|truth| truth[field].as_array().is_some_and(|list| !list.is_empty()))
+            .count()
+    };
+    assert!(
+        truths.iter().any(|truth| truth["kind"] == "photo"),
+        "no photo post in the corpus"
+    );
+    let (with_hashtags, with_mentions, with_subtitles) = (
+        count_where("hashtags"),
+        count_where("mentions"),
+        count_where("subtitle_languages"),
+    );
+    eprintln!(
+        "{} posts: {with_hashtags} with hashtags, {with_mentions} with mentions, {with_subtitles} with subtitles",
+        truths.len()
+    );
+    assert!(
+        with_hashtags > 0 && with_mentions > 0 && with_subtitles > 0,
+        "the corpus exercises too little"
+    );
     let mut all = Vec::new();
     for truth in &truths {
         let url = truth["canonical_url"].as_str().unwrap();
@@ -178,7 +342,12 @@ fn reflow_pages_for_mobile_user_agents_map_the_same() {
         let mobile = page_video(&site, url, MOBILE_UA, PageVariant::Reflow);
         all.extend(differences(truth, &mobile));
         let id = truth["video_id"].as_str().unwrap();
-        let via_m = page_video(&site, &format!("https://m.tiktok.com/v/{id}.html"), MOBILE_UA, PageVariant::Reflow);
+        let via_m = page_video(
+            &site,
+            &format!("https://m.tiktok.com/v/{id}.html"),
+            MOBILE_UA,
+            PageVariant::Reflow,
+        );
         all.extend(differences(truth, &via_m));
     }
     assert_no_differences(all);
@@ -192,10 +361,19 @@ fn short_links_redirect_to_urls_that_parse_to_the_same_post() {
             let short = truth["short_urls"][form].as_str().unwrap();
             assert!(TiktokUrl::parse(short).unwrap().is_short_link(), "{short}");
             let response = get(&site, short, DESKTOP_UA);
-            assert!(response.status.is_redirection(), "{short}: {}", response.status);
+            assert!(
+                response.status.is_redirection(),
+                "{short}: {}",
+                response.status
+            );
             let location = response.headers.get("location").unwrap().to_str().unwrap();
-            let target = TiktokUrl::parse(location).unwrap_or_else(|error| panic!("{location}: {error}"));
-            assert_eq!(target.video_id(), truth["video_id"].as_str(), "{short} → {location}");
+            let target =
+                TiktokUrl::parse(location).unwrap_or_else(|error| panic!("{location}: {error}"));
+            assert_eq!(
+                target.video_id(),
+                truth["video_id"].as_str(),
+                "{short} → {location}"
+            );
         }
     }
 }
@@ -214,13 +392,21 @@ fn status_cases_map_to_their_error_codes() {
     ]);
     let mut seen = 0;
     for case in site.status_cases() {
-        let Some(code) = expected.get(case.name.as_str()) else { continue };
+        let Some(code) = expected.get(case.name.as_str()) else {
+            continue;
+        };
         seen += 1;
         for user_agent in [DESKTOP_UA, MOBILE_UA] {
             let response = get(&site, &case.url, user_agent);
-            let page = parse_video_page(body_text(&response)).unwrap_or_else(|error| panic!("{}: {error}", case.name));
+            let page = parse_video_page(body_text(&response))
+                .unwrap_or_else(|error| panic!("{}: {error}", case.name));
             assert_eq!(Some(page.status_code), case.status_code, "{}", case.name);
-            assert_eq!(status_code_error(page.status_code, page.item.as_ref()), Some(*code), "{}", case.name);
+            assert_eq!(
+                status_code_error(page.status_code, page.item.as_ref()),
+                Some(*code),
+                "{}",
+                case.name
+            );
             if let Some(item) = &page.item {
                 let error = map_item(item, &context()).expect_err(&case.name);
                 if *code == ErrorCode::AgeRestricted {
@@ -229,14 +415,21 @@ fn status_cases_map_to_their_error_codes() {
             }
         }
     }
-    assert_eq!(seen, expected.len(), "status cases missing from the simulator");
+    assert_eq!(
+        seen,
+        expected.len(),
+        "status cases missing from the simulator"
+    );
 }
 
 fn feed_items(site: &TiktokSite, path_and_query: &str) -> Vec<Value> {
-    let url = format!("https://www.tiktok.com{path_and_query}&aid=1988&msToken={SIGNATURE}&X-Bogus={SIGNATURE}");
+    let url = format!(
+        "https://www.tiktok.com{path_and_query}&aid=1988&msToken={SIGNATURE}&X-Bogus={SIGNATURE}"
+    );
     let response = get(site, &url, DESKTOP_UA);
     assert_eq!(response.status.as_u16(), 200, "{url}");
-    let body: Value = serde_json::from_slice(&response.body).unwrap_or_else(|error| panic!("{url}: {error}"));
+    let body: Value =
+        serde_json::from_slice(&response.body).unwrap_or_else(|error| panic!("{url}: {error}"));
     assert_eq!(body["statusCode"], 0, "{url}: {body}");
     body["itemList"].as_array().cloned().unwrap_or_default()
 }
@@ -252,15 +445,27 @@ fn feed_items_map_like_pages() {
     let mut items = Vec::new();
     for hashtag in site.ground_truth_hashtags().iter().take(5) {
         let id = hashtag["id"].as_str().unwrap();
-        items.extend(feed_items(&site, &format!("/api/challenge/item_list/?challengeID={id}&count=30&cursor=0")));
+        items.extend(feed_items(
+            &site,
+            &format!("/api/challenge/item_list/?challengeID={id}&count=30&cursor=0"),
+        ));
     }
     for truth in truths.values().take(3) {
         let sec_uid = truth["author"]["sec_uid"].as_str().unwrap();
         let encoded: String = url::form_urlencoded::byte_serialize(sec_uid.as_bytes()).collect();
-        items.extend(feed_items(&site, &format!("/api/creator/item_list/?secUid={encoded}&count=15&cursor=0&type=1")));
-        items.extend(feed_items(&site, &format!("/api/post/item_list/?secUid={encoded}&count=30&cursor=0")));
+        items.extend(feed_items(
+            &site,
+            &format!("/api/creator/item_list/?secUid={encoded}&count=15&cursor=0&type=1"),
+        ));
+        items.extend(feed_items(
+            &site,
+            &format!("/api/post/item_list/?secUid={encoded}&count=30&cursor=0"),
+        ));
     }
-    items.extend(feed_items(&site, "/api/recommend/item_list/?count=30&from_page=fyp&device_id=7250000000000000001"));
+    items.extend(feed_items(
+        &site,
+        "/api/recommend/item_list/?count=30&from_page=fyp&device_id=7250000000000000001",
+    ));
     assert!(items.len() >= 30, "only {} feed items", items.len());
     let mut all = Vec::new();
     let mut compared = 0;

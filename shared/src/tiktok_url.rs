@@ -1,1 +1,0 @@
-//! (being written: TikTok URL parsing and canonicalisation)

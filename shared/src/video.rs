@@ -1,1 +1,0 @@
-//! (being written: the Video result type)
