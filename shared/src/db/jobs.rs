@@ -1,1 +1,417 @@
-//! (to be written)
+//! Jobs and their items as the api sees them: create (with idempotency), record enqueues, read,
+//! list with keyset pagination, and cancel with guarded transitions.
+//!
+//! Lock order, shared with the worker to avoid deadlocks: item rows first, then the job row.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Acquire, PgConnection};
+use uuid::Uuid;
+
+use super::JOB_FINISHED_CHANNEL;
+
+/// Statuses a job can still leave (everything else is terminal).
+pub const UNFINISHED_JOB_STATUSES: [&str; 2] = ["queued", "running"];
+
+/// A job to insert, with its items (all `queued`).
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub job_id: Uuid,
+    pub api_key_id: Uuid,
+    pub kind: String,
+    /// The accepted request body, normalised; compared (as jsonb) on idempotent replays.
+    pub request: Value,
+    pub options: Value,
+    pub metadata: Value,
+    pub idempotency_key: Option<String>,
+    pub items: Vec<NewJobItem>,
+}
+
+/// One item of a [`NewJob`]; its position is its index in `NewJob::items`.
+#[derive(Debug, Clone)]
+pub struct NewJobItem {
+    pub item_id: Uuid,
+    pub input_url: String,
+    pub canonical_url: Option<String>,
+    pub video_id: Option<String>,
+    pub custom_id: Option<String>,
+    pub max_attempts: i32,
+}
+
+/// What [`insert_job_with_items`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertJobOutcome {
+    /// The job and its items were inserted and committed.
+    Created,
+    /// The key already has a job with this idempotency key; nothing was inserted.
+    IdempotencyKeyExists {
+        existing_job_id: Uuid,
+        same_request: bool,
+    },
+}
+
+/// Inserts a job and its items in one transaction. The idempotency key is enforced by the
+/// `jobs_idempotency_key_unique` constraint (`on conflict do nothing`, then a read of the
+/// winner), so two concurrent requests with one key never both create a job.
+pub async fn insert_job_with_items(
+    connection: &mut PgConnection,
+    new_job: &NewJob,
+) -> Result<InsertJobOutcome, sqlx::Error> {
+    let mut transaction = connection.begin().await?;
+    let items_total = i32::try_from(new_job.items.len())
+        .map_err(|_| sqlx::Error::Protocol("too many items in one job".into()))?;
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "insert into jobs (job_id, api_key_id, kind, status, request, options, metadata,
+                           idempotency_key, items_total)
+         values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8)
+         on conflict on constraint jobs_idempotency_key_unique do nothing
+         returning job_id",
+    )
+    .bind(new_job.job_id)
+    .bind(new_job.api_key_id)
+    .bind(&new_job.kind)
+    .bind(&new_job.request)
+    .bind(&new_job.options)
+    .bind(&new_job.metadata)
+    .bind(&new_job.idempotency_key)
+    .bind(items_total)
+    .fetch_optional(&mut *transaction)
+    .await?;
+
+    if inserted.is_none() {
+        let existing: (Uuid, bool) = sqlx::query_as(
+            "select job_id, request = $3 from jobs where api_key_id = $1 and idempotency_key = $2",
+        )
+        .bind(new_job.api_key_id)
+        .bind(&new_job.idempotency_key)
+        .bind(&new_job.request)
+        .fetch_one(&mut *transaction)
+        .await?;
+        transaction.rollback().await?;
+        return Ok(InsertJobOutcome::IdempotencyKeyExists {
+            existing_job_id: existing.0,
+            same_request: existing.1,
+        });
+    }
+
+    let mut item_ids = Vec::with_capacity(new_job.items.len());
+    let mut positions = Vec::with_capacity(new_job.items.len());
+    let mut input_urls = Vec::with_capacity(new_job.items.len());
+    let mut canonical_urls = Vec::with_capacity(new_job.items.len());
+    let mut video_ids = Vec::with_capacity(new_job.items.len());
+    let mut custom_ids = Vec::with_capacity(new_job.items.len());
+    let mut max_attempts = Vec::with_capacity(new_job.items.len());
+    for (position, item) in (0_i32..).zip(&new_job.items) {
+        item_ids.push(item.item_id);
+        positions.push(position);
+        input_urls.push(item.input_url.clone());
+        canonical_urls.push(item.canonical_url.clone());
+        video_ids.push(item.video_id.clone());
+        custom_ids.push(item.custom_id.clone());
+        max_attempts.push(item.max_attempts);
+    }
+    sqlx::query(
+        "insert into job_items (item_id, job_id, position, input_url, canonical_url, video_id,
+                                custom_id, status, max_attempts)
+         select item_id, $1, position, input_url, canonical_url, video_id, custom_id, 'queued',
+                max_attempts
+         from unnest($2::uuid[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::int4[])
+              as t(item_id, position, input_url, canonical_url, video_id, custom_id, max_attempts)",
+    )
+    .bind(new_job.job_id)
+    .bind(&item_ids)
+    .bind(&positions)
+    .bind(&input_urls)
+    .bind(&canonical_urls)
+    .bind(&video_ids)
+    .bind(&custom_ids)
+    .bind(&max_attempts)
+    .execute(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(InsertJobOutcome::Created)
+}
+
+/// Records that each `(item_id, task_id)` was pushed to the queue (only items still `queued`:
+/// an item already claimed keeps its state). Returns how many items were updated.
+pub async fn record_items_enqueued(
+    executor: impl sqlx::PgExecutor<'_>,
+    enqueued: &[(Uuid, String)],
+) -> Result<u64, sqlx::Error> {
+    let item_ids: Vec<Uuid> = enqueued.iter().map(|(item_id, _)| *item_id).collect();
+    let task_ids: Vec<String> = enqueued
+        .iter()
+        .map(|(_, task_id)| task_id.clone())
+        .collect();
+    let result = sqlx::query(
+        "update job_items i set task_id = t.task_id, enqueued_at = now()
+         from unnest($1::uuid[], $2::text[]) as t(item_id, task_id)
+         where i.item_id = t.item_id and i.status = 'queued'",
+    )
+    .bind(&item_ids)
+    .bind(&task_ids)
+    .execute(executor)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// A job with the fields of its first item (position 0; for `video` jobs, its only item).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct JobRow {
+    pub job_id: Uuid,
+    pub api_key_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub request: Value,
+    pub options: Value,
+    pub metadata: Value,
+    pub idempotency_key: Option<String>,
+    pub items_total: i32,
+    pub items_succeeded: i32,
+    pub items_failed: i32,
+    pub items_canceled: i32,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub first_item_id: Option<Uuid>,
+    pub first_item_input_url: Option<String>,
+    pub first_item_canonical_url: Option<String>,
+    pub first_item_video_id: Option<String>,
+    pub first_item_status: Option<String>,
+    pub first_item_attempts: Option<i32>,
+    pub first_item_cache_hit: Option<bool>,
+    pub first_item_error_code: Option<String>,
+    pub first_item_error_message: Option<String>,
+    pub first_item_error_retryable: Option<bool>,
+    pub first_item_result_video_id: Option<String>,
+}
+
+impl JobRow {
+    /// Whether the job can still change status.
+    pub fn is_finished(&self) -> bool {
+        !UNFINISHED_JOB_STATUSES.contains(&self.status.as_str())
+    }
+}
+
+/// The select list of [`JobRow`] (a macro so that queries stay `&'static str` literals).
+macro_rules! job_row_select {
+    () => {
+        "
+    select j.job_id, j.api_key_id, j.kind, j.status, j.request, j.options, j.metadata,
+           j.idempotency_key, j.items_total, j.items_succeeded, j.items_failed, j.items_canceled,
+           j.error_code, j.error_message, j.created_at, j.started_at, j.finished_at,
+           i.item_id as first_item_id, i.input_url as first_item_input_url,
+           i.canonical_url as first_item_canonical_url, i.video_id as first_item_video_id,
+           i.status as first_item_status, i.attempts as first_item_attempts,
+           i.cache_hit as first_item_cache_hit, i.error_code as first_item_error_code,
+           i.error_message as first_item_error_message,
+           i.error_retryable as first_item_error_retryable,
+           i.result_video_id as first_item_result_video_id
+    from jobs j
+    left join lateral (
+        select * from job_items where job_items.job_id = j.job_id order by position limit 1
+    ) i on true"
+    };
+}
+
+/// The job `job_id` if it belongs to `api_key_id` (another key's job is "not found").
+pub async fn find_job_for_key(
+    executor: impl sqlx::PgExecutor<'_>,
+    job_id: Uuid,
+    api_key_id: Uuid,
+) -> Result<Option<JobRow>, sqlx::Error> {
+    sqlx::query_as::<_, JobRow>(concat!(
+        job_row_select!(),
+        " where j.job_id = $1 and j.api_key_id = $2"
+    ))
+    .bind(job_id)
+    .bind(api_key_id)
+    .fetch_optional(executor)
+    .await
+}
+
+/// Filters and keyset cursor of [`list_jobs_for_key`].
+#[derive(Debug, Clone, Default)]
+pub struct JobListQuery {
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    /// Only jobs older than this one (job ids are UUID v7, so id order is creation order).
+    pub before_job_id: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// The key's jobs, newest first.
+pub async fn list_jobs_for_key(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+    query: &JobListQuery,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as::<_, JobRow>(concat!(
+        job_row_select!(),
+        "
+         where j.api_key_id = $1
+           and ($2::text is null or j.status = $2)
+           and ($3::text is null or j.kind = $3)
+           and ($4::uuid is null or j.job_id < $4)
+         order by j.job_id desc
+         limit $5"
+    ))
+    .bind(api_key_id)
+    .bind(&query.status)
+    .bind(&query.kind)
+    .bind(query.before_job_id)
+    .bind(query.limit)
+    .fetch_all(executor)
+    .await
+}
+
+/// One recorded stage duration of one attempt of one item.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StageTimingRow {
+    pub item_id: Uuid,
+    pub attempt: i32,
+    pub stage: String,
+    pub duration_ms: f64,
+}
+
+/// Every stage timing of the job's items, by item, attempt and recording order.
+pub async fn list_stage_timings_for_job(
+    executor: impl sqlx::PgExecutor<'_>,
+    job_id: Uuid,
+) -> Result<Vec<StageTimingRow>, sqlx::Error> {
+    sqlx::query_as::<_, StageTimingRow>(
+        "select t.item_id, t.attempt, t.stage, t.duration_ms
+         from item_stage_timings t join job_items i on i.item_id = t.item_id
+         where i.job_id = $1
+         order by i.position, t.attempt, t.recorded_at, t.stage",
+    )
+    .bind(job_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// The stored metadata of a video, as served by the api.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StoredVideoRow {
+    pub video_id: String,
+    pub data: Value,
+    pub source: String,
+    pub fetched_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The stored video `video_id` (the result of a job item).
+pub async fn find_stored_video(
+    executor: impl sqlx::PgExecutor<'_>,
+    video_id: &str,
+) -> Result<Option<StoredVideoRow>, sqlx::Error> {
+    sqlx::query_as::<_, StoredVideoRow>(
+        "select video_id, data, source, fetched_at, updated_at from videos where video_id = $1",
+    )
+    .bind(video_id)
+    .fetch_optional(executor)
+    .await
+}
+
+/// The stored video `video_id`, only if one of the key's items resolved to it.
+pub async fn find_stored_video_for_key(
+    executor: impl sqlx::PgExecutor<'_>,
+    video_id: &str,
+    api_key_id: Uuid,
+) -> Result<Option<StoredVideoRow>, sqlx::Error> {
+    sqlx::query_as::<_, StoredVideoRow>(
+        "select v.video_id, v.data, v.source, v.fetched_at, v.updated_at
+         from videos v
+         where v.video_id = $1
+           and exists (select 1 from job_items i join jobs j on j.job_id = i.job_id
+                       where i.result_video_id = v.video_id and j.api_key_id = $2)",
+    )
+    .bind(video_id)
+    .bind(api_key_id)
+    .fetch_optional(executor)
+    .await
+}
+
+/// What [`cancel_job_for_key`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelJobOutcome {
+    /// No job `job_id` for this key.
+    NotFound,
+    /// The job was already finished (or canceled): nothing changed.
+    AlreadyFinished,
+    /// The job is now `canceled`; `items_canceled` queued items were canceled (running items
+    /// finish, and the worker leaves the job `canceled`).
+    Canceled { items_canceled: i32 },
+}
+
+/// Cancels a job (idempotent). Queued items become `canceled` (`CANCELED`), counters and the
+/// job status move in the same transaction, which also sends the job-finished NOTIFY.
+pub async fn cancel_job_for_key(
+    connection: &mut PgConnection,
+    job_id: Uuid,
+    api_key_id: Uuid,
+) -> Result<CancelJobOutcome, sqlx::Error> {
+    let mut transaction = connection.begin().await?;
+    let status: Option<String> =
+        sqlx::query_scalar("select status from jobs where job_id = $1 and api_key_id = $2")
+            .bind(job_id)
+            .bind(api_key_id)
+            .fetch_optional(&mut *transaction)
+            .await?;
+    let Some(status) = status else {
+        return Ok(CancelJobOutcome::NotFound);
+    };
+    if !UNFINISHED_JOB_STATUSES.contains(&status.as_str()) {
+        return Ok(CancelJobOutcome::AlreadyFinished);
+    }
+    // Items first, then the job (the lock order the worker uses too).
+    let items_canceled = sqlx::query(
+        "update job_items
+         set status = 'canceled', error_code = 'CANCELED',
+             error_message = 'The job was canceled before this item ran.',
+             error_retryable = false, finished_at = now()
+         where job_id = $1 and status = 'queued'",
+    )
+    .bind(job_id)
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
+    let items_canceled = i32::try_from(items_canceled)
+        .map_err(|_| sqlx::Error::Protocol("item count out of range".into()))?;
+    let moved: Option<Uuid> = sqlx::query_scalar(
+        "update jobs
+         set status = 'canceled', items_canceled = items_canceled + $2, finished_at = now(),
+             error_code = 'CANCELED', error_message = 'The job was canceled by the client.'
+         where job_id = $1 and status in ('queued', 'running')
+         returning job_id",
+    )
+    .bind(job_id)
+    .bind(items_canceled)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    if moved.is_none() {
+        // Finished concurrently (its last item ended since the read above).
+        transaction.rollback().await?;
+        return Ok(CancelJobOutcome::AlreadyFinished);
+    }
+    notify_job_finished(&mut *transaction, job_id).await?;
+    transaction.commit().await?;
+    Ok(CancelJobOutcome::Canceled { items_canceled })
+}
+
+/// Sends the job-finished NOTIFY ([`JOB_FINISHED_CHANNEL`], payload = job id). Call it inside the
+/// transaction that moves the job to a terminal status: it is delivered only on commit.
+pub async fn notify_job_finished(
+    executor: impl sqlx::PgExecutor<'_>,
+    job_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(JOB_FINISHED_CHANNEL)
+        .bind(job_id.to_string())
+        .execute(executor)
+        .await?;
+    Ok(())
+}

@@ -1,1 +1,130 @@
-//! (to be written)
+//! Aggregates behind `GET /v1/stats` (per key, except live workers) and the readiness ping.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+/// A status (or error code) and how many rows have it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CountRow {
+    pub name: String,
+    pub count: i64,
+}
+
+/// The key's jobs by status.
+pub async fn count_jobs_by_status(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+) -> Result<Vec<CountRow>, sqlx::Error> {
+    sqlx::query_as::<_, CountRow>(
+        "select status as name, count(*) as count from jobs where api_key_id = $1
+         group by status order by status",
+    )
+    .bind(api_key_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// The key's items by status.
+pub async fn count_items_by_status(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+) -> Result<Vec<CountRow>, sqlx::Error> {
+    sqlx::query_as::<_, CountRow>(
+        "select i.status as name, count(*) as count
+         from job_items i join jobs j on j.job_id = i.job_id
+         where j.api_key_id = $1
+         group by i.status order by i.status",
+    )
+    .bind(api_key_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// The key's items with an error, by error code (most frequent first).
+pub async fn count_item_errors_by_code(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+) -> Result<Vec<CountRow>, sqlx::Error> {
+    sqlx::query_as::<_, CountRow>(
+        "select i.error_code as name, count(*) as count
+         from job_items i join jobs j on j.job_id = i.job_id
+         where j.api_key_id = $1 and i.error_code is not null
+         group by i.error_code order by count(*) desc, i.error_code",
+    )
+    .bind(api_key_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// Percentiles of one stage's durations.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StagePercentilesRow {
+    pub stage: String,
+    pub samples: i64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// p50 and p95 (continuous) of every stage's duration over the key's items.
+pub async fn stage_timing_percentiles(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+) -> Result<Vec<StagePercentilesRow>, sqlx::Error> {
+    sqlx::query_as::<_, StagePercentilesRow>(
+        "select t.stage, count(*) as samples,
+                percentile_cont(0.5) within group (order by t.duration_ms) as p50_ms,
+                percentile_cont(0.95) within group (order by t.duration_ms) as p95_ms
+         from item_stage_timings t
+         join job_items i on i.item_id = t.item_id
+         join jobs j on j.job_id = i.job_id
+         where j.api_key_id = $1
+         group by t.stage order by t.stage",
+    )
+    .bind(api_key_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// Succeeded items served from the cache, and fetched from TikTok.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct CacheCountsRow {
+    pub hits: i64,
+    pub misses: i64,
+}
+
+/// Cache hits and misses among the key's succeeded items.
+pub async fn count_cache_hits(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+) -> Result<CacheCountsRow, sqlx::Error> {
+    sqlx::query_as::<_, CacheCountsRow>(
+        "select count(*) filter (where i.cache_hit) as hits,
+                count(*) filter (where not i.cache_hit) as misses
+         from job_items i join jobs j on j.job_id = i.job_id
+         where j.api_key_id = $1 and i.status = 'succeeded' and i.cache_hit is not null",
+    )
+    .bind(api_key_id)
+    .fetch_one(executor)
+    .await
+}
+
+/// Worker processes whose heartbeat is more recent than `within` (all keys: a global figure).
+pub async fn count_live_workers(
+    executor: impl sqlx::PgExecutor<'_>,
+    within: Duration,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from worker_heartbeats
+         where last_seen_at > now() - make_interval(secs => $1)",
+    )
+    .bind(within.as_secs_f64())
+    .fetch_one(executor)
+    .await
+}
+
+/// `select 1`: Postgres answers (readiness probe).
+pub async fn ping(executor: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query("select 1").execute(executor).await?;
+    Ok(())
+}

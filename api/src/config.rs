@@ -1,0 +1,197 @@
+//! Command line and environment of `tokworks-api`: `serve` (default), `migrate`, `keys …`.
+
+use std::net::SocketAddr;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use secrecy::SecretString;
+use tokworks_shared::config::{DatabaseArgs, RedisArgs};
+use uuid::Uuid;
+
+/// tokworks HTTP API: accepts extraction jobs, stores them in Postgres and enqueues them.
+///
+/// Without a subcommand it serves (applying pending migrations first).
+#[derive(Debug, Parser)]
+#[command(name = "tokworks-api", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    /// Log filter (tracing EnvFilter syntax), e.g. `info,tokworks_api=debug`.
+    #[arg(
+        long = "log-filter",
+        env = "RUST_LOG",
+        default_value = "info",
+        global = true
+    )]
+    pub log_filter: String,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the API (the default).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+/// `tokworks-api keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it once (only its SHA-256 and a display prefix are stored).
+    Create {
+        /// A name to recognise the key by (who or what uses it).
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (id, prefix, name, created, revoked).
+    List,
+    /// Revoke a key; requests with it are rejected from the next request on.
+    Revoke {
+        /// The key id (from `keys list`).
+        id: Uuid,
+    },
+}
+
+/// Everything `serve` reads.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub redis: RedisArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// HTTP behaviour of the api.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Address to listen on.
+    #[arg(
+        long = "bind-addr",
+        env = "BIND_ADDR",
+        default_value = "127.0.0.1:8000"
+    )]
+    pub bind_addr: SocketAddr,
+
+    /// Bootstrap API key: accepted as a key while set (stored hashed at start; changing it
+    /// revokes the previous bootstrap key).
+    #[arg(long = "api-key", env = "API_KEY", hide_env_values = true)]
+    pub api_key: Option<SecretString>,
+
+    /// Attempts per item before it fails (the retry budget lives in Postgres).
+    #[arg(long = "item-max-attempts", env = "ITEM_MAX_ATTEMPTS", default_value_t = 4,
+          value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub item_max_attempts: i32,
+
+    /// Largest accepted request body, in bytes (larger: 413 BODY_TOO_LARGE).
+    #[arg(long = "max-request-body-bytes", env = "MAX_REQUEST_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_request_body_bytes: usize,
+
+    /// Longest `Prefer: wait=N` honoured, in seconds (larger values are clamped to it).
+    #[arg(
+        long = "wait-max-seconds",
+        env = "WAIT_MAX_SECONDS",
+        default_value_t = 30
+    )]
+    pub wait_max_seconds: u64,
+}
+
+/// A parsed command line: the log filter and the command to run.
+#[derive(Debug)]
+pub struct Invocation {
+    pub log_filter: String,
+    pub command: Command,
+}
+
+impl Invocation {
+    /// Parses the process arguments (exits with clap's message on error or `--help`).
+    pub fn parse() -> Invocation {
+        Self::try_parse_from(std::env::args_os()).unwrap_or_else(|error| error.exit())
+    }
+
+    /// Parses `arguments`. `serve`'s settings (which need REDIS_URL) are read only when serving,
+    /// so `migrate` and `keys` work with DATABASE_URL alone.
+    pub fn try_parse_from<I, T>(arguments: I) -> Result<Invocation, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command_line = Cli::command();
+        let matches = command_line.try_get_matches_from_mut(arguments)?;
+        let command =
+            Self::command_from(&matches).map_err(|error| error.format(&mut command_line))?;
+        let log_filter = matches
+            .get_one::<String>("log_filter")
+            .cloned()
+            .unwrap_or_else(|| "info".to_owned());
+        Ok(Invocation {
+            log_filter,
+            command,
+        })
+    }
+
+    fn command_from(matches: &ArgMatches) -> Result<Command, clap::Error> {
+        match matches.subcommand() {
+            Some(_) => Command::from_arg_matches(matches),
+            None => ServeArgs::from_arg_matches(matches).map(Command::Serve),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_commands_need_no_redis_url() {
+        let invocation = Invocation::try_parse_from([
+            "tokworks-api",
+            "keys",
+            "--database-url",
+            "postgres://x@127.0.0.1/db",
+            "create",
+            "--name",
+            "ci",
+        ])
+        .unwrap();
+        assert!(matches!(
+            invocation.command,
+            Command::Keys { command: KeysCommand::Create { ref name }, .. } if name == "ci"
+        ));
+    }
+
+    #[test]
+    fn serving_is_the_default_command() {
+        let invocation = Invocation::try_parse_from([
+            "tokworks-api",
+            "--database-url",
+            "postgres://x@127.0.0.1/db",
+            "--redis-url",
+            "redis://127.0.0.1:6379",
+            "--wait-max-seconds",
+            "10",
+        ])
+        .unwrap();
+        let Command::Serve(args) = invocation.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.http.wait_max_seconds, 10);
+    }
+}

@@ -1,0 +1,255 @@
+//! The `POST /v1/jobs` body (wire format) and its validation into an accepted `VideoJobRequest`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
+
+use crate::problem::ApiError;
+
+/// Largest accepted `metadata` object, serialized.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// Job kinds of the API (only `video` is available in this version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKindRequest {
+    Video,
+    Batch,
+    Trending,
+    Hashtag,
+    User,
+}
+
+impl JobKindRequest {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobKindRequest::Video => "video",
+            JobKindRequest::Batch => "batch",
+            JobKindRequest::Trending => "trending",
+            JobKindRequest::Hashtag => "hashtag",
+            JobKindRequest::User => "user",
+        }
+    }
+}
+
+/// Language of analyses and prompts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LanguageRequest {
+    #[default]
+    En,
+    Id,
+}
+
+/// `options` of a job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobOptionsRequest {
+    /// Bypass the cache (CACHE_TTL_SECONDS) and fetch from TikTok again.
+    #[serde(default)]
+    pub refresh: bool,
+    #[serde(default)]
+    pub analyze_thumbnail: bool,
+    #[serde(default)]
+    pub language: LanguageRequest,
+    #[serde(default)]
+    pub transcript: bool,
+}
+
+/// The body of `POST /v1/jobs`, as sent. Fields of every kind are known (so that a kind that is
+/// not available yet gets `UNSUPPORTED_JOB_KIND`, not `UNKNOWN_FIELD`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJobRequest {
+    pub kind: JobKindRequest,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub urls: Option<Value>,
+    #[serde(default)]
+    pub count: Option<Value>,
+    #[serde(default)]
+    pub hashtag: Option<Value>,
+    #[serde(default)]
+    pub username: Option<Value>,
+    #[serde(default)]
+    pub options: Option<JobOptionsRequest>,
+    #[serde(default)]
+    pub webhook: Option<Value>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+/// A validated `video` job.
+#[derive(Debug, Clone)]
+pub struct VideoJobRequest {
+    /// Exactly what the client sent.
+    pub input_url: String,
+    pub url: TiktokUrl,
+    pub options: JobOptionsRequest,
+    pub metadata: Value,
+}
+
+impl VideoJobRequest {
+    /// The normalised request stored in `jobs.request` (compared on idempotent replays).
+    pub fn normalised_request(&self) -> Value {
+        serde_json::json!({
+            "kind": "video",
+            "url": self.input_url,
+            "options": self.options,
+            "metadata": self.metadata,
+        })
+    }
+}
+
+impl CreateJobRequest {
+    /// Checks the request and returns the job to create, or the first problem found.
+    pub fn validate(self) -> Result<VideoJobRequest, ApiError> {
+        if self.kind != JobKindRequest::Video {
+            return Err(ApiError::UnsupportedJobKind {
+                kind: self.kind.as_str().to_owned(),
+            });
+        }
+        for (field, present) in [
+            ("urls", self.urls.is_some()),
+            ("count", self.count.is_some()),
+            ("hashtag", self.hashtag.is_some()),
+            ("username", self.username.is_some()),
+        ] {
+            if present {
+                return Err(ApiError::InvalidField {
+                    field: field.to_owned(),
+                    message: format!("`{field}` is not a field of a `video` job"),
+                });
+            }
+        }
+        if self.webhook.is_some() {
+            return Err(ApiError::UnsupportedOption {
+                option: "webhook".to_owned(),
+                message: "webhooks are not delivered yet; poll GET /v1/jobs/{id} or use \
+                          `Prefer: wait=N`"
+                    .to_owned(),
+            });
+        }
+        let options = self.options.unwrap_or_default();
+        if options.analyze_thumbnail {
+            return Err(ApiError::UnsupportedOption {
+                option: "options.analyze_thumbnail".to_owned(),
+                message: "thumbnail analysis is not performed yet; omit it or send false"
+                    .to_owned(),
+            });
+        }
+        if options.transcript {
+            return Err(ApiError::UnsupportedOption {
+                option: "options.transcript".to_owned(),
+                message: "transcripts are not extracted yet; omit it or send false".to_owned(),
+            });
+        }
+        let metadata = validate_metadata(self.metadata)?;
+        let input_url = self.url.ok_or_else(|| ApiError::InvalidField {
+            field: "url".to_owned(),
+            message: "missing field `url` (the TikTok video URL)".to_owned(),
+        })?;
+        let url = parse_video_url(&input_url)?;
+        Ok(VideoJobRequest {
+            input_url,
+            url,
+            options,
+            metadata,
+        })
+    }
+}
+
+fn validate_metadata(metadata: Option<Value>) -> Result<Value, ApiError> {
+    let metadata = match metadata {
+        None => return Ok(Value::Object(serde_json::Map::new())),
+        Some(metadata @ Value::Object(_)) => metadata,
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "metadata".to_owned(),
+                message: "must be a JSON object".to_owned(),
+            });
+        }
+    };
+    let size = serde_json::to_vec(&metadata)
+        .map(|bytes| bytes.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_METADATA_BYTES {
+        return Err(ApiError::InvalidField {
+            field: "metadata".to_owned(),
+            message: format!("is {size} bytes serialized; at most {MAX_METADATA_BYTES} allowed"),
+        });
+    }
+    Ok(metadata)
+}
+
+/// Parses a video URL: posts and short links only.
+fn parse_video_url(input_url: &str) -> Result<TiktokUrl, ApiError> {
+    let url = TiktokUrl::parse(input_url).map_err(|error| ApiError::InvalidUrl {
+        field: "url".to_owned(),
+        code: error.error_code(),
+        message: error.to_string(),
+    })?;
+    let what = match url.kind() {
+        TiktokUrlKind::Post { .. } | TiktokUrlKind::ShortLink { .. } => return Ok(url),
+        TiktokUrlKind::Profile { .. } => "a profile URL (a `user` job will accept it)",
+        TiktokUrlKind::Hashtag { .. } => "a hashtag URL (a `hashtag` job will accept it)",
+        TiktokUrlKind::Other => "a TikTok page that is not a video or photo post",
+    };
+    Err(ApiError::InvalidUrl {
+        field: "url".to_owned(),
+        code: ErrorCode::UnsupportedUrl,
+        message: format!("{what}, not a video URL"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json_body::parse_json;
+
+    fn validate(body: &str) -> Result<VideoJobRequest, ApiError> {
+        parse_json::<CreateJobRequest>(body.as_bytes())?.validate()
+    }
+
+    #[test]
+    fn a_video_url_is_accepted_with_default_options() {
+        let job = validate(
+            r#"{"kind":"video","url":"https://www.tiktok.com/@a/video/7300000000000000001"}"#,
+        )
+        .unwrap();
+        assert_eq!(job.options, JobOptionsRequest::default());
+        assert_eq!(job.url.video_id(), Some("7300000000000000001"));
+        assert_eq!(job.normalised_request()["options"]["language"], "en");
+    }
+
+    #[test]
+    fn other_kinds_are_unsupported_not_unknown() {
+        let error = validate(r#"{"kind":"batch","urls":["x"]}"#).unwrap_err();
+        assert_eq!(error.code(), "UNSUPPORTED_JOB_KIND");
+    }
+
+    #[test]
+    fn features_not_implemented_are_rejected_not_ignored() {
+        let url = "https://www.tiktok.com/@a/video/7300000000000000001";
+        for body in [
+            format!(r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true}}}}"#),
+            format!(r#"{{"kind":"video","url":"{url}","options":{{"transcript":true}}}}"#),
+            format!(r#"{{"kind":"video","url":"{url}","webhook":{{"url":"https://x.test"}}}}"#),
+        ] {
+            assert_eq!(
+                validate(&body).unwrap_err().code(),
+                "UNSUPPORTED_OPTION",
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_profile_url_is_unsupported_as_a_video() {
+        let error =
+            validate(r#"{"kind":"video","url":"https://www.tiktok.com/@someone"}"#).unwrap_err();
+        assert_eq!(error.code(), "UNSUPPORTED_URL");
+    }
+}

@@ -1,0 +1,245 @@
+//! The JSON the API returns for jobs (wire DTOs, kept apart from the row types of `shared::db`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use tokworks_shared::db::jobs::{JobRow, StageTimingRow, StoredVideoRow};
+use tokworks_shared::error_code::ErrorCode;
+use uuid::Uuid;
+
+/// A job as listed by `GET /v1/jobs` (and the common part of [`JobResponse`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobSummaryResponse {
+    pub id: Uuid,
+    pub object: &'static str,
+    pub kind: String,
+    pub status: String,
+    pub input: JobInputResponse,
+    pub options: Value,
+    pub metadata: Value,
+    pub counts: JobCountsResponse,
+    pub error: Option<JobErrorResponse>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub links: JobLinksResponse,
+}
+
+/// A job as returned by `POST /v1/jobs`, `GET /v1/jobs/{id}` and cancel.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobResponse {
+    #[serde(flatten)]
+    pub summary: JobSummaryResponse,
+    pub timings: JobTimingsResponse,
+    /// For `video` jobs that succeeded: the stored `Video` JSON plus `cache_hit`; else null.
+    pub result: Option<Value>,
+}
+
+/// What the job was asked to process (for `video` jobs: its URL).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobInputResponse {
+    pub url: Option<String>,
+    pub canonical_url: Option<String>,
+    pub video_id: Option<String>,
+}
+
+/// Item counters.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct JobCountsResponse {
+    pub total: i32,
+    pub succeeded: i32,
+    pub failed: i32,
+    pub canceled: i32,
+    pub pending: i32,
+}
+
+/// Why a job failed (or that it was canceled).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobErrorResponse {
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// Stage durations of the job's (latest) attempt, in milliseconds, and the wall time.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobTimingsResponse {
+    pub attempts: i32,
+    /// Stage name → duration of the latest attempt that recorded it (e.g. `queue_wait`,
+    /// `resolve`, `extract`, `thumbnail`, `store`, `total`).
+    pub stages_ms: BTreeMap<String, f64>,
+    /// `finished_at - created_at` once finished.
+    pub elapsed_ms: Option<i64>,
+}
+
+/// Where to go next.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobLinksResponse {
+    #[serde(rename = "self")]
+    pub self_link: String,
+    pub cancel: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<String>,
+}
+
+/// `GET /v1/jobs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobListResponse {
+    pub object: &'static str,
+    pub data: Vec<JobSummaryResponse>,
+    pub has_more: bool,
+    /// Pass as `cursor` to get the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/videos/{video_id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VideoResponse {
+    pub object: &'static str,
+    pub video_id: String,
+    pub source: String,
+    pub fetched_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The stored `Video` JSON (shared::video), passed through.
+    pub video: Value,
+}
+
+impl From<StoredVideoRow> for VideoResponse {
+    fn from(row: StoredVideoRow) -> Self {
+        VideoResponse {
+            object: "video",
+            video_id: row.video_id,
+            source: row.source,
+            fetched_at: row.fetched_at,
+            updated_at: row.updated_at,
+            video: row.data,
+        }
+    }
+}
+
+/// The path of a job.
+pub fn job_location(job_id: Uuid) -> String {
+    format!("/v1/jobs/{job_id}")
+}
+
+impl JobSummaryResponse {
+    /// Builds the summary of a job row.
+    pub fn from_row(row: &JobRow) -> Self {
+        let pending =
+            (row.items_total - row.items_succeeded - row.items_failed - row.items_canceled).max(0);
+        let video_link = (row.kind == "video"
+            && row.first_item_status.as_deref() == Some("succeeded"))
+        .then(|| {
+            row.first_item_result_video_id
+                .as_ref()
+                .map(|id| format!("/v1/videos/{id}"))
+        })
+        .flatten();
+        JobSummaryResponse {
+            id: row.job_id,
+            object: "job",
+            kind: row.kind.clone(),
+            status: row.status.clone(),
+            input: JobInputResponse {
+                url: row.first_item_input_url.clone(),
+                canonical_url: row.first_item_canonical_url.clone(),
+                video_id: row.first_item_video_id.clone(),
+            },
+            options: row.options.clone(),
+            metadata: row.metadata.clone(),
+            counts: JobCountsResponse {
+                total: row.items_total,
+                succeeded: row.items_succeeded,
+                failed: row.items_failed,
+                canceled: row.items_canceled,
+                pending,
+            },
+            error: job_error(row),
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            links: JobLinksResponse {
+                self_link: job_location(row.job_id),
+                cancel: format!("{}/cancel", job_location(row.job_id)),
+                video: video_link,
+            },
+        }
+    }
+}
+
+/// The job's error: for `failed` (the job's own error, else its first item's) and `canceled`.
+fn job_error(row: &JobRow) -> Option<JobErrorResponse> {
+    match row.status.as_str() {
+        "failed" => {}
+        "canceled" => {
+            return Some(JobErrorResponse {
+                code: ErrorCode::Canceled.as_str().to_owned(),
+                message: row
+                    .error_message
+                    .clone()
+                    .unwrap_or_else(|| "The job was canceled.".to_owned()),
+                retryable: false,
+            });
+        }
+        _ => return None,
+    }
+    let (code, message, retryable) = match &row.error_code {
+        Some(code) => (code.clone(), row.error_message.clone(), None),
+        None => (
+            row.first_item_error_code
+                .clone()
+                .unwrap_or_else(|| ErrorCode::Internal.to_string()),
+            row.first_item_error_message.clone(),
+            row.first_item_error_retryable,
+        ),
+    };
+    let known = ErrorCode::from_wire(&code);
+    Some(JobErrorResponse {
+        message: message
+            .or_else(|| known.map(|known| known.description().to_owned()))
+            .unwrap_or_default(),
+        retryable: retryable.unwrap_or_else(|| known.is_some_and(ErrorCode::is_retryable)),
+        code,
+    })
+}
+
+impl JobResponse {
+    /// Builds the full view: the summary, the timings of the latest attempts, and the result.
+    pub fn from_parts(
+        row: &JobRow,
+        timings: &[StageTimingRow],
+        result_video: Option<StoredVideoRow>,
+    ) -> Self {
+        let mut stages_ms = BTreeMap::new();
+        let mut attempts = row.first_item_attempts.unwrap_or(0);
+        // Rows come ordered by attempt: a later attempt's duration replaces an earlier one.
+        for timing in timings {
+            attempts = attempts.max(timing.attempt);
+            stages_ms.insert(timing.stage.clone(), timing.duration_ms);
+        }
+        let elapsed_ms = row
+            .finished_at
+            .map(|finished_at| (finished_at - row.created_at).num_milliseconds().max(0));
+        let result = result_video.map(|video| {
+            let cache_hit = Value::Bool(row.first_item_cache_hit.unwrap_or(false));
+            match video.data {
+                Value::Object(mut object) => {
+                    object.insert("cache_hit".to_owned(), cache_hit);
+                    Value::Object(object)
+                }
+                other => serde_json::json!({ "video": other, "cache_hit": cache_hit }),
+            }
+        });
+        JobResponse {
+            summary: JobSummaryResponse::from_row(row),
+            timings: JobTimingsResponse {
+                attempts,
+                stages_ms,
+                elapsed_ms,
+            },
+            result,
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! `ApiError`, the one error type of every handler and extractor, rendered as RFC 9457
+//! `application/problem+json` with a stable `code`, `retryable` and the request id.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tokworks_shared::error_code::ErrorCode;
+
+/// Header carrying the request id (set by tower-http, generated when the client sent none).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or invalid API key: send `x-api-key: KEY` or `Authorization: Bearer KEY`")]
+    Unauthenticated,
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("no route for this path")]
+    RouteNotFound,
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
+    #[error("the body is not valid JSON: {message}")]
+    MalformedJson { message: String },
+    #[error("the body must be JSON: send `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    #[error("the body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("unknown field `{field}`")]
+    UnknownField { field: String },
+    #[error("invalid field `{field}`: {message}")]
+    InvalidField { field: String, message: String },
+    #[error("invalid `{field}`: {message}")]
+    InvalidUrl {
+        field: String,
+        code: ErrorCode,
+        message: String,
+    },
+    #[error("job kind `{kind}` is not available in this version (available: video)")]
+    UnsupportedJobKind { kind: String },
+    #[error("`{option}` is not available in this version: {message}")]
+    UnsupportedOption { option: String, message: String },
+    #[error("invalid query parameter `{name}`: {message}")]
+    InvalidParameter { name: String, message: String },
+    #[error("invalid header `{name}`: {message}")]
+    InvalidHeader { name: &'static str, message: String },
+    #[error("this Idempotency-Key was already used with a different request body")]
+    IdempotencyKeyReused,
+    #[error("not ready: {detail}")]
+    NotReady { detail: String },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("the server panicked while handling the request")]
+    Panic,
+}
+
+/// One problem with one field (`errors[]` of a problem).
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The RFC 9457 body. Kept in the response extensions so that the request-id middleware can
+/// render it with the id (handlers and extractors do not see it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    pub retryable: bool,
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound { .. } | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MalformedJson { .. } | ApiError::InvalidHeader { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnknownField { .. }
+            | ApiError::InvalidField { .. }
+            | ApiError::InvalidUrl { .. }
+            | ApiError::UnsupportedJobKind { .. }
+            | ApiError::UnsupportedOption { .. }
+            | ApiError::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::IdempotencyKeyReused => StatusCode::CONFLICT,
+            ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(_) | ApiError::Panic => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code clients branch on.
+    pub fn code(&self) -> &str {
+        match self {
+            ApiError::Unauthenticated => "UNAUTHENTICATED",
+            ApiError::NotFound { .. } | ApiError::RouteNotFound => "NOT_FOUND",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::MalformedJson { .. } => "MALFORMED_JSON",
+            ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::BodyTooLarge { .. } => "BODY_TOO_LARGE",
+            ApiError::UnknownField { .. } => "UNKNOWN_FIELD",
+            ApiError::InvalidField { .. } => "INVALID_FIELD",
+            ApiError::InvalidUrl { code, .. } => code.as_str(),
+            ApiError::UnsupportedJobKind { .. } => "UNSUPPORTED_JOB_KIND",
+            ApiError::UnsupportedOption { .. } => "UNSUPPORTED_OPTION",
+            ApiError::InvalidParameter { .. } => "INVALID_PARAMETER",
+            ApiError::InvalidHeader { .. } => "INVALID_HEADER",
+            ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ApiError::NotReady { .. } => "NOT_READY",
+            ApiError::Database(_) | ApiError::Panic => "INTERNAL",
+        }
+    }
+
+    fn retryable(&self) -> bool {
+        matches!(
+            self,
+            ApiError::NotReady { .. } | ApiError::Database(_) | ApiError::Panic
+        )
+    }
+
+    fn field_problems(&self) -> Vec<FieldProblem> {
+        let field = match self {
+            ApiError::UnknownField { field }
+            | ApiError::InvalidField { field, .. }
+            | ApiError::InvalidUrl { field, .. } => field.clone(),
+            ApiError::UnsupportedOption { option, .. } => option.clone(),
+            ApiError::InvalidParameter { name, .. } => name.clone(),
+            _ => return Vec::new(),
+        };
+        vec![FieldProblem {
+            field,
+            code: self.code().to_owned(),
+            message: self.to_string(),
+        }]
+    }
+
+    /// The problem body (without request id: the middleware adds it).
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status();
+        let code = self.code().to_owned();
+        Problem {
+            problem_type: format!(
+                "urn:tokworks:problem:{}",
+                code.to_lowercase().replace('_', "-")
+            ),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            // Internal causes are logged, never shown.
+            detail: self.to_string(),
+            code,
+            retryable: self.retryable(),
+            request_id: None,
+            errors: self.field_problems(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Database(error) => tracing::error!(error = %error, "database error"),
+            ApiError::Panic => tracing::error!("handler panicked"),
+            ApiError::NotReady { detail } => tracing::warn!(%detail, "not ready"),
+            _ => tracing::debug!(code = self.code(), error = %self, "request rejected"),
+        }
+        let problem = self.to_problem();
+        let mut response = render_problem(&problem);
+        response.extensions_mut().insert(problem);
+        response
+    }
+}
+
+fn render_problem(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+/// Middleware: re-renders every problem response with the request id of the request.
+pub async fn add_request_id_to_problems(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    let Some(problem) = response.extensions().get::<Problem>().cloned() else {
+        return response;
+    };
+    let (parts, _body) = response.into_parts();
+    let mut rendered = render_problem(&Problem {
+        request_id,
+        ..problem
+    });
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+            rendered.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rendered
+}
+
+/// `CatchPanicLayer` handler: a panic becomes a 500 problem (the request id is added outside).
+pub fn panic_to_problem(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Panic.into_response()
+}
+
+/// Fallback for paths no route matches.
+pub async fn route_not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+/// Fallback for a known path with another method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,395 @@
+//! `/v1/jobs`: create (idempotent, optionally waiting), get, list, cancel.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use tokworks_shared::db::jobs::{
+    self as job_db, CancelJobOutcome, InsertJobOutcome, JobListQuery, JobRow, NewJob, NewJobItem,
+};
+use tokworks_shared::jobs::ExtractItemTask;
+use uuid::Uuid;
+
+use crate::auth::ApiKey;
+use crate::job_request::{CreateJobRequest, VideoJobRequest};
+use crate::job_view::{JobListResponse, JobResponse, JobSummaryResponse, job_location};
+use crate::json_body::JsonBody;
+use crate::problem::ApiError;
+use crate::routes::path_segment;
+use crate::state::AppState;
+
+const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+const MAX_LIST_LIMIT: i64 = 100;
+const DEFAULT_LIST_LIMIT: i64 = 20;
+const JOB_STATUSES: [&str; 7] = [
+    "queued",
+    "running",
+    "succeeded",
+    "partial",
+    "failed",
+    "canceled",
+    "expired",
+];
+const JOB_KINDS: [&str; 5] = ["video", "batch", "trending", "hashtag", "user"];
+
+/// `POST /v1/jobs`: validates, stores the job and its item in one transaction, enqueues, and
+/// answers 202 + `Location` (or, with `Prefer: wait=N`, 200 once the job has finished).
+pub async fn create_job(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<CreateJobRequest>,
+) -> Result<Response, ApiError> {
+    let idempotency_key = idempotency_key(&headers)?;
+    let wait = requested_wait(&headers).map(|wait| wait.min(state.settings.wait_max));
+    let video_job = request.validate()?;
+    let new_job = new_video_job(
+        &video_job,
+        &key,
+        idempotency_key,
+        state.settings.item_max_attempts,
+    );
+
+    let mut connection = state.db.acquire().await?;
+    let outcome = job_db::insert_job_with_items(&mut connection, &new_job).await?;
+    drop(connection);
+    let (job_id, replayed) = match outcome {
+        InsertJobOutcome::Created => {
+            enqueue_items(&state, &new_job).await;
+            (new_job.job_id, false)
+        }
+        InsertJobOutcome::IdempotencyKeyExists {
+            existing_job_id,
+            same_request: true,
+        } => (existing_job_id, true),
+        InsertJobOutcome::IdempotencyKeyExists {
+            same_request: false,
+            ..
+        } => {
+            return Err(ApiError::IdempotencyKeyReused);
+        }
+    };
+
+    let row = match wait {
+        Some(wait) => wait_for_job(&state, &key, job_id, wait).await?,
+        None => find_job(&state, &key, job_id).await?,
+    };
+    let status = if row.is_finished() && (wait.is_some() || replayed) {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let body = job_response(&state, &row).await?;
+    let mut response = (status, Json(body)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&job_location(job_id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    if let Some(wait) = wait
+        && let Ok(applied) = HeaderValue::from_str(&format!("wait={}", wait.as_secs()))
+    {
+        response.headers_mut().insert(PREFERENCE_APPLIED, applied);
+    }
+    Ok(response)
+}
+
+/// `GET /v1/jobs/{job_id}`: the job with its timings and, for a finished video job, its result.
+pub async fn get_job(
+    State(state): State<AppState>,
+    key: ApiKey,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<JobResponse>, ApiError> {
+    let job_id = parse_job_id(path)?;
+    let row = find_job(&state, &key, job_id).await?;
+    Ok(Json(job_response(&state, &row).await?))
+}
+
+/// `POST /v1/jobs/{job_id}/cancel`: idempotent; a finished job is returned unchanged.
+pub async fn cancel_job(
+    State(state): State<AppState>,
+    key: ApiKey,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<JobResponse>, ApiError> {
+    let job_id = parse_job_id(path)?;
+    let mut connection = state.db.acquire().await?;
+    let outcome = job_db::cancel_job_for_key(&mut connection, job_id, key.api_key_id).await?;
+    drop(connection);
+    if outcome == CancelJobOutcome::NotFound {
+        return Err(ApiError::NotFound { what: "job" });
+    }
+    if let CancelJobOutcome::Canceled { items_canceled } = outcome {
+        tracing::info!(%job_id, items_canceled, "job canceled");
+    }
+    let row = find_job(&state, &key, job_id).await?;
+    Ok(Json(job_response(&state, &row).await?))
+}
+
+/// Query string of `GET /v1/jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListJobsQueryRequest {
+    status: Option<String>,
+    kind: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /v1/jobs`: the key's jobs, newest first; filters `status`, `kind`; `cursor`, `limit` ≤ 100.
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    key: ApiKey,
+    query: Result<Query<ListJobsQueryRequest>, QueryRejection>,
+) -> Result<Json<JobListResponse>, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::InvalidParameter {
+        name: "(query)".to_owned(),
+        message: rejection.body_text(),
+    })?;
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_LIST_LIMIT,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
+            .ok_or_else(|| ApiError::InvalidParameter {
+                name: "limit".to_owned(),
+                message: format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
+            })?,
+    };
+    let status = one_of("status", query.status, &JOB_STATUSES)?;
+    let kind = one_of("kind", query.kind, &JOB_KINDS)?;
+    let before_job_id = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let list_query = JobListQuery {
+        status,
+        kind,
+        before_job_id,
+        limit: limit + 1,
+    };
+    let mut rows = job_db::list_jobs_for_key(&state.db, key.api_key_id, &list_query).await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = if has_more {
+        rows.last().map(|row| encode_cursor(row.job_id))
+    } else {
+        None
+    };
+    Ok(Json(JobListResponse {
+        object: "list",
+        data: rows.iter().map(JobSummaryResponse::from_row).collect(),
+        has_more,
+        next_cursor,
+    }))
+}
+
+fn one_of(name: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(value) if !allowed.contains(&value.as_str()) => Err(ApiError::InvalidParameter {
+            name: name.to_owned(),
+            message: format!("must be one of {}", allowed.join(", ")),
+        }),
+        value => Ok(value),
+    }
+}
+
+const CURSOR_VERSION: &str = "v1:";
+
+/// An opaque cursor: the last job id of a page, versioned and base64url-encoded.
+fn encode_cursor(job_id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{job_id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.strip_prefix(CURSOR_VERSION)
+                .and_then(|id| id.parse().ok())
+        })
+        .ok_or_else(|| ApiError::InvalidParameter {
+            name: "cursor".to_owned(),
+            message: "not a cursor returned by this API".to_owned(),
+        })
+}
+
+fn parse_job_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    path_segment(path, "job")?
+        .parse()
+        .map_err(|_| ApiError::NotFound { what: "job" })
+}
+
+async fn find_job(state: &AppState, key: &ApiKey, job_id: Uuid) -> Result<JobRow, ApiError> {
+    job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "job" })
+}
+
+/// The full view of a job: timings and, for a succeeded video job, the stored video.
+async fn job_response(state: &AppState, row: &JobRow) -> Result<JobResponse, ApiError> {
+    let timings = job_db::list_stage_timings_for_job(&state.db, row.job_id).await?;
+    let result_video = match (
+        &row.first_item_result_video_id,
+        row.first_item_status.as_deref(),
+    ) {
+        (Some(video_id), Some("succeeded")) if row.kind == "video" => {
+            job_db::find_stored_video(&state.db, video_id).await?
+        }
+        _ => None,
+    };
+    Ok(JobResponse::from_parts(row, &timings, result_video))
+}
+
+/// Waits (LISTEN/NOTIFY, no polling) until the job is finished or `wait` has passed.
+async fn wait_for_job(
+    state: &AppState,
+    key: &ApiKey,
+    job_id: Uuid,
+    wait: Duration,
+) -> Result<JobRow, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    // Subscribe before reading, so that a NOTIFY between the read and the wait is not lost.
+    let mut subscription = state.waiters.subscribe(job_id);
+    loop {
+        let row = find_job(state, key, job_id).await?;
+        if row.is_finished() {
+            return Ok(row);
+        }
+        if tokio::time::timeout_at(deadline, subscription.changed())
+            .await
+            .is_err()
+        {
+            return find_job(state, key, job_id).await;
+        }
+    }
+}
+
+/// Pushes one task per item, then records the task ids. Redis trouble is logged, not returned:
+/// the job is accepted, and the worker's reconciler enqueues it from Postgres.
+async fn enqueue_items(state: &AppState, job: &NewJob) {
+    let tasks: Vec<ExtractItemTask> = job
+        .items
+        .iter()
+        .map(|item| ExtractItemTask::new(job.job_id, item.item_id))
+        .collect();
+    let task_ids = match state.queue.push(&tasks).await {
+        Ok(task_ids) => task_ids,
+        Err(error) => {
+            tracing::warn!(job_id = %job.job_id, %error, "enqueue failed; the reconciler will enqueue the job");
+            return;
+        }
+    };
+    let enqueued: Vec<(Uuid, String)> = job
+        .items
+        .iter()
+        .map(|item| item.item_id)
+        .zip(task_ids)
+        .collect();
+    if let Err(error) = job_db::record_items_enqueued(&state.db, &enqueued).await {
+        tracing::warn!(job_id = %job.job_id, %error, "could not record task ids after enqueue");
+    }
+}
+
+fn new_video_job(
+    video_job: &VideoJobRequest,
+    key: &ApiKey,
+    idempotency_key: Option<String>,
+    max_attempts: i32,
+) -> NewJob {
+    NewJob {
+        job_id: Uuid::now_v7(),
+        api_key_id: key.api_key_id,
+        kind: "video".to_owned(),
+        request: video_job.normalised_request(),
+        options: serde_json::to_value(&video_job.options).unwrap_or_default(),
+        metadata: video_job.metadata.clone(),
+        idempotency_key,
+        items: vec![NewJobItem {
+            item_id: Uuid::now_v7(),
+            input_url: video_job.input_url.clone(),
+            canonical_url: Some(video_job.url.canonical_url().to_owned()),
+            video_id: video_job.url.video_id().map(str::to_owned),
+            custom_id: None,
+            max_attempts,
+        }],
+    }
+}
+
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(None);
+    };
+    let invalid = || ApiError::InvalidHeader {
+        name: "Idempotency-Key",
+        message: format!("must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"),
+    };
+    let key = value.to_str().map_err(|_| invalid())?.trim();
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_CHARS
+        || !key.bytes().all(|byte| byte.is_ascii_graphic())
+    {
+        return Err(invalid());
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// `Prefer: wait=N` (RFC 7240; preferences not understood are ignored, as the RFC asks).
+fn requested_wait(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|preference| {
+            let (name, value) = preference.split(';').next()?.split_once('=')?;
+            if !name.trim().eq_ignore_ascii_case("wait") {
+                return None;
+            }
+            value.trim().trim_matches('"').parse::<u64>().ok()
+        })
+        .map(Duration::from_secs)
+        .next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefer(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("prefer", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn prefer_wait_is_parsed_among_other_preferences() {
+        assert_eq!(
+            requested_wait(&prefer("wait=5")),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            requested_wait(&prefer("respond-async, wait=10")),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            requested_wait(&prefer("wait=\"3\"")),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(requested_wait(&prefer("wait=soon")), None);
+        assert_eq!(requested_wait(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_rejected() {
+        let job_id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(job_id)).unwrap(), job_id);
+        assert!(decode_cursor("not-a-cursor").is_err());
+    }
+}

@@ -1,0 +1,145 @@
+//! `/v1/stats`: the caller's jobs and items from Postgres, plus global queue depth and workers.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use tokworks_shared::db::stats::{self, CountRow};
+use tokworks_shared::queue::QueueDepth;
+
+use crate::auth::ApiKey;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// A worker whose heartbeat is older than this is not counted as live.
+const LIVE_WORKER_WINDOW: Duration = Duration::from_secs(30);
+
+/// Body of `GET /v1/stats`.
+#[derive(Debug, Serialize)]
+pub struct StatsResponse {
+    pub object: &'static str,
+    /// The caller's jobs.
+    pub jobs: StatusCountsResponse,
+    /// The caller's items, with the error-code breakdown.
+    pub items: ItemStatsResponse,
+    /// Stage name → p50/p95 over the caller's items (all attempts).
+    pub stage_timings_ms: BTreeMap<String, StagePercentilesResponse>,
+    pub cache: CacheStatsResponse,
+    /// Global: the extraction queue (null with `error` when Redis does not answer).
+    pub queue: QueueStatsResponse,
+    /// Global: worker processes seen in the last 30 s.
+    pub workers: WorkerStatsResponse,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusCountsResponse {
+    pub total: i64,
+    pub by_status: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemStatsResponse {
+    pub total: i64,
+    pub by_status: BTreeMap<String, i64>,
+    pub by_error_code: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StagePercentilesResponse {
+    pub samples: i64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CacheStatsResponse {
+    pub hits: i64,
+    pub misses: i64,
+    /// hits / (hits + misses); null before any succeeded item.
+    pub hit_rate: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueStatsResponse {
+    pub depth: Option<QueueDepth>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkerStatsResponse {
+    pub live: i64,
+}
+
+fn counts(rows: Vec<CountRow>) -> (i64, BTreeMap<String, i64>) {
+    let total = rows.iter().map(|row| row.count).sum();
+    (
+        total,
+        rows.into_iter().map(|row| (row.name, row.count)).collect(),
+    )
+}
+
+/// `GET /v1/stats`.
+pub async fn get_stats(
+    State(state): State<AppState>,
+    key: ApiKey,
+) -> Result<Json<StatsResponse>, ApiError> {
+    let db = &state.db;
+    let key_id = key.api_key_id;
+    let (jobs, items, errors, stages, cache, live_workers, depth) = tokio::join!(
+        stats::count_jobs_by_status(db, key_id),
+        stats::count_items_by_status(db, key_id),
+        stats::count_item_errors_by_code(db, key_id),
+        stats::stage_timing_percentiles(db, key_id),
+        stats::count_cache_hits(db, key_id),
+        stats::count_live_workers(db, LIVE_WORKER_WINDOW),
+        state.queue.depth(),
+    );
+    let (jobs_total, jobs_by_status) = counts(jobs?);
+    let (items_total, items_by_status) = counts(items?);
+    let (_, by_error_code) = counts(errors?);
+    let cache = cache?;
+    let looked_up = cache.hits + cache.misses;
+    Ok(Json(StatsResponse {
+        object: "stats",
+        jobs: StatusCountsResponse {
+            total: jobs_total,
+            by_status: jobs_by_status,
+        },
+        items: ItemStatsResponse {
+            total: items_total,
+            by_status: items_by_status,
+            by_error_code,
+        },
+        stage_timings_ms: stages?
+            .into_iter()
+            .map(|row| {
+                let percentiles = StagePercentilesResponse {
+                    samples: row.samples,
+                    p50: row.p50_ms,
+                    p95: row.p95_ms,
+                };
+                (row.stage, percentiles)
+            })
+            .collect(),
+        cache: CacheStatsResponse {
+            hits: cache.hits,
+            misses: cache.misses,
+            hit_rate: (looked_up > 0).then(|| cache.hits as f64 / looked_up as f64),
+        },
+        queue: match depth {
+            Ok(depth) => QueueStatsResponse {
+                depth: Some(depth),
+                error: None,
+            },
+            Err(error) => QueueStatsResponse {
+                depth: None,
+                error: Some(error.to_string()),
+            },
+        },
+        workers: WorkerStatsResponse {
+            live: live_workers?,
+        },
+    }))
+}

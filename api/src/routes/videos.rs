@@ -1,0 +1,34 @@
+//! `/v1/videos/{video_id}`: the latest stored metadata of a video one of the key's jobs produced.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use tokworks_shared::db::jobs as job_db;
+
+use crate::auth::ApiKey;
+use crate::job_view::VideoResponse;
+use crate::problem::ApiError;
+use crate::routes::path_segment;
+use crate::state::AppState;
+
+/// TikTok ids are decimal, 19 digits today; anything else cannot be stored.
+const MAX_VIDEO_ID_DIGITS: usize = 32;
+
+/// `GET /v1/videos/{video_id}`: 404 unless one of the caller's items resolved to this video.
+pub async fn get_video(
+    State(state): State<AppState>,
+    key: ApiKey,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<VideoResponse>, ApiError> {
+    let video_id = path_segment(path, "video")?;
+    if video_id.is_empty()
+        || video_id.len() > MAX_VIDEO_ID_DIGITS
+        || !video_id.bytes().all(|byte| byte.is_ascii_digit())
+    {
+        return Err(ApiError::NotFound { what: "video" });
+    }
+    let row = job_db::find_stored_video_for_key(&state.db, &video_id, key.api_key_id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "video" })?;
+    Ok(Json(VideoResponse::from(row)))
+}

@@ -1,0 +1,126 @@
+//! `AppState`: what every handler gets — the Postgres pool, the queue, the job-finished waiters
+//! and the settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+use tokio::sync::OnceCell;
+use tokworks_shared::jobs::ExtractItemTask;
+use tokworks_shared::queue::{ExtractQueue, QueueDepth, QueueError};
+
+use crate::wait::JobWaiters;
+
+/// How long one queue operation (connect included) may take before the api gives up on it:
+/// Redis is not on the path of correctness (the worker's reconciler enqueues from Postgres).
+const QUEUE_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Settings handlers need.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    pub item_max_attempts: i32,
+    pub max_request_body_bytes: usize,
+    pub wait_max: Duration,
+}
+
+/// Shared state of the router (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub queue: QueueHandle,
+    pub waiters: JobWaiters,
+    pub settings: Arc<ApiSettings>,
+}
+
+impl AppState {
+    /// Builds the state and starts the job-finished listener (LISTEN is active on return).
+    pub async fn new(
+        db: PgPool,
+        queue: QueueHandle,
+        settings: ApiSettings,
+    ) -> Result<Self, sqlx::Error> {
+        let waiters = JobWaiters::start(&db).await?;
+        Ok(AppState {
+            db,
+            queue,
+            waiters,
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+/// The extraction queue, connected on first use (and retried on the next use after a failure),
+/// so the api starts and accepts jobs while Redis is down.
+#[derive(Clone)]
+pub struct QueueHandle {
+    redis_url: SecretString,
+    namespace: String,
+    queue: Arc<OnceCell<ExtractQueue>>,
+}
+
+impl std::fmt::Debug for QueueHandle {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("QueueHandle")
+            .field("namespace", &self.namespace)
+            .field("connected", &self.queue.initialized())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A queue operation that failed or took too long.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueUnavailable {
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("the queue did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+impl QueueHandle {
+    /// A handle on `{namespace}_extract` at `redis_url` (nothing is connected yet).
+    pub fn new(redis_url: SecretString, namespace: String) -> Self {
+        QueueHandle {
+            redis_url,
+            namespace,
+            queue: Arc::new(OnceCell::new()),
+        }
+    }
+
+    async fn with_queue<T, F>(&self, operation: F) -> Result<T, QueueUnavailable>
+    where
+        F: AsyncFnOnce(&ExtractQueue) -> Result<T, QueueError>,
+    {
+        let attempt = async {
+            let queue = self
+                .queue
+                .get_or_try_init(|| {
+                    ExtractQueue::connect(self.redis_url.expose_secret(), &self.namespace)
+                })
+                .await?;
+            operation(queue).await.map_err(QueueUnavailable::from)
+        };
+        tokio::time::timeout(QUEUE_OPERATION_TIMEOUT, attempt)
+            .await
+            .map_err(|_| QueueUnavailable::Timeout(QUEUE_OPERATION_TIMEOUT))?
+    }
+
+    /// Pushes tasks; returns their task ids in order.
+    pub async fn push(&self, tasks: &[ExtractItemTask]) -> Result<Vec<String>, QueueUnavailable> {
+        self.with_queue(async |queue: &ExtractQueue| queue.push(tasks).await)
+            .await
+    }
+
+    /// Queue counts.
+    pub async fn depth(&self) -> Result<QueueDepth, QueueUnavailable> {
+        self.with_queue(async |queue: &ExtractQueue| queue.depth().await)
+            .await
+    }
+
+    /// Round-trip to Redis.
+    pub async fn ping(&self) -> Result<(), QueueUnavailable> {
+        self.with_queue(async |queue: &ExtractQueue| queue.ping().await)
+            .await
+    }
+}

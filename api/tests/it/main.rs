@@ -1,0 +1,16 @@
+//! Integration tests of tokworks-api: the router in-process against a fresh Postgres database
+//! per test (`#[sqlx::test]`, needs DATABASE_URL) and Redis on 127.0.0.1:6379 (or REDIS_URL)
+//! with a unique queue namespace per test.
+
+// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
+#![cfg(test)]
+
+mod auth;
+mod bad_input;
+mod cancel_and_list;
+mod health;
+mod jobs;
+mod keys;
+mod stats_and_videos;
+mod support;
+mod wait;

@@ -1,0 +1,250 @@
+//! `TestApp`: the router on a per-test database and queue namespace, request helpers, and
+//! test-only SQL that plays the worker's part (finishing items, as its guarded updates would).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sqlx::PgPool;
+use tokworks_api::{ApiSettings, AppState, QueueHandle, keys_cli, router};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const VIDEO_URL: &str = "https://www.tiktok.com/@scout2015/video/6718335390845095173";
+pub const VIDEO_ID: &str = "6718335390845095173";
+
+/// Redis for tests: REDIS_URL, else the local default.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// The api on a test database, with one key.
+pub struct TestApp {
+    pub pool: PgPool,
+    pub state: AppState,
+    pub router: Router,
+    pub key: String,
+    pub api_key_id: Uuid,
+    pub namespace: String,
+}
+
+/// A response with its JSON body (Value::Null when the body is empty or not JSON).
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// Asserts a problem+json response with this status and code; returns the body.
+    pub fn assert_problem(&self, status: StatusCode, code: &str) -> &Value {
+        assert_eq!(self.status, status, "{:#}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(self.body["code"], code, "{:#}", self.body);
+        assert_eq!(self.body["status"], status.as_u16());
+        assert!(self.body["type"].is_string() && self.body["title"].is_string());
+        assert!(self.body["detail"].is_string() && self.body["retryable"].is_boolean());
+        let request_id = self
+            .header("x-request-id")
+            .expect("x-request-id on every response");
+        assert_eq!(self.body["request_id"], request_id);
+        &self.body
+    }
+}
+
+impl TestApp {
+    pub async fn new(pool: PgPool) -> TestApp {
+        Self::with_redis(pool, &redis_url()).await
+    }
+
+    pub async fn with_redis(pool: PgPool, redis_url: &str) -> TestApp {
+        let namespace = format!("test_{}", Uuid::new_v4().simple());
+        let queue = QueueHandle::new(redis_url.into(), namespace.clone());
+        let settings = ApiSettings {
+            item_max_attempts: 4,
+            max_request_body_bytes: 1024 * 1024,
+            wait_max: Duration::from_secs(30),
+        };
+        let state = AppState::new(pool.clone(), queue, settings).await.unwrap();
+        let (row, key) = keys_cli::create_api_key(&pool, "test key").await.unwrap();
+        TestApp {
+            router: router(state.clone()),
+            state,
+            pool,
+            key,
+            api_key_id: row.api_key_id,
+            namespace,
+        }
+    }
+
+    /// Another key on the same app.
+    pub async fn other_key(&self) -> String {
+        keys_cli::create_api_key(&self.pool, "other key")
+            .await
+            .unwrap()
+            .1
+    }
+
+    /// Sends a request; `key` goes in `x-api-key`.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> axum::http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-api-key", &self.key)
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.request(Method::GET, path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn post(&self, path: &str) -> TestResponse {
+        self.send(
+            self.request(Method::POST, path)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(
+            self.request(Method::POST, path)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// `POST /v1/jobs` of a video job for `url`; asserts 202 and returns the job id.
+    pub async fn create_video_job(&self, url: &str) -> Uuid {
+        let response = self
+            .post_json(
+                "/v1/jobs",
+                &serde_json::json!({"kind": "video", "url": url}),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::ACCEPTED, "{:#}", response.body);
+        response.body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    pub async fn count_jobs(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from jobs")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn only_job_id(&self) -> Uuid {
+        sqlx::query_scalar("select job_id from jobs")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Plays the worker: stores `video_id` (unless present), marks the job's queued item
+    /// succeeded with timings, the job succeeded, and sends the NOTIFY — in one transaction,
+    /// with the guards a worker uses.
+    pub async fn finish_video_job(&self, job_id: Uuid, video_id: &str, cache_hit: bool) {
+        let mut transaction = self.pool.begin().await.unwrap();
+        sqlx::query(
+            "insert into videos (video_id, data, source, fetched_at)
+             values ($1, jsonb_build_object('schema_version', 1, 'id', $1::text,
+                                            'caption', 'a test video'), 'web', now())
+             on conflict (video_id) do nothing",
+        )
+        .bind(video_id)
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+        let item_id: Uuid = sqlx::query_scalar(
+            "update job_items set status = 'succeeded', attempts = attempts + 1,
+                    result_video_id = $2, cache_hit = $3, started_at = now(), finished_at = now()
+             where job_id = $1 and status in ('queued', 'running') returning item_id",
+        )
+        .bind(job_id)
+        .bind(video_id)
+        .bind(cache_hit)
+        .fetch_one(&mut *transaction)
+        .await
+        .unwrap();
+        for (stage, duration_ms) in [("queue_wait", 5.0), ("extract", 120.0), ("total", 130.0)] {
+            sqlx::query(
+                "insert into item_stage_timings (item_id, attempt, stage, duration_ms)
+                 values ($1, 1, $2, $3)",
+            )
+            .bind(item_id)
+            .bind(stage)
+            .bind(duration_ms)
+            .execute(&mut *transaction)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "update jobs set status = 'succeeded', items_succeeded = items_succeeded + 1,
+                    started_at = coalesce(started_at, now()), finished_at = now()
+             where job_id = $1 and status in ('queued', 'running')",
+        )
+        .bind(job_id)
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+        tokworks_shared::db::jobs::notify_job_finished(&mut *transaction, job_id)
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+    }
+
+    /// Plays the worker: the job's item failed with `code`.
+    pub async fn fail_video_job(&self, job_id: Uuid, code: &str, retryable: bool) {
+        let mut transaction = self.pool.begin().await.unwrap();
+        sqlx::query(
+            "update job_items set status = 'failed', attempts = attempts + 1, error_code = $2,
+                    error_message = 'failed in a test', error_retryable = $3, finished_at = now()
+             where job_id = $1 and status in ('queued', 'running')",
+        )
+        .bind(job_id)
+        .bind(code)
+        .bind(retryable)
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+        sqlx::query(
+            "update jobs set status = 'failed', items_failed = items_failed + 1, finished_at = now()
+             where job_id = $1 and status in ('queued', 'running')",
+        )
+        .bind(job_id)
+        .execute(&mut *transaction)
+        .await
+        .unwrap();
+        tokworks_shared::db::jobs::notify_job_finished(&mut *transaction, job_id)
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+    }
+}
