@@ -38,17 +38,23 @@ impl SimRequest {
 
     /// Value of a cookie sent in any `Cookie` header.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.headers.get_all(header::COOKIE).iter().find_map(|value| {
-            value.to_str().ok()?.split(';').find_map(|pair| {
-                let (key, val) = pair.trim().split_once('=')?;
-                (key == name).then(|| val.trim_matches('"').to_string())
+        self.headers
+            .get_all(header::COOKIE)
+            .iter()
+            .find_map(|value| {
+                value.to_str().ok()?.split(';').find_map(|pair| {
+                    let (key, val) = pair.trim().split_once('=')?;
+                    (key == name).then(|| val.trim_matches('"').to_string())
+                })
             })
-        })
     }
 
     /// The `User-Agent` header, or `""`.
     pub fn user_agent(&self) -> &str {
-        self.headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
     }
 
     /// `https://host/path?query` as the client meant it.
@@ -74,13 +80,23 @@ pub struct SimResponse {
 
 impl SimResponse {
     pub fn new(status: StatusCode) -> Self {
-        SimResponse { status, headers: HeaderMap::new(), body: Bytes::new() }
+        SimResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
     }
 
     /// A response with a body and its content type.
-    pub fn with_body(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+    pub fn with_body(
+        status: StatusCode,
+        content_type: &'static str,
+        body: impl Into<Bytes>,
+    ) -> Self {
         let mut response = SimResponse::new(status);
-        response.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+            .headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         response.body = body.into();
         response
     }
