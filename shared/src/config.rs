@@ -11,7 +11,11 @@ pub struct DatabaseArgs {
     pub database_url: SecretString,
 
     /// Maximum connections in the pool.
-    #[arg(long = "database-max-connections", env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(
+        long = "database-max-connections",
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
     pub database_max_connections: u32,
 }
 
@@ -23,6 +27,10 @@ pub struct RedisArgs {
     pub redis_url: SecretString,
 
     /// Prefix of every queue key in Redis; lets several deployments (or tests) share one Redis.
-    #[arg(long = "queue-namespace", env = "QUEUE_NAMESPACE", default_value = "tokworks")]
+    #[arg(
+        long = "queue-namespace",
+        env = "QUEUE_NAMESPACE",
+        default_value = "tokworks"
+    )]
     pub queue_namespace: String,
 }

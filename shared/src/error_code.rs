@@ -84,7 +84,9 @@ impl ErrorCode {
 
     /// Parses a wire name back into a code.
     pub fn from_wire(name: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|code| code.as_str() == name)
+        ErrorCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == name)
     }
 
     /// Whether trying again later can succeed (transient upstream trouble), as documented to clients.
@@ -106,24 +108,42 @@ impl ErrorCode {
     pub fn description(self) -> &'static str {
         match self {
             ErrorCode::InvalidUrl => "The input is not a well-formed TikTok URL.",
-            ErrorCode::UnsupportedUrl => "A TikTok URL of a kind this job does not accept (e.g. a profile sent as a video).",
-            ErrorCode::VideoNotFound => "The post does not exist or was deleted (TikTok status 10204).",
-            ErrorCode::VideoPrivate => "The post or its account is private (TikTok status 10216/10222).",
-            ErrorCode::VideoRegionBlocked => "The post is not available in the region of the egress IP (TikTok status 10231).",
-            ErrorCode::VideoUnderReview => "The post is under review or taken down pending review (TikTok status 10217).",
+            ErrorCode::UnsupportedUrl => {
+                "A TikTok URL of a kind this job does not accept (e.g. a profile sent as a video)."
+            }
+            ErrorCode::VideoNotFound => {
+                "The post does not exist or was deleted (TikTok status 10204)."
+            }
+            ErrorCode::VideoPrivate => {
+                "The post or its account is private (TikTok status 10216/10222)."
+            }
+            ErrorCode::VideoRegionBlocked => {
+                "The post is not available in the region of the egress IP (TikTok status 10231)."
+            }
+            ErrorCode::VideoUnderReview => {
+                "The post is under review or taken down pending review (TikTok status 10217)."
+            }
             ErrorCode::LoginRequired => "TikTok asked for a login (often a soft rate limit).",
             ErrorCode::AgeRestricted => "The post is age-restricted and needs a logged-in session.",
             ErrorCode::VideoTooLong => "The video is longer than MAX_VIDEO_DURATION_SECONDS.",
-            ErrorCode::NotVideoContent => "The URL points at something that is not a video or photo post.",
+            ErrorCode::NotVideoContent => {
+                "The URL points at something that is not a video or photo post."
+            }
             ErrorCode::HashtagNotFound => "The hashtag does not exist.",
             ErrorCode::UserNotFound => "The user does not exist.",
             ErrorCode::UpstreamBlocked => "TikTok served a captcha, WAF wall or IP block.",
             ErrorCode::UpstreamRateLimited => "TikTok answered 429 Too Many Requests.",
-            ErrorCode::UpstreamEmpty => "TikTok answered 200 with an empty body (bot detection), not an empty result.",
-            ErrorCode::UpstreamChanged => "TikTok's page or JSON layout was not recognised (layout drift).",
+            ErrorCode::UpstreamEmpty => {
+                "TikTok answered 200 with an empty body (bot detection), not an empty result."
+            }
+            ErrorCode::UpstreamChanged => {
+                "TikTok's page or JSON layout was not recognised (layout drift)."
+            }
             ErrorCode::UpstreamUnavailable => "TikTok or the network failed (5xx, reset, refused).",
             ErrorCode::ExtractorTimeout => "Extraction did not finish within its deadline.",
-            ErrorCode::ThumbnailAnalysisFailed => "The vision model did not produce a valid analysis.",
+            ErrorCode::ThumbnailAnalysisFailed => {
+                "The vision model did not produce a valid analysis."
+            }
             ErrorCode::Canceled => "The job was canceled before this item ran.",
             ErrorCode::Internal => "An internal error; reported with a request id.",
         }

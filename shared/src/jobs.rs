@@ -18,6 +18,10 @@ pub struct ExtractItemTask {
 
 impl ExtractItemTask {
     pub fn new(job_id: Uuid, item_id: Uuid) -> Self {
-        ExtractItemTask { v: EXTRACT_ITEM_TASK_VERSION, job_id, item_id }
+        ExtractItemTask {
+            v: EXTRACT_ITEM_TASK_VERSION,
+            job_id,
+            item_id,
+        }
     }
 }

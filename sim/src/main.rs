@@ -121,6 +121,9 @@ async fn main() -> ExitCode {
         print_requests: cli.log_requests,
         ..SimConfig::default()
     };
+    // Listen for the stop signals before announcing the port: a supervisor (or a test) may send
+    // SIGTERM as soon as it has read the first line.
+    let stop_signal = StopSignal::install();
     let handle = match start(config).await {
         Ok(handle) => handle,
         Err(error) => {
@@ -143,29 +146,63 @@ async fn main() -> ExitCode {
     let _ = stdout.flush();
     drop(stdout);
 
-    wait_for_stop_signal().await;
+    stop_signal.wait().await;
     handle.shutdown().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_stop_signal() {
+/// SIGTERM and Ctrl-C, registered when created (not when first awaited).
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignal {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignal {
+                terminate: signal(SignalKind::terminate()).ok(),
+                interrupt: signal(SignalKind::interrupt()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            StopSignal {}
+        }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let StopSignal {
+                terminate,
+                interrupt,
+            } = self;
+            match (terminate, interrupt) {
+                (Some(mut terminate), Some(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                (Some(mut terminate), None) => {
+                    terminate.recv().await;
+                }
+                (None, Some(mut interrupt)) => {
+                    interrupt.recv().await;
+                }
+                (None, None) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -35,8 +35,11 @@ pub enum ConnectError {
 
 /// Opens a pool. Fails fast (5 s) when Postgres is unreachable.
 pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, ConnectError> {
-    let options: PgConnectOptions =
-        args.database_url.expose_secret().parse().map_err(ConnectError::InvalidUrl)?;
+    let options: PgConnectOptions = args
+        .database_url
+        .expose_secret()
+        .parse()
+        .map_err(ConnectError::InvalidUrl)?;
     PgPoolOptions::new()
         .max_connections(args.database_max_connections)
         .acquire_timeout(Duration::from_secs(5))

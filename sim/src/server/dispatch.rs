@@ -307,7 +307,9 @@ fn direct(state: &SimState, request: &SimRequest) -> Dispatched {
     if path == "/v1" || path.starts_with("/v1/") {
         let entry = log_entry(request, "openai".to_string());
         let knobs = state.openai_knobs();
-        return respond(entry, openai::handle(request, &knobs));
+        let mut dispatched = respond(entry, openai::handle(request, &knobs));
+        dispatched.delay = openai::latency_for(&knobs);
+        return dispatched;
     }
     let entry = log_entry(request, "direct_other".to_string());
     let message = format!(

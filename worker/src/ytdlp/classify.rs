@@ -11,6 +11,8 @@
 //! * 10204 ("Your IP address is blocked from accessing this post") → `VIDEO_NOT_FOUND`: TikTok
 //!   uses it for deleted and unknown posts; yt-dlp's wording is misleading.
 //! * A short link that lands on `/notfound`, or any HTTP 404 → `VIDEO_NOT_FOUND`.
+//! * `Unexpected response from webpage request` for an empty page body (the helper reports the
+//!   page size) → `UPSTREAM_EMPTY`: TikTok's bot answer, not a layout change.
 //! * "No suitable extractor" for a `/photo/` URL is not an error yet: the caller retries once
 //!   with the `/video/` form of that URL.
 
@@ -46,6 +48,11 @@ pub fn classify_helper_error(error: &HelperError) -> FailureClass {
         return FailureClass::Error(code);
     }
     let message = error.orig_msg.as_deref().unwrap_or_default().to_owned() + " " + &error.message;
+    if error.webpage_bytes == Some(0)
+        && message.contains("Unexpected response from webpage request")
+    {
+        return FailureClass::Error(ErrorCode::UpstreamEmpty);
+    }
     if message.contains("No suitable extractor") || message.contains("Unsupported URL") {
         if let Some(video_url) = photo_url_as_video_url(&message) {
             return FailureClass::PhotoPost { video_url };
@@ -318,6 +325,21 @@ mod tests {
             ..error_with("HTTP Error 403")
         };
         assert_eq!(code(&parsed_ok), ErrorCode::UpstreamBlocked);
+    }
+
+    #[test]
+    fn an_empty_page_is_upstream_empty_and_a_page_without_data_is_layout_drift() {
+        let message = "ERROR: [TikTok] 1: Unexpected response from webpage request; please report";
+        let empty = HelperError {
+            webpage_bytes: Some(0),
+            ..error_with(message)
+        };
+        assert_eq!(code(&empty), ErrorCode::UpstreamEmpty);
+        let without_data = HelperError {
+            webpage_bytes: Some(8_000),
+            ..error_with(message)
+        };
+        assert_eq!(code(&without_data), ErrorCode::UpstreamChanged);
     }
 
     #[test]

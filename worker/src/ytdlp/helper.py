@@ -57,6 +57,20 @@ def _capturing_extract_web_data_and_status(self, url, video_id, fatal=True):
 
 TikTokIE._extract_web_data_and_status = _capturing_extract_web_data_and_status
 
+# Size of the last page TikTokIE downloaded: yt-dlp reports an empty 200 (TikTok's bot answer)
+# and a page without data (layout drift) with the same message, so the worker needs the size.
+_original_download_webpage_handle = TikTokIE._download_webpage_handle
+
+
+def _measuring_download_webpage_handle(self, *args, **kwargs):
+    result = _original_download_webpage_handle(self, *args, **kwargs)
+    if isinstance(result, tuple) and result and isinstance(result[0], str):
+        CAPTURED["webpage_bytes"] = len(result[0].strip())
+    return result
+
+
+TikTokIE._download_webpage_handle = _measuring_download_webpage_handle
+
 
 class StderrLogger:
     """Routes yt-dlp's messages to stderr, one line each (stdout is the protocol channel)."""
@@ -146,6 +160,7 @@ def describe_error(error):
         "orig_msg": getattr(real, "orig_msg", None),
         "expected": bool(getattr(real, "expected", False)),
         "status_code": CAPTURED.get("status"),
+        "webpage_bytes": CAPTURED.get("webpage_bytes"),
     }
 
 

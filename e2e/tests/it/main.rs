@@ -1,0 +1,12 @@
+//! End-to-end tests of tokworks: the real api binary, two real worker binaries and the real
+//! yt-dlp, against the simulator, a fresh Postgres database and a private redis-server per test.
+//!
+//! Prerequisites (scripts/test.sh does all three): `cargo build --workspace --bins`,
+//! Postgres reachable through `DATABASE_URL` with CREATEDB, and scripts/install-ytdlp.sh.
+
+mod cache_and_wait;
+mod error_cases;
+mod extraction;
+mod ground_truth;
+mod harness;
+mod resilience;
