@@ -13,7 +13,7 @@ use tokworks_shared::config::{DatabaseArgs, RedisArgs};
 pub enum ExtractorKind {
     /// A pool of long-lived yt-dlp helper processes (default).
     Ytdlp,
-    /// tokworks' own web client (not available in this build: the worker refuses to start).
+    /// tokworks' own web client: fetches and parses the TikTok page natively (no Python).
     Web,
 }
 
@@ -58,7 +58,8 @@ pub struct WorkerConfig {
     #[arg(long, env = "EXTRACTOR", value_enum, default_value = "ytdlp")]
     pub extractor: ExtractorKind,
 
-    /// Tasks run at once by this process (also the number of yt-dlp helper processes).
+    /// Tasks run at once by this process (also the number of yt-dlp helper processes with
+    /// EXTRACTOR=ytdlp).
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub worker_concurrency: u16,
 
@@ -71,7 +72,8 @@ pub struct WorkerConfig {
     #[arg(long, env = "CACHE_TTL_SECONDS", default_value_t = 3600)]
     pub cache_ttl_seconds: u64,
 
-    /// Overall deadline of one extraction; the yt-dlp helper is killed when it passes.
+    /// Overall deadline of one extraction; the yt-dlp helper is killed (or the web extractor's
+    /// requests dropped) when it passes.
     #[arg(long, env = "EXTRACT_DEADLINE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub extract_deadline_seconds: u64,
 
@@ -164,6 +166,12 @@ mod tests {
             Some("http://127.0.0.1:9")
         );
         assert!(config.proxy_settings().insecure_tls);
+    }
+
+    #[test]
+    fn extractor_defaults_to_ytdlp_and_accepts_web() {
+        assert_eq!(parse(&[]).extractor, ExtractorKind::Ytdlp);
+        assert_eq!(parse(&["--extractor", "web"]).extractor, ExtractorKind::Web);
     }
 
     #[test]

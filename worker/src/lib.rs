@@ -1,6 +1,7 @@
 //! tokworks-worker: apalis workers that take extraction tasks from Redis, run yt-dlp (a pool of
-//! long-lived helper processes), map TikTok's item to our `Video`, and store everything in
-//! Postgres — plus the maintenance loop (promoter, cleanup, heartbeats, leases, reconciler).
+//! long-lived helper processes) or the native web extractor (`EXTRACTOR=web`), map TikTok's item
+//! to our `Video`, and store everything in Postgres — plus the maintenance loop (promoter,
+//! cleanup, heartbeats, leases, reconciler).
 
 pub mod apalis_runtime;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod extractor;
 pub mod jobs;
 pub mod reconciler;
 pub mod tiktok;
+pub mod web_extractor;
 pub mod ytdlp;
 
 use std::future::Future;
@@ -23,6 +25,7 @@ use crate::apalis_runtime::maintenance::Maintenance;
 use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
 use crate::extractor::VideoExtractor;
+use crate::web_extractor::{ClientSetupError, WebExtractor, WebNetwork};
 use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
 
 /// Why the worker could not start or stopped abnormally.
@@ -34,8 +37,8 @@ pub enum WorkerRunError {
     Queue(#[from] QueueError),
     #[error("yt-dlp: {0}")]
     YtDlp(#[from] YtDlpSetupError),
-    #[error("EXTRACTOR=web is not available in this build of tokworks-worker; use EXTRACTOR=ytdlp")]
-    WebExtractorUnavailable,
+    #[error("web extractor: {0}")]
+    WebExtractor(#[from] ClientSetupError),
     #[error("apalis monitor: {0}")]
     Monitor(#[from] apalis::prelude::MonitorError),
 }
@@ -125,7 +128,16 @@ async fn connect_queue_patiently(
 
 async fn start_extractor(config: &WorkerConfig) -> Result<Arc<dyn VideoExtractor>, WorkerRunError> {
     match config.extractor {
-        ExtractorKind::Web => Err(WorkerRunError::WebExtractorUnavailable),
+        ExtractorKind::Web => {
+            let proxy = config.proxy_settings();
+            let network = WebNetwork {
+                proxy_url: proxy.proxy_url,
+                insecure_tls: proxy.insecure_tls,
+            };
+            let extractor = WebExtractor::new(&network, config.extract_deadline())?;
+            tracing::info!("single videos are fetched by the web extractor (EXTRACTOR=web)");
+            Ok(Arc::new(extractor))
+        }
         ExtractorKind::Ytdlp => {
             let python = locate_python(&config.ytdlp_path, config.ytdlp_python.as_deref())?;
             let proxy = config.proxy_settings();

@@ -47,9 +47,6 @@ pub struct HelperResponse {
     pub item: Option<serde_json::Value>,
     #[serde(default)]
     pub status_code: Option<i64>,
-    /// Size (bytes, whitespace trimmed) of the last page yt-dlp downloaded, when it got one.
-    #[serde(default)]
-    pub webpage_bytes: Option<u64>,
     #[serde(default)]
     pub info: Option<serde_json::Value>,
     #[serde(default)]
@@ -101,6 +98,9 @@ pub struct HelperError {
     /// TikTok's `statusCode` from the page, when the page was parsed.
     #[serde(default)]
     pub status_code: Option<i64>,
+    /// Size (bytes, whitespace trimmed) of the last page yt-dlp downloaded, when it got one.
+    #[serde(default)]
+    pub webpage_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

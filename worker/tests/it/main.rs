@@ -1,10 +1,11 @@
-//! tokworks-worker integration tests (one binary): the queue, the yt-dlp pool against the
-//! simulator, the extract handler against Postgres and Redis, the reconciler, and the apalis
-//! runtime end to end.
+//! tokworks-worker integration tests (one binary): the queue, the yt-dlp pool and the web
+//! extractor against the simulator, the extract handler against Postgres and Redis, the
+//! reconciler, and the apalis runtime end to end.
 
 mod apalis_runtime;
 mod extract_item;
 mod queue;
 mod reconciler;
 mod support;
+mod web_extractor;
 mod ytdlp_pool;

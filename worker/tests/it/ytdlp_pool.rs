@@ -98,7 +98,7 @@ async fn each_sim_error_case_maps_to_its_error_code() {
         ("fault_truncate", ErrorCode::UpstreamUnavailable),
         ("fault_login_wall", ErrorCode::LoginRequired),
         ("fault_layout_change", ErrorCode::UpstreamChanged),
-        ("fault_empty_200", ErrorCode::UpstreamChanged),
+        ("fault_empty_200", ErrorCode::UpstreamEmpty),
     ];
     let mut mismatches = Vec::new();
     for (case, expected) in expectations {

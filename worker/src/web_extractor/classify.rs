@@ -1,0 +1,189 @@
+//! Maps what the web extractor saw to item error codes (DESIGN.md §5,
+//! reference/tiktok-formats.md §1.5): HTTP statuses, transport failures, page errors and
+//! redirect targets. Redirect targets are also the SSRF guard: a `Location` is only followed
+//! when `TiktokUrl::parse` accepts it as a TikTok post or short link.
+//!
+//! Decisions where the reference leaves a choice:
+//! * 404/410 → `VIDEO_NOT_FOUND`; any other unexpected status → `UPSTREAM_CHANGED`.
+//! * A redirect to `/login` → `LOGIN_REQUIRED`; to `/notfound`, the home page, a profile or any
+//!   other non-post TikTok page → `VIDEO_NOT_FOUND` (an invalid or unavailable link).
+//! * A redirect off TikTok (or to an unparsable URL) is not followed → `UPSTREAM_CHANGED`: TikTok
+//!   does not do that, so the answer is not one we understand.
+
+use reqwest::{StatusCode, Url};
+use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
+
+use crate::extractor::ExtractionFailure;
+use crate::tiktok::PageError;
+use crate::web_extractor::client::FetchError;
+
+/// The error code of a non-success, non-redirect HTTP status.
+pub fn code_for_http_status(status: StatusCode) -> ErrorCode {
+    match status.as_u16() {
+        429 => ErrorCode::UpstreamRateLimited,
+        403 => ErrorCode::UpstreamBlocked,
+        404 | 410 => ErrorCode::VideoNotFound,
+        500..=599 => ErrorCode::UpstreamUnavailable,
+        _ => ErrorCode::UpstreamChanged,
+    }
+}
+
+/// A failure for an HTTP status of `what` (e.g. "the video page").
+pub fn http_status_failure(what: &str, status: StatusCode) -> ExtractionFailure {
+    ExtractionFailure::new(
+        code_for_http_status(status),
+        format!("{what} answered HTTP {status}"),
+    )
+}
+
+/// A transport failure (connect, reset, timeout, truncated body) is `UPSTREAM_UNAVAILABLE`; an
+/// oversized page is `UPSTREAM_CHANGED`.
+pub fn fetch_failure(what: &str, error: &FetchError) -> ExtractionFailure {
+    let code = match error {
+        FetchError::Transport(source) if source.is_builder() => ErrorCode::Internal,
+        FetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
+        FetchError::TooLarge { .. } => ErrorCode::UpstreamChanged,
+    };
+    ExtractionFailure::new(code, format!("{what}: {}", error_chain(error)))
+}
+
+/// The error and its sources on one line (reqwest's own message is often just "error sending request").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A page that carries no video data.
+pub fn page_failure(error: &PageError) -> ExtractionFailure {
+    ExtractionFailure::new(error.error_code(), error.to_string())
+}
+
+/// Where a redirect leads, when it may be followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedirectTarget {
+    /// A post page.
+    Post(TiktokUrl),
+    /// Another short link.
+    ShortLink(TiktokUrl),
+}
+
+/// Classifies the `Location` of a redirect answered for `current`.
+pub fn classify_redirect(
+    current: &Url,
+    location: &str,
+) -> Result<RedirectTarget, ExtractionFailure> {
+    let Ok(target) = current.join(location) else {
+        return Err(ExtractionFailure::new(
+            ErrorCode::UpstreamChanged,
+            format!("redirect to an unreadable Location `{location}`"),
+        ));
+    };
+    let path = target.path().trim_end_matches('/');
+    let on_tiktok = target.host_str().is_some_and(|host| {
+        let host = host.to_ascii_lowercase();
+        host == "tiktok.com" || host.ends_with(".tiktok.com")
+    });
+    if on_tiktok && (path == "/login" || path.starts_with("/login/")) {
+        return Err(ExtractionFailure::new(
+            ErrorCode::LoginRequired,
+            format!("TikTok redirected to its login page ({})", target.path()),
+        ));
+    }
+    if on_tiktok && path.contains("notfound") {
+        return Err(ExtractionFailure::new(
+            ErrorCode::VideoNotFound,
+            "TikTok redirected to /notfound (invalid or unavailable link)",
+        ));
+    }
+    let parsed = TiktokUrl::parse(target.as_str()).map_err(|error| {
+        ExtractionFailure::new(
+            ErrorCode::UpstreamChanged,
+            format!("not following a redirect outside TikTok ({error})"),
+        )
+    })?;
+    match parsed.kind() {
+        TiktokUrlKind::Post { .. } => Ok(RedirectTarget::Post(parsed)),
+        TiktokUrlKind::ShortLink { .. } => Ok(RedirectTarget::ShortLink(parsed)),
+        _ => Err(ExtractionFailure::new(
+            ErrorCode::VideoNotFound,
+            format!(
+                "the link leads to {}, not to a post",
+                parsed.canonical_url()
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(location: &str) -> Result<RedirectTarget, ErrorCode> {
+        let current = Url::parse("https://vm.tiktok.com/ZMabc123/").unwrap();
+        classify_redirect(&current, location).map_err(|failure| failure.code)
+    }
+
+    #[test]
+    fn redirect_targets_are_classified() {
+        assert!(matches!(
+            code("https://www.tiktok.com/@some.user/video/7454730070402848956?_t=ZT-8&_r=1"),
+            Ok(RedirectTarget::Post(_))
+        ));
+        assert!(matches!(
+            code("https://www.tiktok.com/@some.user/photo/7454730070402848956"),
+            Ok(RedirectTarget::Post(_))
+        ));
+        assert!(matches!(
+            code("https://vt.tiktok.com/ZSabc123/"),
+            Ok(RedirectTarget::ShortLink(_))
+        ));
+        assert_eq!(
+            code("https://www.tiktok.com/notfound"),
+            Err(ErrorCode::VideoNotFound)
+        );
+        assert_eq!(
+            code("https://www.tiktok.com/login?redirect_url=x"),
+            Err(ErrorCode::LoginRequired)
+        );
+        assert_eq!(code("/login"), Err(ErrorCode::LoginRequired));
+        assert_eq!(
+            code("https://www.tiktok.com/@some.user"),
+            Err(ErrorCode::VideoNotFound)
+        );
+        assert_eq!(
+            code("https://www.tiktok.com/"),
+            Err(ErrorCode::VideoNotFound)
+        );
+        assert_eq!(
+            code("http://169.254.169.254/latest/meta-data"),
+            Err(ErrorCode::UpstreamChanged)
+        );
+        assert_eq!(
+            code("https://evil.example/@u/video/7454730070402848956"),
+            Err(ErrorCode::UpstreamChanged)
+        );
+    }
+
+    #[test]
+    fn http_statuses_map_to_codes() {
+        let table = [
+            (429, ErrorCode::UpstreamRateLimited),
+            (403, ErrorCode::UpstreamBlocked),
+            (404, ErrorCode::VideoNotFound),
+            (500, ErrorCode::UpstreamUnavailable),
+            (503, ErrorCode::UpstreamUnavailable),
+            (418, ErrorCode::UpstreamChanged),
+        ];
+        for (status, expected) in table {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(code_for_http_status(status), expected, "{status}");
+        }
+    }
+}
