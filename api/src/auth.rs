@@ -88,6 +88,8 @@ pub async fn sync_bootstrap_key(
                 &hash_api_key(key),
             )
             .await?;
+            tokworks_shared::db::webhooks::ensure_webhook_secret(&mut *connection, row.api_key_id)
+                .await?;
             if row.revoked_at.is_some() {
                 tracing::warn!(api_key_id = %row.api_key_id, "API_KEY is a revoked key: it is not accepted");
             } else {

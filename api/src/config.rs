@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::SecretString;
-use tokworks_shared::config::{DatabaseArgs, RedisArgs};
+use tokworks_shared::config::{DatabaseArgs, RedisArgs, WebhookGuardArgs};
 use uuid::Uuid;
 
 /// tokworks HTTP API: accepts extraction jobs, stores them in Postgres and enqueues them.
@@ -77,6 +77,18 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub http: HttpArgs,
+
+    #[command(flatten)]
+    pub webhook_guard: WebhookGuardArgs,
+
+    /// How long a rotated webhook secret keeps signing deliveries (next to the new one), in
+    /// seconds.
+    #[arg(
+        long = "webhook-secret-rotation-grace-seconds",
+        env = "WEBHOOK_SECRET_ROTATION_GRACE_SECONDS",
+        default_value_t = 86_400
+    )]
+    pub webhook_secret_rotation_grace_seconds: u64,
 }
 
 /// HTTP behaviour of the api.
@@ -175,6 +187,37 @@ mod tests {
             invocation.command,
             Command::Keys { command: KeysCommand::Create { ref name }, .. } if name == "ci"
         ));
+    }
+
+    #[test]
+    fn webhook_settings_are_read_and_listed_in_help() {
+        let invocation = Invocation::try_parse_from([
+            "tokworks-api",
+            "--database-url",
+            "postgres://x@127.0.0.1/db",
+            "--redis-url",
+            "redis://127.0.0.1:6379",
+            "--webhook-allow-private-networks",
+            "true",
+            "--webhook-allowed-ports",
+            "8080,9000",
+        ])
+        .unwrap();
+        let Command::Serve(args) = invocation.command else {
+            panic!("not serve")
+        };
+        let policy = args.webhook_guard.policy();
+        assert!(policy.allow_private_networks);
+        assert_eq!(policy.allowed_ports, vec![8080, 9000]);
+        assert_eq!(args.webhook_secret_rotation_grace_seconds, 86_400);
+        let help = Cli::command().render_long_help().to_string();
+        for name in [
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+            "WEBHOOK_ALLOWED_PORTS",
+            "WEBHOOK_SECRET_ROTATION_GRACE_SECONDS",
+        ] {
+            assert!(help.contains(name), "--help does not mention {name}");
+        }
     }
 
     #[test]

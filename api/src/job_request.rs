@@ -4,6 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
+use tokworks_shared::webhooks::address_guard::{AddressPolicy, WebhookTarget};
+use tokworks_shared::webhooks::events::{
+    ALL_EVENT_TYPES, DEFAULT_EVENT_TYPES, is_known_event_type,
+};
 
 use crate::problem::ApiError;
 
@@ -81,6 +85,26 @@ pub struct CreateJobRequest {
     pub metadata: Option<Value>,
 }
 
+/// `webhook` of a job, as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    pub url: String,
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+}
+
+/// A validated webhook: its URL passed the URL rules of the SSRF guard (the host's addresses are
+/// checked by the route after resolving it) and its event types are known.
+#[derive(Debug, Clone)]
+pub struct AcceptedWebhook {
+    pub target: WebhookTarget,
+    /// Exactly what the client sent.
+    pub url: String,
+    /// Deduplicated, in catalogue order.
+    pub events: Vec<String>,
+}
+
 /// A validated `video` job.
 #[derive(Debug, Clone)]
 pub struct VideoJobRequest {
@@ -89,23 +113,37 @@ pub struct VideoJobRequest {
     pub url: TiktokUrl,
     pub options: JobOptionsRequest,
     pub metadata: Value,
+    pub webhook: Option<AcceptedWebhook>,
 }
 
 impl VideoJobRequest {
     /// The normalised request stored in `jobs.request` (compared on idempotent replays).
     pub fn normalised_request(&self) -> Value {
-        serde_json::json!({
+        let mut request = serde_json::json!({
             "kind": "video",
             "url": self.input_url,
             "options": self.options,
             "metadata": self.metadata,
-        })
+        });
+        if let (Some(webhook), Value::Object(object)) = (&self.webhook, &mut request) {
+            object.insert(
+                "webhook".to_owned(),
+                serde_json::json!({ "url": webhook.url, "events": webhook.events }),
+            );
+        }
+        request
     }
 }
 
 impl CreateJobRequest {
-    /// Checks the request and returns the job to create, or the first problem found.
+    /// Checks the request and returns the job to create, or the first problem found (webhook
+    /// URLs under the strictest guard policy).
     pub fn validate(self) -> Result<VideoJobRequest, ApiError> {
+        self.validate_with(&AddressPolicy::default())
+    }
+
+    /// [`Self::validate`] with the webhook guard's `policy`.
+    pub fn validate_with(self, policy: &AddressPolicy) -> Result<VideoJobRequest, ApiError> {
         if self.kind != JobKindRequest::Video {
             return Err(ApiError::UnsupportedJobKind {
                 kind: self.kind.as_str().to_owned(),
@@ -124,14 +162,10 @@ impl CreateJobRequest {
                 });
             }
         }
-        if self.webhook.is_some() {
-            return Err(ApiError::UnsupportedOption {
-                option: "webhook".to_owned(),
-                message: "webhooks are not delivered yet; poll GET /v1/jobs/{id} or use \
-                          `Prefer: wait=N`"
-                    .to_owned(),
-            });
-        }
+        let webhook = self
+            .webhook
+            .map(|webhook| validate_webhook(webhook, policy))
+            .transpose()?;
         let options = self.options.unwrap_or_default();
         if options.analyze_thumbnail {
             return Err(ApiError::UnsupportedOption {
@@ -157,8 +191,51 @@ impl CreateJobRequest {
             url,
             options,
             metadata,
+            webhook,
         })
     }
+}
+
+fn validate_webhook(webhook: Value, policy: &AddressPolicy) -> Result<AcceptedWebhook, ApiError> {
+    let webhook: WebhookRequest =
+        serde_json::from_value(webhook).map_err(|error| ApiError::InvalidField {
+            field: "webhook".to_owned(),
+            message: format!("must be {{\"url\": \"https://…\", \"events\": [ … ]}}: {error}"),
+        })?;
+    let requested = webhook
+        .events
+        .unwrap_or_else(|| DEFAULT_EVENT_TYPES.map(str::to_owned).to_vec());
+    if requested.is_empty() {
+        return Err(ApiError::InvalidField {
+            field: "webhook.events".to_owned(),
+            message: "must name at least one event (or be omitted for the defaults)".to_owned(),
+        });
+    }
+    if let Some(unknown) = requested.iter().find(|name| !is_known_event_type(name)) {
+        return Err(ApiError::InvalidField {
+            field: "webhook.events".to_owned(),
+            message: format!(
+                "unknown event `{unknown}` (known: {})",
+                ALL_EVENT_TYPES.join(", ")
+            ),
+        });
+    }
+    let events = ALL_EVENT_TYPES
+        .iter()
+        .filter(|name| requested.iter().any(|requested| requested == *name))
+        .map(|name| (*name).to_owned())
+        .collect();
+    let target =
+        policy
+            .check_url(&webhook.url)
+            .map_err(|error| ApiError::WebhookUrlNotAllowed {
+                message: error.to_string(),
+            })?;
+    Ok(AcceptedWebhook {
+        target,
+        url: webhook.url,
+        events,
+    })
 }
 
 fn validate_metadata(metadata: Option<Value>) -> Result<Value, ApiError> {
@@ -236,13 +313,61 @@ mod tests {
         for body in [
             format!(r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true}}}}"#),
             format!(r#"{{"kind":"video","url":"{url}","options":{{"transcript":true}}}}"#),
-            format!(r#"{{"kind":"video","url":"{url}","webhook":{{"url":"https://x.test"}}}}"#),
         ] {
             assert_eq!(
                 validate(&body).unwrap_err().code(),
                 "UNSUPPORTED_OPTION",
                 "{body}"
             );
+        }
+    }
+
+    #[test]
+    fn a_webhook_gets_default_events_and_is_part_of_the_normalised_request() {
+        let url = "https://www.tiktok.com/@a/video/7300000000000000001";
+        let job = validate(&format!(
+            r#"{{"kind":"video","url":"{url}","webhook":{{"url":"https://93.184.216.34/hook"}}}}"#
+        ))
+        .unwrap();
+        let request = job.normalised_request();
+        assert_eq!(
+            request["webhook"]["events"],
+            serde_json::json!(["job.completed", "job.failed", "job.canceled"])
+        );
+        assert_eq!(request["webhook"]["url"], "https://93.184.216.34/hook");
+    }
+
+    #[test]
+    fn webhook_problems_have_stable_codes() {
+        let url = "https://www.tiktok.com/@a/video/7300000000000000001";
+        for (webhook, code) in [
+            (
+                r#"{"url":"https://93.184.216.34/","events":["job.exploded"]}"#,
+                "INVALID_FIELD",
+            ),
+            (
+                r#"{"url":"https://93.184.216.34/","events":[]}"#,
+                "INVALID_FIELD",
+            ),
+            (
+                r#"{"url":"https://93.184.216.34/","secret":"x"}"#,
+                "INVALID_FIELD",
+            ),
+            (
+                r#"{"url":"http://127.0.0.1:8080/"}"#,
+                "WEBHOOK_URL_NOT_ALLOWED",
+            ),
+            (r#"{"url":"http://127.0.0.1/"}"#, "WEBHOOK_URL_NOT_ALLOWED"),
+            (r#"{"url":"http://2130706433/"}"#, "WEBHOOK_URL_NOT_ALLOWED"),
+            (r#"{"url":"http://localhost/"}"#, "WEBHOOK_URL_NOT_ALLOWED"),
+            (
+                r#"{"url":"https://u:p@93.184.216.34/"}"#,
+                "WEBHOOK_URL_NOT_ALLOWED",
+            ),
+            (r#"{"url":"file:///etc/passwd"}"#, "WEBHOOK_URL_NOT_ALLOWED"),
+        ] {
+            let body = format!(r#"{{"kind":"video","url":"{url}","webhook":{webhook}}}"#);
+            assert_eq!(validate(&body).unwrap_err().code(), code, "{webhook}");
         }
     }
 

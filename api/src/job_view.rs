@@ -25,6 +25,9 @@ pub struct JobSummaryResponse {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub links: JobLinksResponse,
+    /// The job's webhook (`url`, `events`) when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<Value>,
 }
 
 /// A job as returned by `POST /v1/jobs`, `GET /v1/jobs/{id}` and cancel.
@@ -82,6 +85,9 @@ pub struct JobLinksResponse {
     pub cancel: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<String>,
+    /// The webhook deliveries of the job (jobs with a webhook only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<String>,
 }
 
 /// `GET /v1/jobs`.
@@ -164,7 +170,12 @@ impl JobSummaryResponse {
                 self_link: job_location(row.job_id),
                 cancel: format!("{}/cancel", job_location(row.job_id)),
                 video: video_link,
+                deliveries: row
+                    .request
+                    .get("webhook")
+                    .map(|_| format!("{}/deliveries", job_location(row.job_id))),
             },
+            webhook: row.request.get("webhook").cloned(),
         }
     }
 }

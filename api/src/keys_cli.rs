@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sqlx::PgPool;
 use tokworks_shared::db::api_keys::{self, ApiKeyRow};
+use tokworks_shared::db::webhooks;
 use uuid::Uuid;
 
 use crate::auth::{hash_api_key, key_prefix};
@@ -52,6 +53,8 @@ pub async fn create_api_key(
         &hash_api_key(&key),
     )
     .await?;
+    // The key's webhook signing secret is created with it.
+    webhooks::ensure_webhook_secret(pool, row.api_key_id).await?;
     Ok((row, key))
 }
 

@@ -47,6 +47,10 @@ impl From<&ServeArgs> for ApiSettings {
             item_max_attempts: args.http.item_max_attempts,
             max_request_body_bytes: args.http.max_request_body_bytes,
             wait_max: Duration::from_secs(args.http.wait_max_seconds),
+            webhook_policy: args.webhook_guard.policy(),
+            webhook_secret_rotation_grace: Duration::from_secs(
+                args.webhook_secret_rotation_grace_seconds,
+            ),
         }
     }
 }

@@ -42,6 +42,8 @@ pub enum ApiError {
     UnsupportedJobKind { kind: String },
     #[error("`{option}` is not available in this version: {message}")]
     UnsupportedOption { option: String, message: String },
+    #[error("`webhook.url` is not allowed: {message}")]
+    WebhookUrlNotAllowed { message: String },
     #[error("invalid query parameter `{name}`: {message}")]
     InvalidParameter { name: String, message: String },
     #[error("invalid header `{name}`: {message}")]
@@ -97,6 +99,7 @@ impl ApiError {
             | ApiError::InvalidUrl { .. }
             | ApiError::UnsupportedJobKind { .. }
             | ApiError::UnsupportedOption { .. }
+            | ApiError::WebhookUrlNotAllowed { .. }
             | ApiError::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused => StatusCode::CONFLICT,
             ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -118,6 +121,7 @@ impl ApiError {
             ApiError::InvalidUrl { code, .. } => code.as_str(),
             ApiError::UnsupportedJobKind { .. } => "UNSUPPORTED_JOB_KIND",
             ApiError::UnsupportedOption { .. } => "UNSUPPORTED_OPTION",
+            ApiError::WebhookUrlNotAllowed { .. } => "WEBHOOK_URL_NOT_ALLOWED",
             ApiError::InvalidParameter { .. } => "INVALID_PARAMETER",
             ApiError::InvalidHeader { .. } => "INVALID_HEADER",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
@@ -139,6 +143,7 @@ impl ApiError {
             | ApiError::InvalidField { field, .. }
             | ApiError::InvalidUrl { field, .. } => field.clone(),
             ApiError::UnsupportedOption { option, .. } => option.clone(),
+            ApiError::WebhookUrlNotAllowed { .. } => "webhook.url".to_owned(),
             ApiError::InvalidParameter { name, .. } => name.clone(),
             _ => return Vec::new(),
         };

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::{ExtractQueue, QueueDepth, QueueError};
+use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
 use crate::wait::JobWaiters;
 
@@ -22,6 +23,10 @@ pub struct ApiSettings {
     pub item_max_attempts: i32,
     pub max_request_body_bytes: usize,
     pub wait_max: Duration,
+    /// The webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_ALLOWED_PORTS).
+    pub webhook_policy: AddressPolicy,
+    /// How long a rotated webhook secret keeps signing (WEBHOOK_SECRET_ROTATION_GRACE_SECONDS).
+    pub webhook_secret_rotation_grace: Duration,
 }
 
 /// Shared state of the router (cheap to clone).

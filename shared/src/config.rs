@@ -34,3 +34,37 @@ pub struct RedisArgs {
     )]
     pub queue_namespace: String,
 }
+
+/// The webhook SSRF guard's settings (read by the api at submit time and by the worker at send
+/// time, under the same names).
+#[derive(Debug, Clone, Args)]
+pub struct WebhookGuardArgs {
+    /// Allow webhook URLs on loopback, private, link-local, CGNAT and other non-public
+    /// addresses and internal host names (localhost, *.internal, single labels). For tests and
+    /// LAN deployments only.
+    #[arg(
+        long = "webhook-allow-private-networks",
+        env = "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+        default_value_t = false,
+        action = clap::ArgAction::Set
+    )]
+    pub webhook_allow_private_networks: bool,
+
+    /// Ports allowed in webhook URLs besides 80 and 443, comma-separated (default: none).
+    #[arg(
+        long = "webhook-allowed-ports",
+        env = "WEBHOOK_ALLOWED_PORTS",
+        value_delimiter = ','
+    )]
+    pub webhook_allowed_ports: Vec<u16>,
+}
+
+impl WebhookGuardArgs {
+    /// The guard's policy.
+    pub fn policy(&self) -> crate::webhooks::address_guard::AddressPolicy {
+        crate::webhooks::address_guard::AddressPolicy {
+            allow_private_networks: self.webhook_allow_private_networks,
+            allowed_ports: self.webhook_allowed_ports.clone(),
+        }
+    }
+}

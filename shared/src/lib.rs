@@ -10,3 +10,4 @@ pub mod jobs;
 pub mod queue;
 pub mod tiktok_url;
 pub mod video;
+pub mod webhooks;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
-use tokworks_shared::config::{DatabaseArgs, RedisArgs};
+use tokworks_shared::config::{DatabaseArgs, RedisArgs, WebhookGuardArgs};
 
 /// Which extractor fetches single videos.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,6 +80,23 @@ pub struct WorkerConfig {
     /// Prefix of this process's worker name; host, pid and a ULID are always appended.
     #[arg(long, env = "WORKER_NAME", default_value = "worker")]
     pub worker_name: String,
+
+    #[command(flatten)]
+    pub webhook_guard: WebhookGuardArgs,
+
+    /// Delays between webhook attempts, in seconds, comma-separated (±10 % jitter); one more
+    /// attempt than delays. A receiver's Retry-After replaces the delay (at most 24 h).
+    #[arg(
+        long,
+        env = "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+        value_delimiter = ',',
+        default_value = "5,300,1800,7200,18000,36000,36000"
+    )]
+    pub webhook_retry_schedule_seconds: Vec<u64>,
+
+    /// Timeout of one webhook request (connect, send, response), in seconds.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout_seconds: u64,
 }
 
 /// Proxy settings derived from TIKTOK_PROXY_URL / TIKTOK_PROXY_INSECURE_TLS / SCRAPERAPI_KEY.
@@ -120,6 +137,19 @@ impl WorkerConfig {
 
     pub fn concurrency(&self) -> usize {
         usize::from(self.worker_concurrency)
+    }
+
+    /// The webhook deliverer's settings.
+    pub fn delivery_settings(&self) -> crate::webhooks::DeliverySettings {
+        crate::webhooks::DeliverySettings {
+            policy: self.webhook_guard.policy(),
+            retry_schedule: self
+                .webhook_retry_schedule_seconds
+                .iter()
+                .map(|seconds| Duration::from_secs(*seconds))
+                .collect(),
+            timeout: Duration::from_secs(self.webhook_timeout_seconds),
+        }
     }
 }
 
@@ -169,6 +199,17 @@ mod tests {
     }
 
     #[test]
+    fn webhook_defaults_follow_svix() {
+        let settings = parse(&[]).delivery_settings();
+        assert_eq!(settings.retry_schedule.len(), 7);
+        assert_eq!(settings.retry_schedule[1], Duration::from_secs(300));
+        assert_eq!(settings.timeout, Duration::from_secs(15));
+        assert!(!settings.policy.allow_private_networks);
+        let custom = parse(&["--webhook-retry-schedule-seconds", "1,1,1,1"]).delivery_settings();
+        assert_eq!(custom.retry_schedule, vec![Duration::from_secs(1); 4]);
+    }
+
+    #[test]
     fn extractor_defaults_to_ytdlp_and_accepts_web() {
         assert_eq!(parse(&[]).extractor, ExtractorKind::Ytdlp);
         assert_eq!(parse(&["--extractor", "web"]).extractor, ExtractorKind::Web);
@@ -194,6 +235,10 @@ mod tests {
             "CACHE_TTL_SECONDS",
             "EXTRACT_DEADLINE_SECONDS",
             "WORKER_NAME",
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+            "WEBHOOK_ALLOWED_PORTS",
+            "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+            "WEBHOOK_TIMEOUT_SECONDS",
         ] {
             assert!(help.contains(name), "--help does not mention {name}");
         }

@@ -1,7 +1,7 @@
 //! tokworks-worker: apalis workers that take extraction tasks from Redis, run yt-dlp (a pool of
 //! long-lived helper processes) or the native web extractor (`EXTRACTOR=web`), map TikTok's item
 //! to our `Video`, and store everything in Postgres — plus the maintenance loop (promoter,
-//! cleanup, heartbeats, leases, reconciler).
+//! cleanup, heartbeats, leases, reconciler) and the webhook deliverer.
 
 pub mod apalis_runtime;
 pub mod config;
@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod reconciler;
 pub mod tiktok;
 pub mod web_extractor;
+pub mod webhooks;
 pub mod ytdlp;
 
 use std::future::Future;
@@ -81,6 +82,11 @@ pub async fn run_worker_process(
         }),
     };
 
+    let deliverer = webhooks::Deliverer {
+        pool: pool.clone(),
+        worker_name: identity.worker_name.clone(),
+        settings: Arc::new(config.delivery_settings()),
+    };
     let maintenance = Maintenance {
         pool,
         queue,
@@ -91,6 +97,7 @@ pub async fn run_worker_process(
     maintenance.promote().await;
     maintenance.heartbeat().await;
     let (stop_maintenance, maintenance_shutdown) = tokio::sync::watch::channel(false);
+    let deliverer_task = tokio::spawn(deliverer.run(maintenance_shutdown.clone()));
     let maintenance_task = tokio::spawn(maintenance.run(maintenance_shutdown));
 
     let shutdown_timeout = config.extract_deadline() + Duration::from_secs(15);
@@ -104,6 +111,9 @@ pub async fn run_worker_process(
     let _ = stop_maintenance.send(true);
     if let Err(error) = maintenance_task.await {
         tracing::warn!(%error, "maintenance task ended abnormally");
+    }
+    if let Err(error) = deliverer_task.await {
+        tracing::warn!(%error, "webhook deliverer ended abnormally");
     }
     tracing::info!("tokworks-worker stopped");
     result.map_err(WorkerRunError::from)

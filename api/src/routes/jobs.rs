@@ -12,12 +12,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tokworks_shared::db::jobs::{
     self as job_db, CancelJobOutcome, InsertJobOutcome, JobListQuery, JobRow, NewJob, NewJobItem,
+    NewJobWebhook,
 };
+use tokworks_shared::db::webhooks as webhook_db;
 use tokworks_shared::jobs::ExtractItemTask;
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
-use crate::job_request::{CreateJobRequest, VideoJobRequest};
+use crate::job_request::{AcceptedWebhook, CreateJobRequest, VideoJobRequest};
 use crate::job_view::{JobListResponse, JobResponse, JobSummaryResponse, job_location};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
@@ -50,7 +52,11 @@ pub async fn create_job(
 ) -> Result<Response, ApiError> {
     let idempotency_key = idempotency_key(&headers)?;
     let wait = requested_wait(&headers).map(|wait| wait.min(state.settings.wait_max));
-    let video_job = request.validate()?;
+    let video_job = request.validate_with(&state.settings.webhook_policy)?;
+    if let Some(webhook) = &video_job.webhook {
+        check_webhook_addresses(&state, webhook).await?;
+        webhook_db::ensure_webhook_secret(&state.db, key.api_key_id).await?;
+    }
     let new_job = new_video_job(
         &video_job,
         &key,
@@ -318,7 +324,47 @@ fn new_video_job(
             custom_id: None,
             max_attempts,
         }],
+        webhook: video_job.webhook.as_ref().map(|webhook| NewJobWebhook {
+            url: webhook.url.clone(),
+            events: webhook.events.clone(),
+        }),
     }
+}
+
+/// How long submit-time resolution of a webhook host may take.
+const WEBHOOK_RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The submit-time SSRF check of a webhook host name: every address it resolves to must pass the
+/// guard. A host that does not resolve now is accepted (DNS may be briefly unavailable); the
+/// worker resolves and checks again before every send, and connects only to a checked address.
+async fn check_webhook_addresses(
+    state: &AppState,
+    webhook: &AcceptedWebhook,
+) -> Result<(), ApiError> {
+    let target = &webhook.target;
+    if target.ip_literal.is_some() {
+        return Ok(());
+    }
+    let lookup = tokio::net::lookup_host((target.host.as_str(), target.port));
+    let addresses: Vec<std::net::IpAddr> =
+        match tokio::time::timeout(WEBHOOK_RESOLVE_TIMEOUT, lookup).await {
+            Ok(Ok(addresses)) => addresses.map(|address| address.ip()).collect(),
+            Ok(Err(error)) => {
+                tracing::info!(host = target.host, %error, "webhook host does not resolve yet");
+                return Ok(());
+            }
+            Err(_) => {
+                tracing::info!(host = target.host, "webhook host resolution timed out");
+                return Ok(());
+            }
+        };
+    state
+        .settings
+        .webhook_policy
+        .check_resolved(&target.host, &addresses)
+        .map_err(|error| ApiError::WebhookUrlNotAllowed {
+            message: error.to_string(),
+        })
 }
 
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.

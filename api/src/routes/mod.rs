@@ -4,6 +4,7 @@ pub mod health;
 pub mod jobs;
 pub mod stats;
 pub mod videos;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::Path;
@@ -26,6 +27,19 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs", post(jobs::create_job).get(jobs::list_jobs))
         .route("/v1/jobs/{job_id}", get(jobs::get_job))
         .route("/v1/jobs/{job_id}/cancel", post(jobs::cancel_job))
+        .route(
+            "/v1/jobs/{job_id}/deliveries",
+            get(webhooks::list_deliveries),
+        )
+        .route(
+            "/v1/jobs/{job_id}/deliveries/{delivery_id}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route("/v1/webhook-secret", get(webhooks::get_webhook_secret))
+        .route(
+            "/v1/webhook-secret/rotate",
+            post(webhooks::rotate_webhook_secret),
+        )
         .route("/v1/videos/{video_id}", get(videos::get_video))
         .route("/v1/stats", get(stats::get_stats))
         .fallback(problem::route_not_found)

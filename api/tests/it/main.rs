@@ -14,3 +14,4 @@ mod keys;
 mod stats_and_videos;
 mod support;
 mod wait;
+mod webhooks;

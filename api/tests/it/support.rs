@@ -75,6 +75,8 @@ impl TestApp {
             item_max_attempts: 4,
             max_request_body_bytes: 1024 * 1024,
             wait_max: Duration::from_secs(30),
+            webhook_policy: Default::default(),
+            webhook_secret_rotation_grace: Duration::from_secs(86_400),
         };
         let state = AppState::new(pool.clone(), queue, settings).await.unwrap();
         let (row, key) = keys_cli::create_api_key(&pool, "test key").await.unwrap();

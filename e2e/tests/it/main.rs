@@ -10,3 +10,4 @@ mod extraction;
 mod ground_truth;
 mod harness;
 mod resilience;
+mod webhooks;

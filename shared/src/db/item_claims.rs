@@ -9,7 +9,9 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::JOB_FINISHED_CHANNEL;
+use crate::db::webhooks;
 use crate::error_code::ErrorCode;
+use crate::webhooks::events::terminal_event_type;
 
 /// Why ending an item did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -284,10 +286,23 @@ pub async fn end_item(
     .fetch_one(&mut *connection)
     .await?;
 
+    // Webhook outbox rows (no-ops for jobs without a webhook), in this same transaction.
+    let item_event = match end {
+        ItemEnd::Succeeded { .. } => Some("item.succeeded"),
+        ItemEnd::Failed { .. } => Some("item.failed"),
+        ItemEnd::Retry { .. } => None,
+    };
+    if let Some(item_event) = item_event {
+        webhooks::enqueue_job_event(&mut *connection, job_id, item_event, Some(item_id)).await?;
+    }
+
     let all_ended =
         counts.items_succeeded + counts.items_failed + counts.items_canceled >= counts.items_total;
     let job_is_open = counts.status == "queued" || counts.status == "running";
     if !(all_ended && job_is_open) {
+        if item_event.is_some() && job_is_open {
+            webhooks::enqueue_progress_event(&mut *connection, job_id).await?;
+        }
         return Ok(ItemEndReport {
             job_status: counts.status,
             job_finished: false,
@@ -332,6 +347,9 @@ pub async fn end_item(
                 .bind(job_id.to_string())
                 .execute(&mut *connection)
                 .await?;
+            if let Some(event_type) = terminal_event_type(&status) {
+                webhooks::enqueue_job_event(&mut *connection, job_id, event_type, None).await?;
+            }
             Ok(ItemEndReport {
                 job_status: status,
                 job_finished: true,

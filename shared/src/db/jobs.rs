@@ -25,6 +25,15 @@ pub struct NewJob {
     pub metadata: Value,
     pub idempotency_key: Option<String>,
     pub items: Vec<NewJobItem>,
+    /// Where to send the job's webhook events, if anywhere.
+    pub webhook: Option<NewJobWebhook>,
+}
+
+/// The webhook of a [`NewJob`]: its URL (already checked by the SSRF guard) and event types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJobWebhook {
+    pub url: String,
+    pub events: Vec<String>,
 }
 
 /// One item of a [`NewJob`]; its position is its index in `NewJob::items`.
@@ -62,8 +71,8 @@ pub async fn insert_job_with_items(
         .map_err(|_| sqlx::Error::Protocol("too many items in one job".into()))?;
     let inserted: Option<Uuid> = sqlx::query_scalar(
         "insert into jobs (job_id, api_key_id, kind, status, request, options, metadata,
-                           idempotency_key, items_total)
-         values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8)
+                           idempotency_key, items_total, webhook_url, webhook_events)
+         values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10)
          on conflict on constraint jobs_idempotency_key_unique do nothing
          returning job_id",
     )
@@ -75,6 +84,13 @@ pub async fn insert_job_with_items(
     .bind(&new_job.metadata)
     .bind(&new_job.idempotency_key)
     .bind(items_total)
+    .bind(new_job.webhook.as_ref().map(|webhook| webhook.url.as_str()))
+    .bind(
+        new_job
+            .webhook
+            .as_ref()
+            .map(|webhook| webhook.events.clone()),
+    )
     .fetch_optional(&mut *transaction)
     .await?;
 
@@ -398,6 +414,7 @@ pub async fn cancel_job_for_key(
         return Ok(CancelJobOutcome::AlreadyFinished);
     }
     notify_job_finished(&mut *transaction, job_id).await?;
+    super::webhooks::enqueue_job_event(&mut transaction, job_id, "job.canceled", None).await?;
     transaction.commit().await?;
     Ok(CancelJobOutcome::Canceled { items_canceled })
 }

@@ -13,6 +13,7 @@ pub mod item_claims;
 pub mod jobs;
 pub mod stats;
 pub mod videos;
+pub mod webhooks;
 pub mod worker_heartbeats;
 
 /// The embedded migrations (`migrations/` at the workspace root).
@@ -21,6 +22,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// Postgres NOTIFY channel on which the id of a job that reached a terminal status is published
 /// (sent in the same transaction as the transition, so it is delivered only if it committed).
 pub const JOB_FINISHED_CHANNEL: &str = "tokworks_job_finished";
+
+/// Postgres NOTIFY channel that wakes the webhook deliverer: sent in the transaction that writes
+/// an outbox row (or a redelivery), so it fires only when the row committed.
+pub const WEBHOOK_READY_CHANNEL: &str = "tokworks_webhook_ready";
 
 /// Failure to reach or migrate Postgres.
 #[derive(Debug, thiserror::Error)]

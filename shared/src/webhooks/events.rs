@@ -37,7 +37,11 @@ mod tests {
 
     #[test]
     fn defaults_are_known_and_partial_counts_as_completed() {
-        assert!(DEFAULT_EVENT_TYPES.iter().all(|name| is_known_event_type(name)));
+        assert!(
+            DEFAULT_EVENT_TYPES
+                .iter()
+                .all(|name| is_known_event_type(name))
+        );
         assert!(!is_known_event_type("job.created"));
         assert_eq!(terminal_event_type("partial"), Some("job.completed"));
         assert_eq!(terminal_event_type("running"), None);

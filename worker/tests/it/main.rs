@@ -8,4 +8,5 @@ mod queue;
 mod reconciler;
 mod support;
 mod web_extractor;
+mod webhooks;
 mod ytdlp_pool;

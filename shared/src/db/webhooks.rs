@@ -1,0 +1,474 @@
+//! Webhooks: the per-key signing secrets, the outbox (`webhook_deliveries`, written inside the
+//! transaction of the state change that causes each event) and the deliverer's guarded claim and
+//! end, plus the api's reads and redelivery. Lock order stays item rows → job row → deliveries.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::WEBHOOK_READY_CHANNEL;
+use crate::webhooks::events::PROGRESS_THROTTLE_SECONDS;
+use crate::webhooks::signature::generate_secret;
+
+/// A fresh `webhook-id`: `msg_` + a ULID (no `.` in it, as the spec requires).
+pub fn new_webhook_id() -> String {
+    format!("msg_{}", ulid::Ulid::generate())
+}
+
+/// The signing secret(s) of one API key.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WebhookSecretRow {
+    pub api_key_id: Uuid,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_valid_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub rotated_at: Option<DateTime<Utc>>,
+}
+
+impl WebhookSecretRow {
+    /// The secrets that sign a delivery sent at `now`: the current one, and the previous one
+    /// while its grace period lasts.
+    pub fn signing_secrets(&self, now: DateTime<Utc>) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_valid_until)
+            && until > now
+        {
+            secrets.push(previous.as_str());
+        }
+        secrets
+    }
+}
+
+/// The key's secret, created now if the key has none yet (keys that predate webhooks, or a
+/// concurrent first use: the first insert wins).
+pub async fn ensure_webhook_secret(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+) -> Result<WebhookSecretRow, sqlx::Error> {
+    sqlx::query_as::<_, WebhookSecretRow>(
+        "with inserted as (
+             insert into webhook_secrets (api_key_id, secret) values ($1, $2)
+             on conflict (api_key_id) do nothing
+             returning *
+         )
+         select api_key_id, secret, previous_secret, previous_valid_until, created_at, rotated_at
+         from inserted
+         union all
+         select api_key_id, secret, previous_secret, previous_valid_until, created_at, rotated_at
+         from webhook_secrets where api_key_id = $1
+         limit 1",
+    )
+    .bind(api_key_id)
+    .bind(generate_secret())
+    .fetch_one(executor)
+    .await
+}
+
+/// Replaces the key's secret with a new one; the old one keeps signing for `grace`.
+pub async fn rotate_webhook_secret(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+    grace: Duration,
+) -> Result<WebhookSecretRow, sqlx::Error> {
+    sqlx::query_as::<_, WebhookSecretRow>(
+        "insert into webhook_secrets (api_key_id, secret) values ($1, $2)
+         on conflict (api_key_id) do update
+         set previous_secret = webhook_secrets.secret,
+             previous_valid_until = now() + make_interval(secs => $3),
+             secret = excluded.secret,
+             rotated_at = now()
+         returning api_key_id, secret, previous_secret, previous_valid_until, created_at,
+                   rotated_at",
+    )
+    .bind(api_key_id)
+    .bind(generate_secret())
+    .bind(grace.as_secs_f64())
+    .fetch_one(executor)
+    .await
+}
+
+/// Writes the event `event_type` of `job_id` (about `item_id`, for item events) to the outbox,
+/// inside the caller's transaction, if the job has a webhook subscribed to it and not disabled
+/// by a 410; sends the wake-up NOTIFY when a row was written. Returns how many rows (0 or 1).
+pub async fn enqueue_job_event(
+    connection: &mut PgConnection,
+    job_id: Uuid,
+    event_type: &str,
+    item_id: Option<Uuid>,
+) -> Result<u64, sqlx::Error> {
+    let inserted = sqlx::query(
+        r#"
+        with job as (
+            select j.*,
+                   (select result_video_id from job_items
+                    where job_items.job_id = j.job_id and status = 'succeeded'
+                    order by position limit 1) as first_video_id
+            from jobs j
+            where j.job_id = $1 and j.webhook_url is not null and j.webhook_disabled_at is null
+              and $2::text = any(j.webhook_events)
+        ),
+        item as (
+            select item_id, status, custom_id, input_url, video_id, result_video_id,
+                   error_code, error_message
+            from job_items where item_id = $3
+        )
+        insert into webhook_deliveries (delivery_id, webhook_id, job_id, event_type, url, payload)
+        select $4, $5, job.job_id, $2::text, job.webhook_url, jsonb_build_object(
+            'type', $2::text,
+            'timestamp', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            'data', jsonb_build_object(
+                'id', job.job_id,
+                'object', 'job',
+                'kind', job.kind,
+                'status', job.status,
+                'counts', jsonb_build_object(
+                    'total', job.items_total,
+                    'succeeded', job.items_succeeded,
+                    'failed', job.items_failed,
+                    'canceled', job.items_canceled,
+                    'pending', greatest(0, job.items_total - job.items_succeeded
+                                           - job.items_failed - job.items_canceled)),
+                'links', jsonb_strip_nulls(jsonb_build_object(
+                    'self', '/v1/jobs/' || job.job_id,
+                    'deliveries', '/v1/jobs/' || job.job_id || '/deliveries',
+                    'video', case when job.kind = 'video' and job.first_video_id is not null
+                                  then '/v1/videos/' || job.first_video_id end)),
+                'metadata', job.metadata
+            ) || case when item.item_id is null then '{}'::jsonb else jsonb_build_object(
+                'item', jsonb_strip_nulls(jsonb_build_object(
+                    'id', item.item_id,
+                    'status', item.status,
+                    'url', item.input_url,
+                    'custom_id', item.custom_id,
+                    'video_id', coalesce(item.result_video_id, item.video_id),
+                    'error', case when item.error_code is null or item.status = 'succeeded'
+                                  then null
+                                  else jsonb_build_object('code', item.error_code,
+                                                          'message', item.error_message) end)))
+            end)
+        from job left join item on true
+        "#,
+    )
+    .bind(job_id)
+    .bind(event_type)
+    .bind(item_id)
+    .bind(Uuid::now_v7())
+    .bind(new_webhook_id())
+    .execute(&mut *connection)
+    .await?
+    .rows_affected();
+    if inserted > 0 {
+        notify_webhook_ready(&mut *connection).await?;
+    }
+    Ok(inserted)
+}
+
+/// Writes a `job.progress` event unless the job sent one less than 2 s ago (the throttle is
+/// `jobs.last_progress_event_at`, moved in the same transaction).
+pub async fn enqueue_progress_event(
+    connection: &mut PgConnection,
+    job_id: Uuid,
+) -> Result<u64, sqlx::Error> {
+    let due: Option<Uuid> = sqlx::query_scalar(
+        "update jobs set last_progress_event_at = now()
+         where job_id = $1 and webhook_url is not null and webhook_disabled_at is null
+           and 'job.progress' = any(webhook_events)
+           and (last_progress_event_at is null
+                or last_progress_event_at <= now() - make_interval(secs => $2))
+         returning job_id",
+    )
+    .bind(job_id)
+    .bind(PROGRESS_THROTTLE_SECONDS)
+    .fetch_optional(&mut *connection)
+    .await?;
+    match due {
+        Some(_) => enqueue_job_event(connection, job_id, "job.progress", None).await,
+        None => Ok(0),
+    }
+}
+
+async fn notify_webhook_ready(executor: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_notify($1, '')")
+        .bind(WEBHOOK_READY_CHANNEL)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// A delivery this worker now holds (fencing token `claim_id`, under a lease).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ClaimedDelivery {
+    pub delivery_id: Uuid,
+    pub webhook_id: String,
+    pub job_id: Uuid,
+    pub api_key_id: Uuid,
+    pub event_type: String,
+    pub url: String,
+    pub payload: Value,
+    /// This claim's attempt number (1 for the first).
+    pub attempt: i32,
+    pub claim_id: Uuid,
+}
+
+/// Claims up to `limit` deliveries that are due (`pending` and `next_attempt_at` passed) or whose
+/// lease expired (a worker died mid-send), skipping rows other workers are claiming.
+pub async fn claim_due_deliveries(
+    pool: &PgPool,
+    worker_name: &str,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<ClaimedDelivery>, sqlx::Error> {
+    sqlx::query_as::<_, ClaimedDelivery>(
+        "with due as (
+             select delivery_id from webhook_deliveries
+             where (status = 'pending' and next_attempt_at <= now())
+                or (status = 'delivering' and lease_expires_at < now())
+             order by next_attempt_at
+             limit $3
+             for update skip locked
+         )
+         update webhook_deliveries as d
+         set status = 'delivering', attempts = d.attempts + 1, claim_id = gen_random_uuid(),
+             claimed_by = $1, lease_expires_at = now() + make_interval(secs => $2)
+         from due, jobs
+         where d.delivery_id = due.delivery_id and jobs.job_id = d.job_id
+         returning d.delivery_id, d.webhook_id, d.job_id, jobs.api_key_id, d.event_type, d.url,
+                   d.payload, d.attempts as attempt, d.claim_id",
+    )
+    .bind(worker_name)
+    .bind(lease.as_secs_f64())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The earliest time a delivery will be due (for the deliverer's sleep), if any is waiting.
+pub async fn next_delivery_due_at(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select min(case when status = 'pending' then next_attempt_at else lease_expires_at end)
+         from webhook_deliveries where status in ('pending', 'delivering')",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// How one attempt ended, as decided by the deliverer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// 2xx: the delivery is `succeeded`.
+    Succeeded,
+    /// Back to `pending`, due after the delay.
+    Retry { after: Duration },
+    /// The retry schedule is exhausted (or the target is refused): `failed`.
+    Failed,
+    /// 410 Gone: `stopped`, and no further deliveries to that URL for that job.
+    Stopped,
+}
+
+impl AttemptOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Succeeded => "succeeded",
+            AttemptOutcome::Retry { .. } => "retry_scheduled",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Stopped => "stopped",
+        }
+    }
+
+    fn delivery_status(self) -> &'static str {
+        match self {
+            AttemptOutcome::Succeeded => "succeeded",
+            AttemptOutcome::Retry { .. } => "pending",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Stopped => "stopped",
+        }
+    }
+}
+
+/// What one attempt observed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub worker_name: String,
+    pub started_at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub latency: Duration,
+    /// At most ~1 KB of the response body.
+    pub response_excerpt: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Ends the attempt held by `claim_id`: records it and moves the delivery, in one transaction,
+/// guarded by the claim. `false` when the claim was lost (lease expired and re-claimed):
+/// nothing is written then.
+pub async fn end_delivery_attempt(
+    pool: &PgPool,
+    claimed: &ClaimedDelivery,
+    outcome: AttemptOutcome,
+    record: &AttemptRecord,
+) -> Result<bool, sqlx::Error> {
+    let retry_after = match outcome {
+        AttemptOutcome::Retry { after } => after.as_secs_f64(),
+        _ => 0.0,
+    };
+    let mut transaction = pool.begin().await?;
+    let moved: Option<Uuid> = sqlx::query_scalar(
+        "update webhook_deliveries
+         set status = $3, last_status_code = $4, last_error = $5,
+             next_attempt_at = case when $3 = 'pending'
+                                    then now() + make_interval(secs => $6)
+                                    else next_attempt_at end,
+             finished_at = case when $3 = 'pending' then null else now() end,
+             claim_id = null, claimed_by = null, lease_expires_at = null
+         where delivery_id = $1 and claim_id = $2 and status = 'delivering'
+         returning delivery_id",
+    )
+    .bind(claimed.delivery_id)
+    .bind(claimed.claim_id)
+    .bind(outcome.delivery_status())
+    .bind(record.status_code)
+    .bind(&record.error)
+    .bind(retry_after)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    if moved.is_none() {
+        transaction.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query(
+        "insert into webhook_delivery_attempts (delivery_id, attempt, claim_id, worker_name,
+             started_at, status_code, latency_ms, response_excerpt, error, outcome)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(claimed.delivery_id)
+    .bind(claimed.attempt)
+    .bind(claimed.claim_id)
+    .bind(&record.worker_name)
+    .bind(record.started_at)
+    .bind(record.status_code)
+    .bind(record.latency.as_secs_f64() * 1000.0)
+    .bind(&record.response_excerpt)
+    .bind(&record.error)
+    .bind(outcome.as_str())
+    .execute(&mut *transaction)
+    .await?;
+    if outcome == AttemptOutcome::Stopped {
+        sqlx::query(
+            "update jobs set webhook_disabled_at = coalesce(webhook_disabled_at, now())
+             where job_id = $1 and webhook_url = $2",
+        )
+        .bind(claimed.job_id)
+        .bind(&claimed.url)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query(
+            "update webhook_deliveries
+             set status = 'stopped', finished_at = now(),
+                 last_error = 'the receiver answered 410 Gone to another delivery'
+             where job_id = $1 and url = $2 and status = 'pending'",
+        )
+        .bind(claimed.job_id)
+        .bind(&claimed.url)
+        .execute(&mut *transaction)
+        .await?;
+    }
+    transaction.commit().await?;
+    Ok(true)
+}
+
+/// One delivery as the api shows it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub delivery_id: Uuid,
+    pub webhook_id: String,
+    pub job_id: Uuid,
+    pub event_type: String,
+    pub url: String,
+    pub payload: Value,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub redelivery_of: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// One recorded attempt.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DeliveryAttemptRow {
+    pub delivery_id: Uuid,
+    pub attempt: i32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub latency_ms: f64,
+    pub response_excerpt: Option<String>,
+    pub error: Option<String>,
+    pub outcome: String,
+}
+
+/// Every delivery of the job, oldest first.
+pub async fn list_deliveries_for_job(
+    executor: impl sqlx::PgExecutor<'_>,
+    job_id: Uuid,
+) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+    sqlx::query_as::<_, DeliveryRow>(
+        "select delivery_id, webhook_id, job_id, event_type, url, payload, status, attempts,
+                next_attempt_at, last_status_code, last_error, redelivery_of, created_at,
+                finished_at
+         from webhook_deliveries where job_id = $1 order by delivery_id",
+    )
+    .bind(job_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// Every attempt of every delivery of the job, in order.
+pub async fn list_attempts_for_job(
+    executor: impl sqlx::PgExecutor<'_>,
+    job_id: Uuid,
+) -> Result<Vec<DeliveryAttemptRow>, sqlx::Error> {
+    sqlx::query_as::<_, DeliveryAttemptRow>(
+        "select a.delivery_id, a.attempt, a.started_at, a.finished_at, a.status_code,
+                a.latency_ms, a.response_excerpt, a.error, a.outcome
+         from webhook_delivery_attempts a
+         join webhook_deliveries d on d.delivery_id = a.delivery_id
+         where d.job_id = $1
+         order by a.attempt_id",
+    )
+    .bind(job_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// Queues the event of delivery `delivery_id` (of job `job_id`) again: a new `pending` row with
+/// the same `webhook-id`, type, URL and payload. `None` when the job has no such delivery.
+pub async fn redeliver(
+    connection: &mut PgConnection,
+    job_id: Uuid,
+    delivery_id: Uuid,
+) -> Result<Option<DeliveryRow>, sqlx::Error> {
+    let row = sqlx::query_as::<_, DeliveryRow>(
+        "insert into webhook_deliveries (delivery_id, webhook_id, job_id, event_type, url,
+                                         payload, redelivery_of)
+         select $3, webhook_id, job_id, event_type, url, payload, delivery_id
+         from webhook_deliveries where delivery_id = $2 and job_id = $1
+         returning delivery_id, webhook_id, job_id, event_type, url, payload, status, attempts,
+                   next_attempt_at, last_status_code, last_error, redelivery_of, created_at,
+                   finished_at",
+    )
+    .bind(job_id)
+    .bind(delivery_id)
+    .bind(Uuid::now_v7())
+    .fetch_optional(&mut *connection)
+    .await?;
+    if row.is_some() {
+        notify_webhook_ready(&mut *connection).await?;
+    }
+    Ok(row)
+}

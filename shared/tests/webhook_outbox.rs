@@ -1,0 +1,202 @@
+//! The webhook outbox is written inside the item-end and cancel transactions: an event exists if
+//! and only if its state change committed; `job.progress` is throttled; jobs without a webhook
+//! write nothing.
+
+// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
+#![cfg(test)]
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokworks_shared::db::item_claims::{self, ItemEnd};
+use tokworks_shared::db::jobs::{self, NewJob, NewJobItem, NewJobWebhook};
+use tokworks_shared::error_code::ErrorCode;
+use uuid::Uuid;
+
+async fn new_job(pool: &PgPool, items: usize, webhook: Option<Vec<&str>>) -> (Uuid, Vec<Uuid>) {
+    let api_key_id = Uuid::now_v7();
+    sqlx::query(
+        "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
+         values ($1, 'test', 'tok_test', $2)",
+    )
+    .bind(api_key_id)
+    .bind(api_key_id.as_bytes().to_vec())
+    .execute(pool)
+    .await
+    .unwrap();
+    let job = NewJob {
+        job_id: Uuid::now_v7(),
+        api_key_id,
+        kind: "batch".to_owned(),
+        request: serde_json::json!({}),
+        options: serde_json::json!({}),
+        metadata: serde_json::json!({"order": 7}),
+        idempotency_key: None,
+        items: (0..items)
+            .map(|position| NewJobItem {
+                item_id: Uuid::now_v7(),
+                input_url: format!("https://www.tiktok.com/@a/video/730000000000000000{position}"),
+                canonical_url: None,
+                video_id: None,
+                custom_id: None,
+                max_attempts: 3,
+            })
+            .collect(),
+        webhook: webhook.map(|events| NewJobWebhook {
+            url: "https://[2001:db8::10]/hook".to_owned(),
+            events: events.into_iter().map(str::to_owned).collect(),
+        }),
+    };
+    let mut connection = pool.acquire().await.unwrap();
+    jobs::insert_job_with_items(&mut connection, &job)
+        .await
+        .unwrap();
+    (
+        job.job_id,
+        job.items.iter().map(|item| item.item_id).collect(),
+    )
+}
+
+async fn end(pool: &PgPool, item_id: Uuid, end: ItemEnd, commit: bool) {
+    let claimed = item_claims::claim_item(pool, item_id, "w", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut transaction = pool.begin().await.unwrap();
+    item_claims::end_item(&mut transaction, item_id, claimed.claim_id, &end)
+        .await
+        .unwrap();
+    if commit {
+        transaction.commit().await.unwrap();
+    } else {
+        transaction.rollback().await.unwrap();
+        // As if the worker died: its lease expires and the item can be claimed again.
+        sqlx::query("update job_items set lease_expires_at = now() - interval '1 second' where item_id = $1")
+            .bind(item_id)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+async fn events(pool: &PgPool, job_id: Uuid) -> Vec<String> {
+    sqlx::query_scalar(
+        "select event_type from webhook_deliveries where job_id = $1 order by delivery_id",
+    )
+    .bind(job_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn store_video(pool: &PgPool, video_id: &str) {
+    sqlx::query(
+        "insert into videos (video_id, data, source, fetched_at) values ($1, '{}', 'web', now())",
+    )
+    .bind(video_id)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+fn succeeded(video_id: &str) -> ItemEnd {
+    ItemEnd::Succeeded {
+        video_id: video_id.to_owned(),
+        cache_hit: false,
+    }
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn item_ends_write_item_progress_and_terminal_events(pool: PgPool) {
+    store_video(&pool, "7300000000000000001").await;
+    let all = vec![
+        "item.succeeded",
+        "item.failed",
+        "job.progress",
+        "job.completed",
+    ];
+    let (job_id, items) = new_job(&pool, 3, Some(all)).await;
+    let retry = ItemEnd::Retry {
+        error_code: ErrorCode::UpstreamRateLimited,
+        message: "slow down".to_owned(),
+        retry_after: Duration::ZERO,
+        task_id: "t".to_owned(),
+    };
+    end(&pool, items[0], retry, true).await;
+    assert!(
+        events(&pool, job_id).await.is_empty(),
+        "a retry is no event"
+    );
+
+    end(&pool, items[0], succeeded("7300000000000000001"), false).await;
+    assert!(
+        events(&pool, job_id).await.is_empty(),
+        "rolled back: no event"
+    );
+
+    end(&pool, items[0], succeeded("7300000000000000001"), true).await;
+    end(&pool, items[1], succeeded("7300000000000000001"), true).await;
+    let failed = ItemEnd::Failed {
+        error_code: ErrorCode::VideoPrivate,
+        message: "private".to_owned(),
+    };
+    end(&pool, items[2], failed, true).await;
+    assert_eq!(
+        events(&pool, job_id).await,
+        [
+            "item.succeeded",
+            "job.progress",
+            "item.succeeded", // the second progress falls in the 2 s throttle
+            "item.failed",
+            "job.completed", // partial
+        ]
+    );
+    let (payload, webhook_ids): (serde_json::Value, i64) = sqlx::query_as(
+        "select (select payload from webhook_deliveries
+                 where job_id = $1 and event_type = 'job.completed'),
+                (select count(distinct webhook_id) from webhook_deliveries where job_id = $1)",
+    )
+    .bind(job_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(webhook_ids, 5);
+    assert_eq!(payload["data"]["status"], "partial");
+    assert_eq!(payload["data"]["counts"]["succeeded"], 2);
+    assert_eq!(payload["data"]["counts"]["failed"], 1);
+    assert_eq!(payload["data"]["metadata"]["order"], 7);
+    let item_failed: serde_json::Value = sqlx::query_scalar(
+        "select payload from webhook_deliveries where job_id = $1 and event_type = 'item.failed'",
+    )
+    .bind(job_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        item_failed["data"]["item"]["error"]["code"],
+        "VIDEO_PRIVATE"
+    );
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn cancel_writes_job_canceled_once_and_jobs_without_webhook_nothing(pool: PgPool) {
+    let (job_id, _) = new_job(&pool, 1, Some(vec!["job.canceled"])).await;
+    let api_key_id: Uuid = sqlx::query_scalar("select api_key_id from jobs where job_id = $1")
+        .bind(job_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mut connection = pool.acquire().await.unwrap();
+    jobs::cancel_job_for_key(&mut connection, job_id, api_key_id)
+        .await
+        .unwrap();
+    jobs::cancel_job_for_key(&mut connection, job_id, api_key_id)
+        .await
+        .unwrap();
+    assert_eq!(events(&pool, job_id).await, ["job.canceled"]);
+
+    store_video(&pool, "7300000000000000001").await;
+    let (silent_job, items) = new_job(&pool, 1, None).await;
+    end(&pool, items[0], succeeded("7300000000000000001"), true).await;
+    assert!(events(&pool, silent_job).await.is_empty());
+}
