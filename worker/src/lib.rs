@@ -10,6 +10,7 @@ pub mod extractor;
 pub mod jobs;
 pub mod reconciler;
 pub mod tiktok;
+pub mod tiktok_web;
 pub mod web_extractor;
 pub mod webhooks;
 pub mod ytdlp;

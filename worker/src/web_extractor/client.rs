@@ -80,6 +80,8 @@ pub struct Fetched {
     pub location: Option<String>,
     /// `Content-Type` without parameters.
     pub content_type: Option<String>,
+    /// `Retry-After` of the answer, as sent (seconds or an HTTP date).
+    pub retry_after: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -108,12 +110,25 @@ impl<'client> Session<'client> {
         referer: Option<&str>,
         max_bytes: usize,
     ) -> Result<Fetched, FetchError> {
-        let mut request = self.client.get(url.clone()).header(header::ACCEPT, accept);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
+        if let Some(referer) = referer.and_then(|referer| HeaderValue::from_str(referer).ok()) {
+            headers.insert(header::REFERER, referer);
+        }
+        self.get_with_headers(url, headers, max_bytes).await
+    }
+
+    /// GET `url` with the session's cookies and `headers` (which override the client's
+    /// defaults, e.g. a signer's `User-Agent`); otherwise as [`Session::get`].
+    pub async fn get_with_headers(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        max_bytes: usize,
+    ) -> Result<Fetched, FetchError> {
+        let mut request = self.client.get(url.clone()).headers(headers);
         if let Some(cookies) = self.cookie_header_for(url) {
             request = request.header(header::COOKIE, cookies);
-        }
-        if let Some(referer) = referer {
-            request = request.header(header::REFERER, referer);
         }
         let mut response = request.send().await?;
         let mut set_cookies = response.headers().get_all(header::SET_COOKIE).iter();
@@ -131,6 +146,11 @@ impl<'client> Session<'client> {
             .and_then(|value| value.split(';').next())
             .map(|value| value.trim().to_ascii_lowercase())
             .filter(|value| !value.is_empty());
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let mut body = Vec::new();
         if !status.is_redirection() {
             while let Some(chunk) = response.chunk().await? {
@@ -144,6 +164,7 @@ impl<'client> Session<'client> {
             status,
             location,
             content_type,
+            retry_after,
             body,
         })
     }

@@ -7,6 +7,7 @@ mod extract_item;
 mod queue;
 mod reconciler;
 mod support;
+mod tiktok_web_client;
 mod web_extractor;
 mod webhooks;
 mod ytdlp_pool;

@@ -1,0 +1,231 @@
+//! Honest classification of TikTok's web API answers (reference/tiktok-formats.md §3.8, §1.4):
+//!
+//! | answer | code |
+//! |---|---|
+//! | 200 with an empty body | `UPSTREAM_EMPTY` (bot detection, retryable; never "no videos") |
+//! | 429 | `UPSTREAM_RATE_LIMITED` (+ `Retry-After`) |
+//! | 403, captcha JSON (`{"type":"verify"}`, `verifyConfig`), WAF page, `statusCode` 10000/10113/10114 | `UPSTREAM_BLOCKED` |
+//! | 5xx, transport failure, request timeout, 10101 | `UPSTREAM_UNAVAILABLE` |
+//! | redirect to `/login`, 10102 | `LOGIN_REQUIRED` |
+//! | 10205 (and 10209/10211/10212), a challenge without `id` | `HASHTAG_NOT_FOUND` |
+//! | 10202 (and 10223/10225) | `USER_NOT_FOUND` |
+//! | 10222/10216, a private account | `VIDEO_PRIVATE` |
+//! | invalid JSON, unexpected shape, 10201 "invalid params", other statuses, unknown codes | `UPSTREAM_CHANGED` |
+//! | a sign server failure | `UPSTREAM_UNAVAILABLE` (unreachable/5xx) or `UPSTREAM_CHANGED` |
+//! | the overall deadline | `EXTRACTOR_TIMEOUT` |
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokworks_shared::error_code::ErrorCode;
+
+use super::signer::SignError;
+use crate::tiktok::status_code_error;
+use crate::tiktok::waf::find_waf_challenge;
+use crate::web_extractor::client::{FetchError, Fetched};
+
+/// Why a feed request failed: a stable code, a message, and TikTok's `Retry-After` if any.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct FeedFailure {
+    pub code: ErrorCode,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl FeedFailure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> FeedFailure {
+        FeedFailure {
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `UPSTREAM_CHANGED` for an answer whose shape is not understood.
+    pub fn changed(message: impl Into<String>) -> FeedFailure {
+        FeedFailure::new(ErrorCode::UpstreamChanged, message)
+    }
+}
+
+/// A transport failure (connect, reset, timeout, truncated body) or an oversized body.
+pub fn fetch_failure(what: &str, error: &FetchError) -> FeedFailure {
+    let code = match error {
+        FetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
+        FetchError::TooLarge { .. } => ErrorCode::UpstreamChanged,
+    };
+    let mut message = format!("{what}: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    FeedFailure::new(code, message)
+}
+
+/// A sign server that failed: unreachable or 5xx → `UPSTREAM_UNAVAILABLE`; otherwise its
+/// answer is not understood → `UPSTREAM_CHANGED`.
+pub fn sign_failure(error: &SignError) -> FeedFailure {
+    let code = match error {
+        SignError::Transport(_) => ErrorCode::UpstreamUnavailable,
+        SignError::Status { status, .. } if *status >= 500 => ErrorCode::UpstreamUnavailable,
+        _ => ErrorCode::UpstreamChanged,
+    };
+    FeedFailure::new(code, error.to_string())
+}
+
+/// The JSON object of an API answer, or the failure it stands for (HTTP status, empty body,
+/// captcha, WAF page, non-JSON). A non-zero `statusCode` is left to [`check_status`].
+pub fn api_json(what: &str, fetched: &Fetched) -> Result<Value, FeedFailure> {
+    let status = fetched.status;
+    if status.is_redirection() {
+        let location = fetched.location.as_deref().unwrap_or_default();
+        let code = if location.contains("/login") {
+            ErrorCode::LoginRequired
+        } else {
+            ErrorCode::UpstreamChanged
+        };
+        return Err(FeedFailure::new(
+            code,
+            format!("{what} redirected (HTTP {status}) to `{location}`"),
+        ));
+    }
+    if !status.is_success() {
+        let code = match status.as_u16() {
+            429 => ErrorCode::UpstreamRateLimited,
+            403 => ErrorCode::UpstreamBlocked,
+            500..=599 => ErrorCode::UpstreamUnavailable,
+            _ => ErrorCode::UpstreamChanged,
+        };
+        let mut failure = FeedFailure::new(code, format!("{what} answered HTTP {status}"));
+        failure.retry_after = fetched
+            .retry_after
+            .as_deref()
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        return Err(failure);
+    }
+    let text = String::from_utf8_lossy(&fetched.body);
+    if text.trim().is_empty() {
+        return Err(FeedFailure::new(
+            ErrorCode::UpstreamEmpty,
+            format!(
+                "{what} answered 200 with an empty body (TikTok's bot detection, e.g. a missing or rejected signature)"
+            ),
+        ));
+    }
+    let Ok(value) = serde_json::from_str::<Value>(text.trim()) else {
+        if !matches!(find_waf_challenge(&text), Ok(None)) || text.contains("captcha") {
+            return Err(FeedFailure::new(
+                ErrorCode::UpstreamBlocked,
+                format!("{what} answered a WAF challenge or captcha page instead of JSON"),
+            ));
+        }
+        return Err(FeedFailure::changed(format!("{what} is not JSON")));
+    };
+    if !value.is_object() {
+        return Err(FeedFailure::changed(format!("{what} is not a JSON object")));
+    }
+    if is_captcha(&value) {
+        return Err(FeedFailure::new(
+            ErrorCode::UpstreamBlocked,
+            format!("{what} answered a captcha (`type: verify`)"),
+        ));
+    }
+    Ok(value)
+}
+
+fn is_captcha(value: &Value) -> bool {
+    let is_verify = |object: &Value| object.get("type").and_then(Value::as_str) == Some("verify");
+    is_verify(value) || value.get("verifyConfig").is_some_and(is_verify)
+}
+
+/// A non-zero `statusCode` as a failure; `Ok` for 0 (or absent).
+pub fn check_status(what: &str, status_code: i64, status_message: &str) -> Result<(), FeedFailure> {
+    if status_code == 0 {
+        return Ok(());
+    }
+    let code = match status_code {
+        10201 => ErrorCode::UpstreamChanged,
+        other => status_code_error(other, None).unwrap_or(ErrorCode::UpstreamChanged),
+    };
+    let detail = if status_message.is_empty() {
+        String::new()
+    } else {
+        format!(" ({status_message})")
+    };
+    Err(FeedFailure::new(
+        code,
+        format!("{what}: TikTok statusCode {status_code}{detail}"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::StatusCode;
+
+    use super::*;
+
+    fn fetched(status: u16, body: &str) -> Fetched {
+        Fetched {
+            status: StatusCode::from_u16(status).unwrap(),
+            location: None,
+            content_type: None,
+            retry_after: (status == 429).then(|| "30".to_owned()),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn code(status: u16, body: &str) -> ErrorCode {
+        api_json("x", &fetched(status, body)).unwrap_err().code
+    }
+
+    #[test]
+    fn answers_are_classified() {
+        assert_eq!(code(200, ""), ErrorCode::UpstreamEmpty);
+        assert_eq!(code(200, "  \n"), ErrorCode::UpstreamEmpty);
+        let limited = api_json("x", &fetched(429, "")).unwrap_err();
+        assert_eq!(limited.code, ErrorCode::UpstreamRateLimited);
+        assert_eq!(limited.retry_after, Some(Duration::from_secs(30)));
+        assert_eq!(code(403, "<html>"), ErrorCode::UpstreamBlocked);
+        assert_eq!(code(502, ""), ErrorCode::UpstreamUnavailable);
+        assert_eq!(code(404, ""), ErrorCode::UpstreamChanged);
+        assert_eq!(code(200, "<html>nope</html>"), ErrorCode::UpstreamChanged);
+        assert_eq!(code(200, "[1,2]"), ErrorCode::UpstreamChanged);
+        assert_eq!(
+            code(200, r#"{"type":"verify"}"#),
+            ErrorCode::UpstreamBlocked
+        );
+        assert_eq!(
+            code(200, r#"{"verifyConfig":{"type":"verify"}}"#),
+            ErrorCode::UpstreamBlocked
+        );
+        assert!(api_json("x", &fetched(200, r#"{"statusCode":0}"#)).is_ok());
+        let mut login = fetched(302, "");
+        login.location = Some("https://www.tiktok.com/login?redirect_url=x".to_owned());
+        assert_eq!(
+            api_json("x", &login).unwrap_err().code,
+            ErrorCode::LoginRequired
+        );
+    }
+
+    #[test]
+    fn status_codes_are_classified() {
+        let table = [
+            (10205, ErrorCode::HashtagNotFound),
+            (10202, ErrorCode::UserNotFound),
+            (10222, ErrorCode::VideoPrivate),
+            (10000, ErrorCode::UpstreamBlocked),
+            (10113, ErrorCode::UpstreamBlocked),
+            (10114, ErrorCode::UpstreamBlocked),
+            (10201, ErrorCode::UpstreamChanged),
+            (10101, ErrorCode::UpstreamUnavailable),
+            (123_456, ErrorCode::UpstreamChanged),
+        ];
+        for (status, expected) in table {
+            assert_eq!(check_status("x", status, "").unwrap_err().code, expected);
+        }
+        assert!(check_status("x", 0, "").is_ok());
+    }
+}

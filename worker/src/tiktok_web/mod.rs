@@ -1,0 +1,164 @@
+//! The TikTok web feed client (DESIGN.md §4, reference/tiktok-formats.md §3): trending,
+//! hashtag and user feeds through TikTok's web `/api/…` endpoints with a cookie jar (`msToken`,
+//! `ttwid`, `tt_chain_token`), the common web query, a pluggable signer (none, built-in, or an
+//! external sign server), the web extractor's HTTP client (proxy, insecure TLS, no automatic
+//! redirects) and honest classification (`classify`): an empty 200 is `UPSTREAM_EMPTY`, never an
+//! empty feed. A walk returns the raw `itemStruct`s (deduplicated, in order) for `map_item` and
+//! why it stopped; a failure after some pages keeps the items gathered so far.
+
+pub mod classify;
+pub mod envelope;
+pub mod feeds;
+pub mod query;
+pub mod session;
+pub mod signer;
+pub mod user;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use tokworks_shared::error_code::ErrorCode;
+
+use crate::web_extractor::client::{ClientSetupError, WebNetwork, build_client};
+
+pub use classify::FeedFailure;
+pub use feeds::{FeedPage, FeedWalker, MAX_PAGE_COUNT};
+pub use signer::{SignerChoice, SignerSetupError};
+
+use feeds::WalkState;
+use session::WebSession;
+use signer::Signer;
+
+/// Settings of the feed client (filled from TIKTOK_PROXY_URL, TIKTOK_PROXY_INSECURE_TLS,
+/// TIKTOK_MS_TOKEN, TIKTOK_SIGNER_URL … by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TiktokWebSettings {
+    /// Proxy and TLS, shared with the web extractor.
+    pub network: WebNetwork,
+    /// A real `msToken` (TIKTOK_MS_TOKEN); else the cookie TikTok sets.
+    pub ms_token: Option<String>,
+    pub signer: SignerChoice,
+    /// Bound of one HTTP request (and one signing call).
+    pub request_timeout: Duration,
+    /// Bound of a whole walk; when it passes the walk fails `EXTRACTOR_TIMEOUT`.
+    pub deadline: Duration,
+    /// Largest `count` a walk accepts (e.g. 500); larger requests are capped.
+    pub max_count: usize,
+}
+
+impl Default for TiktokWebSettings {
+    fn default() -> Self {
+        TiktokWebSettings {
+            network: WebNetwork::default(),
+            ms_token: None,
+            signer: SignerChoice::None,
+            request_timeout: Duration::from_secs(20),
+            deadline: Duration::from_secs(300),
+            max_count: 500,
+        }
+    }
+}
+
+/// Why the feed client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TiktokWebSetupError {
+    #[error(transparent)]
+    Client(#[from] ClientSetupError),
+    #[error(transparent)]
+    Signer(#[from] SignerSetupError),
+}
+
+/// The result of a walk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedWalk {
+    /// Raw `itemStruct`s, deduplicated by `id`, in feed order, at most `count`.
+    pub items: Vec<serde_json::Value>,
+    pub stopped: FeedStop,
+}
+
+/// Why a walk stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedStop {
+    /// `count` items were gathered.
+    CountReached,
+    /// TikTok said there is no more.
+    NoMore,
+    /// A request failed; the items of the `pages_fetched` earlier pages are kept.
+    Failed {
+        code: ErrorCode,
+        message: String,
+        retry_after: Option<Duration>,
+        pages_fetched: usize,
+    },
+}
+
+/// The feed client: one HTTP client (connection pool) and signer; every walk has its own
+/// session (cookie jar, `device_id`).
+#[derive(Debug, Clone)]
+pub struct TiktokWebClient {
+    client: reqwest::Client,
+    signer: Signer,
+    settings: TiktokWebSettings,
+}
+
+impl TiktokWebClient {
+    pub fn new(settings: TiktokWebSettings) -> Result<TiktokWebClient, TiktokWebSetupError> {
+        Ok(TiktokWebClient {
+            client: build_client(&settings.network)?,
+            signer: Signer::new(&settings.signer, settings.request_timeout)?,
+            settings,
+        })
+    }
+
+    /// The trending (For You) feed, up to `count` items.
+    pub fn trending_walker(&self, count: usize) -> FeedWalker<'_> {
+        self.walker(WalkState::Trending { stale_pages: 0 }, count)
+    }
+
+    /// The videos of hashtag `name` (with or without `#`), up to `count`.
+    pub fn hashtag_walker(&self, name: &str, count: usize) -> FeedWalker<'_> {
+        let name = name.trim().trim_start_matches('#').to_owned();
+        self.walker(WalkState::HashtagStart { name }, count)
+    }
+
+    /// The posts of a user (`name`, `@name` or profile URL), newest first, up to `count`.
+    pub fn user_walker(&self, username_or_url: &str, count: usize) -> FeedWalker<'_> {
+        let input = username_or_url.to_owned();
+        self.walker(WalkState::UserStart { input }, count)
+    }
+
+    /// Walks the trending feed to the end.
+    pub async fn trending(&self, count: usize) -> FeedWalk {
+        self.trending_walker(count).finish().await
+    }
+
+    /// Walks a hashtag feed to the end.
+    pub async fn hashtag(&self, name: &str, count: usize) -> FeedWalk {
+        self.hashtag_walker(name, count).finish().await
+    }
+
+    /// Walks a user feed to the end.
+    pub async fn user(&self, username_or_url: &str, count: usize) -> FeedWalk {
+        self.user_walker(username_or_url, count).finish().await
+    }
+
+    fn walker(&self, state: WalkState, count: usize) -> FeedWalker<'_> {
+        let session = WebSession::new(
+            &self.client,
+            &self.signer,
+            self.settings.ms_token.clone(),
+            self.settings.request_timeout,
+        );
+        FeedWalker {
+            session,
+            state,
+            count: count.min(self.settings.max_count),
+            deadline: Instant::now() + self.settings.deadline,
+            signed: self.signer.signs(),
+            seen: HashSet::new(),
+            items: Vec::new(),
+            pages_fetched: 0,
+            stopped: None,
+        }
+    }
+}
