@@ -112,6 +112,11 @@ pub struct HttpArgs {
           value_parser = clap::value_parser!(i32).range(1..=100))]
     pub item_max_attempts: i32,
 
+    /// Most URLs in one `batch` job (more: 422 TOO_MANY_URLS).
+    #[arg(long = "batch-max-urls", env = "BATCH_MAX_URLS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batch_max_urls: u32,
+
     /// Largest accepted request body, in bytes (larger: 413 BODY_TOO_LARGE).
     #[arg(long = "max-request-body-bytes", env = "MAX_REQUEST_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_request_body_bytes: usize,

@@ -1,4 +1,5 @@
-//! The `POST /v1/jobs` body (wire format) and its validation into an accepted `VideoJobRequest`.
+//! The `POST /v1/jobs` body (wire format) and its validation into an accepted job: a
+//! `VideoJobRequest` or a `BatchJobRequest` (its URL list is checked in `batch_request`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -9,12 +10,13 @@ use tokworks_shared::webhooks::events::{
     ALL_EVENT_TYPES, DEFAULT_EVENT_TYPES, is_known_event_type,
 };
 
+use crate::batch_request::{BatchJobRequest, parse_batch_urls};
 use crate::problem::ApiError;
 
 /// Largest accepted `metadata` object, serialized.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
-/// Job kinds of the API (only `video` is available in this version).
+/// Job kinds of the API (`video` and `batch` are available in this version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKindRequest {
@@ -125,32 +127,66 @@ impl VideoJobRequest {
             "options": self.options,
             "metadata": self.metadata,
         });
-        if let (Some(webhook), Value::Object(object)) = (&self.webhook, &mut request) {
-            object.insert(
-                "webhook".to_owned(),
-                serde_json::json!({ "url": webhook.url, "events": webhook.events }),
-            );
-        }
+        insert_normalised_webhook(&mut request, self.webhook.as_ref());
         request
     }
 }
 
+/// A validated job of one of the available kinds.
+#[derive(Debug, Clone)]
+pub enum AcceptedJobRequest {
+    Video(VideoJobRequest),
+    Batch(BatchJobRequest),
+}
+
+impl AcceptedJobRequest {
+    /// The job's webhook, if it has one.
+    pub fn webhook(&self) -> Option<&AcceptedWebhook> {
+        match self {
+            AcceptedJobRequest::Video(video) => video.webhook.as_ref(),
+            AcceptedJobRequest::Batch(batch) => batch.webhook.as_ref(),
+        }
+    }
+}
+
+/// What every kind shares, validated: options, metadata, webhook.
+struct CommonFields {
+    options: JobOptionsRequest,
+    metadata: Value,
+    webhook: Option<AcceptedWebhook>,
+}
+
+/// Limits of validation that come from the api's settings.
+#[derive(Debug, Clone, Default)]
+pub struct ValidationLimits {
+    /// The webhook SSRF guard.
+    pub webhook_policy: AddressPolicy,
+    /// Most URLs in one batch (BATCH_MAX_URLS).
+    pub batch_max_urls: usize,
+}
+
 impl CreateJobRequest {
     /// Checks the request and returns the job to create, or the first problem found (webhook
-    /// URLs under the strictest guard policy).
-    pub fn validate(self) -> Result<VideoJobRequest, ApiError> {
-        self.validate_with(&AddressPolicy::default())
+    /// URLs under the strictest guard policy, batches of up to 1000 URLs).
+    pub fn validate(self) -> Result<AcceptedJobRequest, ApiError> {
+        self.validate_with(&ValidationLimits {
+            webhook_policy: AddressPolicy::default(),
+            batch_max_urls: 1000,
+        })
     }
 
-    /// [`Self::validate`] with the webhook guard's `policy`.
-    pub fn validate_with(self, policy: &AddressPolicy) -> Result<VideoJobRequest, ApiError> {
-        if self.kind != JobKindRequest::Video {
+    /// [`Self::validate`] with the api's limits.
+    pub fn validate_with(self, limits: &ValidationLimits) -> Result<AcceptedJobRequest, ApiError> {
+        let kind = self.kind;
+        if kind != JobKindRequest::Video && kind != JobKindRequest::Batch {
             return Err(ApiError::UnsupportedJobKind {
-                kind: self.kind.as_str().to_owned(),
+                kind: kind.as_str().to_owned(),
             });
         }
+        let (url_field, urls_field) = (self.url.is_some(), self.urls.is_some());
         for (field, present) in [
-            ("urls", self.urls.is_some()),
+            ("url", url_field && kind == JobKindRequest::Batch),
+            ("urls", urls_field && kind == JobKindRequest::Video),
             ("count", self.count.is_some()),
             ("hashtag", self.hashtag.is_some()),
             ("username", self.username.is_some()),
@@ -158,41 +194,78 @@ impl CreateJobRequest {
             if present {
                 return Err(ApiError::InvalidField {
                     field: field.to_owned(),
-                    message: format!("`{field}` is not a field of a `video` job"),
+                    message: format!("`{field}` is not a field of a `{}` job", kind.as_str()),
                 });
             }
         }
-        let webhook = self
-            .webhook
-            .map(|webhook| validate_webhook(webhook, policy))
-            .transpose()?;
-        let options = self.options.unwrap_or_default();
-        if options.analyze_thumbnail {
-            return Err(ApiError::UnsupportedOption {
-                option: "options.analyze_thumbnail".to_owned(),
-                message: "thumbnail analysis is not performed yet; omit it or send false"
-                    .to_owned(),
-            });
+        let common = validate_common(self.options, self.webhook, self.metadata, limits)?;
+        if kind == JobKindRequest::Batch {
+            let urls = self.urls.ok_or_else(|| ApiError::InvalidField {
+                field: "urls".to_owned(),
+                message: "missing field `urls` (the list of TikTok video URLs)".to_owned(),
+            })?;
+            let parsed = parse_batch_urls(&urls, limits.batch_max_urls)?;
+            return Ok(AcceptedJobRequest::Batch(BatchJobRequest {
+                urls_as_sent: urls,
+                entries: parsed.entries,
+                rejected: parsed.rejected,
+                options: common.options,
+                metadata: common.metadata,
+                webhook: common.webhook,
+            }));
         }
-        if options.transcript {
-            return Err(ApiError::UnsupportedOption {
-                option: "options.transcript".to_owned(),
-                message: "transcripts are not extracted yet; omit it or send false".to_owned(),
-            });
-        }
-        let metadata = validate_metadata(self.metadata)?;
         let input_url = self.url.ok_or_else(|| ApiError::InvalidField {
             field: "url".to_owned(),
             message: "missing field `url` (the TikTok video URL)".to_owned(),
         })?;
-        let url = parse_video_url(&input_url)?;
-        Ok(VideoJobRequest {
+        let url = parse_video_url("url", &input_url)?;
+        Ok(AcceptedJobRequest::Video(VideoJobRequest {
             input_url,
             url,
-            options,
-            metadata,
-            webhook,
-        })
+            options: common.options,
+            metadata: common.metadata,
+            webhook: common.webhook,
+        }))
+    }
+}
+
+fn validate_common(
+    options: Option<JobOptionsRequest>,
+    webhook: Option<Value>,
+    metadata: Option<Value>,
+    limits: &ValidationLimits,
+) -> Result<CommonFields, ApiError> {
+    let webhook = webhook
+        .map(|webhook| validate_webhook(webhook, &limits.webhook_policy))
+        .transpose()?;
+    let options = options.unwrap_or_default();
+    if options.analyze_thumbnail {
+        return Err(ApiError::UnsupportedOption {
+            option: "options.analyze_thumbnail".to_owned(),
+            message: "thumbnail analysis is not performed yet; omit it or send false".to_owned(),
+        });
+    }
+    if options.transcript {
+        return Err(ApiError::UnsupportedOption {
+            option: "options.transcript".to_owned(),
+            message: "transcripts are not extracted yet; omit it or send false".to_owned(),
+        });
+    }
+    let metadata = validate_metadata(metadata)?;
+    Ok(CommonFields {
+        options,
+        metadata,
+        webhook,
+    })
+}
+
+/// The `webhook` member of a normalised request, when there is a webhook.
+pub(crate) fn insert_normalised_webhook(request: &mut Value, webhook: Option<&AcceptedWebhook>) {
+    if let (Some(webhook), Value::Object(object)) = (webhook, request) {
+        object.insert(
+            "webhook".to_owned(),
+            serde_json::json!({ "url": webhook.url, "events": webhook.events }),
+        );
     }
 }
 
@@ -261,10 +334,10 @@ fn validate_metadata(metadata: Option<Value>) -> Result<Value, ApiError> {
     Ok(metadata)
 }
 
-/// Parses a video URL: posts and short links only.
-fn parse_video_url(input_url: &str) -> Result<TiktokUrl, ApiError> {
+/// Parses a video URL (the value of `field`): posts and short links only.
+pub(crate) fn parse_video_url(field: &str, input_url: &str) -> Result<TiktokUrl, ApiError> {
     let url = TiktokUrl::parse(input_url).map_err(|error| ApiError::InvalidUrl {
-        field: "url".to_owned(),
+        field: field.to_owned(),
         code: error.error_code(),
         message: error.to_string(),
     })?;
@@ -275,7 +348,7 @@ fn parse_video_url(input_url: &str) -> Result<TiktokUrl, ApiError> {
         TiktokUrlKind::Other => "a TikTok page that is not a video or photo post",
     };
     Err(ApiError::InvalidUrl {
-        field: "url".to_owned(),
+        field: field.to_owned(),
         code: ErrorCode::UnsupportedUrl,
         message: format!("{what}, not a video URL"),
     })
@@ -287,7 +360,10 @@ mod tests {
     use crate::json_body::parse_json;
 
     fn validate(body: &str) -> Result<VideoJobRequest, ApiError> {
-        parse_json::<CreateJobRequest>(body.as_bytes())?.validate()
+        match parse_json::<CreateJobRequest>(body.as_bytes())?.validate()? {
+            AcceptedJobRequest::Video(video) => Ok(video),
+            AcceptedJobRequest::Batch(_) => panic!("a batch from {body}"),
+        }
     }
 
     #[test]
@@ -303,8 +379,24 @@ mod tests {
 
     #[test]
     fn other_kinds_are_unsupported_not_unknown() {
-        let error = validate(r#"{"kind":"batch","urls":["x"]}"#).unwrap_err();
+        let error = validate(r#"{"kind":"trending","count":10}"#).unwrap_err();
         assert_eq!(error.code(), "UNSUPPORTED_JOB_KIND");
+    }
+
+    #[test]
+    fn fields_of_the_other_kind_are_invalid() {
+        let url = "https://www.tiktok.com/@a/video/7300000000000000001";
+        let error = validate(&format!(
+            r#"{{"kind":"video","url":"{url}","urls":["{url}"]}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(error.code(), "INVALID_FIELD");
+        let batch = format!(r#"{{"kind":"batch","url":"{url}","urls":["{url}"]}}"#);
+        let error = parse_json::<CreateJobRequest>(batch.as_bytes())
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert_eq!(error.code(), "INVALID_FIELD");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::batch_request::RejectedUrl;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -36,11 +37,15 @@ pub struct JobResponse {
     #[serde(flatten)]
     pub summary: JobSummaryResponse,
     pub timings: JobTimingsResponse,
-    /// For `video` jobs that succeeded: the stored `Video` JSON plus `cache_hit`; else null.
+    /// For `video` jobs that succeeded: the stored `Video` JSON plus `cache_hit`; else null
+    /// (a batch's results are on its items).
     pub result: Option<Value>,
+    /// `POST /v1/jobs` of a batch only: the URLs refused at submit time (not items).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Vec<RejectedUrl>>,
 }
 
-/// What the job was asked to process (for `video` jobs: its URL).
+/// What the job was asked to process (for `video` jobs: its URL; null fields for batches).
 #[derive(Debug, Clone, Serialize)]
 pub struct JobInputResponse {
     pub url: Option<String>,
@@ -88,6 +93,9 @@ pub struct JobLinksResponse {
     /// The webhook deliveries of the job (jobs with a webhook only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<String>,
+    /// The job's items with their results (batches only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<String>,
 }
 
 /// `GET /v1/jobs`.
@@ -135,23 +143,31 @@ impl JobSummaryResponse {
     pub fn from_row(row: &JobRow) -> Self {
         let pending =
             (row.items_total - row.items_succeeded - row.items_failed - row.items_canceled).max(0);
-        let video_link = (row.kind == "video"
-            && row.first_item_status.as_deref() == Some("succeeded"))
-        .then(|| {
-            row.first_item_result_video_id
-                .as_ref()
-                .map(|id| format!("/v1/videos/{id}"))
-        })
-        .flatten();
+        let is_video = row.kind == "video";
+        let video_link = (is_video && row.first_item_status.as_deref() == Some("succeeded"))
+            .then(|| {
+                row.first_item_result_video_id
+                    .as_ref()
+                    .map(|id| format!("/v1/videos/{id}"))
+            })
+            .flatten();
         JobSummaryResponse {
             id: row.job_id,
             object: "job",
             kind: row.kind.clone(),
             status: row.status.clone(),
-            input: JobInputResponse {
-                url: row.first_item_input_url.clone(),
-                canonical_url: row.first_item_canonical_url.clone(),
-                video_id: row.first_item_video_id.clone(),
+            input: if is_video {
+                JobInputResponse {
+                    url: row.first_item_input_url.clone(),
+                    canonical_url: row.first_item_canonical_url.clone(),
+                    video_id: row.first_item_video_id.clone(),
+                }
+            } else {
+                JobInputResponse {
+                    url: None,
+                    canonical_url: None,
+                    video_id: None,
+                }
             },
             options: row.options.clone(),
             metadata: row.metadata.clone(),
@@ -174,6 +190,7 @@ impl JobSummaryResponse {
                     .request
                     .get("webhook")
                     .map(|_| format!("{}/deliveries", job_location(row.job_id))),
+                items: (row.kind == "batch").then(|| format!("{}/items", job_location(row.job_id))),
             },
             webhook: row.request.get("webhook").cloned(),
         }
@@ -251,6 +268,7 @@ impl JobResponse {
                 elapsed_ms,
             },
             result,
+            rejected: None,
         }
     }
 }

@@ -2,7 +2,9 @@
 //! never talks to TikTok. `router` serves tests in-process; `serve` runs the real server.
 
 pub mod auth;
+pub mod batch_request;
 pub mod config;
+pub mod item_view;
 pub mod job_request;
 pub mod job_view;
 pub mod json_body;
@@ -45,6 +47,7 @@ impl From<&ServeArgs> for ApiSettings {
     fn from(args: &ServeArgs) -> Self {
         ApiSettings {
             item_max_attempts: args.http.item_max_attempts,
+            batch_max_urls: usize::try_from(args.http.batch_max_urls).unwrap_or(usize::MAX),
             max_request_body_bytes: args.http.max_request_body_bytes,
             wait_max: Duration::from_secs(args.http.wait_max_seconds),
             webhook_policy: args.webhook_guard.policy(),

@@ -38,7 +38,14 @@ pub enum ApiError {
         code: ErrorCode,
         message: String,
     },
-    #[error("job kind `{kind}` is not available in this version (available: video)")]
+    #[error("`urls` lists {count} URLs; at most {max} are accepted in one batch")]
+    TooManyUrls { count: usize, max: usize },
+    #[error("none of the {count} URLs of the batch is a TikTok video URL (see `errors`)")]
+    NoValidUrls {
+        count: usize,
+        rejected: Vec<FieldProblem>,
+    },
+    #[error("job kind `{kind}` is not available in this version (available: video, batch)")]
     UnsupportedJobKind { kind: String },
     #[error("`{option}` is not available in this version: {message}")]
     UnsupportedOption { option: String, message: String },
@@ -97,6 +104,8 @@ impl ApiError {
             ApiError::UnknownField { .. }
             | ApiError::InvalidField { .. }
             | ApiError::InvalidUrl { .. }
+            | ApiError::TooManyUrls { .. }
+            | ApiError::NoValidUrls { .. }
             | ApiError::UnsupportedJobKind { .. }
             | ApiError::UnsupportedOption { .. }
             | ApiError::WebhookUrlNotAllowed { .. }
@@ -119,6 +128,8 @@ impl ApiError {
             ApiError::UnknownField { .. } => "UNKNOWN_FIELD",
             ApiError::InvalidField { .. } => "INVALID_FIELD",
             ApiError::InvalidUrl { code, .. } => code.as_str(),
+            ApiError::TooManyUrls { .. } => "TOO_MANY_URLS",
+            ApiError::NoValidUrls { .. } => "NO_VALID_URLS",
             ApiError::UnsupportedJobKind { .. } => "UNSUPPORTED_JOB_KIND",
             ApiError::UnsupportedOption { .. } => "UNSUPPORTED_OPTION",
             ApiError::WebhookUrlNotAllowed { .. } => "WEBHOOK_URL_NOT_ALLOWED",
@@ -145,6 +156,8 @@ impl ApiError {
             ApiError::UnsupportedOption { option, .. } => option.clone(),
             ApiError::WebhookUrlNotAllowed { .. } => "webhook.url".to_owned(),
             ApiError::InvalidParameter { name, .. } => name.clone(),
+            ApiError::TooManyUrls { .. } => "urls".to_owned(),
+            ApiError::NoValidUrls { rejected, .. } => return rejected.clone(),
             _ => return Vec::new(),
         };
         vec![FieldProblem {

@@ -21,6 +21,8 @@ const QUEUE_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
     pub item_max_attempts: i32,
+    /// Most URLs in one `batch` job (BATCH_MAX_URLS).
+    pub batch_max_urls: usize,
     pub max_request_body_bytes: usize,
     pub wait_max: Duration,
     /// The webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_NETWORKS, WEBHOOK_ALLOWED_PORTS).

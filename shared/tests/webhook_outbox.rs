@@ -35,6 +35,8 @@ async fn new_job(pool: &PgPool, items: usize, webhook: Option<Vec<&str>>) -> (Uu
         items: (0..items)
             .map(|position| NewJobItem {
                 item_id: Uuid::now_v7(),
+                position: i32::try_from(position).unwrap(),
+                duplicate_of: None,
                 input_url: format!("https://www.tiktok.com/@a/video/730000000000000000{position}"),
                 canonical_url: None,
                 video_id: None,

@@ -19,7 +19,10 @@ use tokworks_shared::jobs::ExtractItemTask;
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
-use crate::job_request::{AcceptedWebhook, CreateJobRequest, VideoJobRequest};
+use crate::batch_request::BatchJobRequest;
+use crate::job_request::{
+    AcceptedJobRequest, AcceptedWebhook, CreateJobRequest, ValidationLimits, VideoJobRequest,
+};
 use crate::job_view::{JobListResponse, JobResponse, JobSummaryResponse, job_location};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
@@ -52,17 +55,26 @@ pub async fn create_job(
 ) -> Result<Response, ApiError> {
     let idempotency_key = idempotency_key(&headers)?;
     let wait = requested_wait(&headers).map(|wait| wait.min(state.settings.wait_max));
-    let video_job = request.validate_with(&state.settings.webhook_policy)?;
-    if let Some(webhook) = &video_job.webhook {
+    let limits = ValidationLimits {
+        webhook_policy: state.settings.webhook_policy.clone(),
+        batch_max_urls: state.settings.batch_max_urls,
+    };
+    let accepted = request.validate_with(&limits)?;
+    if let Some(webhook) = accepted.webhook() {
         check_webhook_addresses(&state, webhook).await?;
         webhook_db::ensure_webhook_secret(&state.db, key.api_key_id).await?;
     }
-    let new_job = new_video_job(
-        &video_job,
-        &key,
-        idempotency_key,
-        state.settings.item_max_attempts,
-    );
+    let max_attempts = state.settings.item_max_attempts;
+    let (new_job, rejected) = match &accepted {
+        AcceptedJobRequest::Video(video_job) => (
+            new_video_job(video_job, &key, idempotency_key, max_attempts),
+            None,
+        ),
+        AcceptedJobRequest::Batch(batch_job) => (
+            new_batch_job(batch_job, &key, idempotency_key, max_attempts),
+            Some(batch_job.rejected.clone()),
+        ),
+    };
 
     let mut connection = state.db.acquire().await?;
     let outcome = job_db::insert_job_with_items(&mut connection, &new_job).await?;
@@ -93,7 +105,8 @@ pub async fn create_job(
     } else {
         StatusCode::ACCEPTED
     };
-    let body = job_response(&state, &row).await?;
+    let mut body = job_response(&state, &row).await?;
+    body.rejected = rejected;
     let mut response = (status, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&job_location(job_id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -193,7 +206,11 @@ pub async fn list_jobs(
     }))
 }
 
-fn one_of(name: &str, value: Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
+pub(crate) fn one_of(
+    name: &str,
+    value: Option<String>,
+    allowed: &[&str],
+) -> Result<Option<String>, ApiError> {
     match value {
         Some(value) if !allowed.contains(&value.as_str()) => Err(ApiError::InvalidParameter {
             name: name.to_owned(),
@@ -225,13 +242,17 @@ fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
         })
 }
 
-fn parse_job_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+pub(crate) fn parse_job_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
     path_segment(path, "job")?
         .parse()
         .map_err(|_| ApiError::NotFound { what: "job" })
 }
 
-async fn find_job(state: &AppState, key: &ApiKey, job_id: Uuid) -> Result<JobRow, ApiError> {
+pub(crate) async fn find_job(
+    state: &AppState,
+    key: &ApiKey,
+    job_id: Uuid,
+) -> Result<JobRow, ApiError> {
     job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
         .await?
         .ok_or(ApiError::NotFound { what: "job" })
@@ -276,13 +297,19 @@ async fn wait_for_job(
     }
 }
 
-/// Pushes one task per item, then records the task ids. Redis trouble is logged, not returned:
+/// Pushes one task per item (duplicates excepted: they end with their first item), then
+/// records the task ids. Redis trouble is logged, not returned:
 /// the job is accepted, and the worker's reconciler enqueues it from Postgres.
 async fn enqueue_items(state: &AppState, job: &NewJob) {
-    let tasks: Vec<ExtractItemTask> = job
+    let item_ids: Vec<Uuid> = job
         .items
         .iter()
-        .map(|item| ExtractItemTask::new(job.job_id, item.item_id))
+        .filter(|item| item.duplicate_of.is_none())
+        .map(|item| item.item_id)
+        .collect();
+    let tasks: Vec<ExtractItemTask> = item_ids
+        .iter()
+        .map(|item_id| ExtractItemTask::new(job.job_id, *item_id))
         .collect();
     let task_ids = match state.queue.push(&tasks).await {
         Ok(task_ids) => task_ids,
@@ -291,12 +318,7 @@ async fn enqueue_items(state: &AppState, job: &NewJob) {
             return;
         }
     };
-    let enqueued: Vec<(Uuid, String)> = job
-        .items
-        .iter()
-        .map(|item| item.item_id)
-        .zip(task_ids)
-        .collect();
+    let enqueued: Vec<(Uuid, String)> = item_ids.into_iter().zip(task_ids).collect();
     if let Err(error) = job_db::record_items_enqueued(&state.db, &enqueued).await {
         tracing::warn!(job_id = %job.job_id, %error, "could not record task ids after enqueue");
     }
@@ -318,6 +340,8 @@ fn new_video_job(
         idempotency_key,
         items: vec![NewJobItem {
             item_id: Uuid::now_v7(),
+            position: 0,
+            duplicate_of: None,
             input_url: video_job.input_url.clone(),
             canonical_url: Some(video_job.url.canonical_url().to_owned()),
             video_id: video_job.url.video_id().map(str::to_owned),
@@ -325,6 +349,28 @@ fn new_video_job(
             max_attempts,
         }],
         webhook: video_job.webhook.as_ref().map(|webhook| NewJobWebhook {
+            url: webhook.url.clone(),
+            events: webhook.events.clone(),
+        }),
+    }
+}
+
+fn new_batch_job(
+    batch_job: &BatchJobRequest,
+    key: &ApiKey,
+    idempotency_key: Option<String>,
+    max_attempts: i32,
+) -> NewJob {
+    NewJob {
+        job_id: Uuid::now_v7(),
+        api_key_id: key.api_key_id,
+        kind: "batch".to_owned(),
+        request: batch_job.normalised_request(),
+        options: serde_json::to_value(&batch_job.options).unwrap_or_default(),
+        metadata: batch_job.metadata.clone(),
+        idempotency_key,
+        items: batch_job.new_job_items(max_attempts),
+        webhook: batch_job.webhook.as_ref().map(|webhook| NewJobWebhook {
             url: webhook.url.clone(),
             events: webhook.events.clone(),
         }),

@@ -1,6 +1,7 @@
 //! The router: every resource's routes and the middleware stack, in one place.
 
 pub mod health;
+pub mod job_items;
 pub mod jobs;
 pub mod stats;
 pub mod videos;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs", post(jobs::create_job).get(jobs::list_jobs))
         .route("/v1/jobs/{job_id}", get(jobs::get_job))
         .route("/v1/jobs/{job_id}/cancel", post(jobs::cancel_job))
+        .route("/v1/jobs/{job_id}/items", get(job_items::list_items))
         .route(
             "/v1/jobs/{job_id}/deliveries",
             get(webhooks::list_deliveries),

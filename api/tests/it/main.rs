@@ -7,6 +7,7 @@
 
 mod auth;
 mod bad_input;
+mod batches;
 mod cancel_and_list;
 mod health;
 mod jobs;

@@ -73,6 +73,7 @@ impl TestApp {
         let queue = QueueHandle::new(redis_url.into(), namespace.clone());
         let settings = ApiSettings {
             item_max_attempts: 4,
+            batch_max_urls: 1000,
             max_request_body_bytes: 1024 * 1024,
             wait_max: Duration::from_secs(30),
             webhook_policy: Default::default(),

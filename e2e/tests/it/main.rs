@@ -4,6 +4,7 @@
 //! Prerequisites (scripts/test.sh does all three): `cargo build --workspace --bins`,
 //! Postgres reachable through `DATABASE_URL` with CREATEDB, and scripts/install-ytdlp.sh.
 
+mod batch;
 mod cache_and_wait;
 mod error_cases;
 mod extraction;

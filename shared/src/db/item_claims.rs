@@ -74,6 +74,7 @@ pub async fn claim_item(
                 started_at = coalesce(item.started_at, now())
             from previous
             where item.item_id = previous.item_id
+              and item.duplicate_of is null
               and ((item.status = 'queued' and item.not_before <= now())
                    or (item.status = 'running' and item.lease_expires_at < now()))
             returning item.item_id, item.job_id, item.claim_id, item.attempts, item.max_attempts,
@@ -269,9 +270,12 @@ pub async fn end_item(
     .execute(&mut *connection)
     .await?;
 
+    let duplicates_ended = end_duplicates(&mut *connection, item_id).await?;
+    let also_ended = i32::try_from(duplicates_ended.len())
+        .map_err(|_| sqlx::Error::Protocol("duplicate count out of range".into()))?;
     let (succeeded_delta, failed_delta) = match end {
-        ItemEnd::Succeeded { .. } => (1, 0),
-        ItemEnd::Failed { .. } => (0, 1),
+        ItemEnd::Succeeded { .. } => (1 + also_ended, 0),
+        ItemEnd::Failed { .. } => (0, 1 + also_ended),
         ItemEnd::Retry { .. } => (0, 0),
     };
     let counts: JobCountsRow = sqlx::query_as(
@@ -294,6 +298,10 @@ pub async fn end_item(
     };
     if let Some(item_event) = item_event {
         webhooks::enqueue_job_event(&mut *connection, job_id, item_event, Some(item_id)).await?;
+        for duplicate_id in &duplicates_ended {
+            webhooks::enqueue_job_event(&mut *connection, job_id, item_event, Some(*duplicate_id))
+                .await?;
+        }
     }
 
     let all_ended =
@@ -360,6 +368,32 @@ pub async fn end_item(
             job_finished: false,
         }),
     }
+}
+
+/// Finishes the still-queued duplicates of `item_id` (items of the same job linked to it by
+/// `duplicate_of`) with the outcome `item_id` was just given, unless that outcome is a retry
+/// (then it is still `queued` and they wait with it). Returns the ids of the items ended.
+async fn end_duplicates(
+    connection: &mut PgConnection,
+    item_id: Uuid,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update job_items as duplicate
+         set status = original.status, result_video_id = original.result_video_id,
+             cache_hit = original.cache_hit,
+             video_id = coalesce(duplicate.video_id, original.video_id),
+             error_code = original.error_code, error_message = original.error_message,
+             error_retryable = original.error_retryable,
+             started_at = coalesce(duplicate.started_at, original.started_at),
+             finished_at = now()
+         from job_items as original
+         where original.item_id = $1 and original.status in ('succeeded', 'failed')
+           and duplicate.duplicate_of = original.item_id and duplicate.status = 'queued'
+         returning duplicate.item_id",
+    )
+    .bind(item_id)
+    .fetch_all(connection)
+    .await
 }
 
 /// Marks the execution row of a claim that was lost (another worker took the item over).
@@ -433,7 +467,7 @@ pub async fn reconcile_candidates(
     sqlx::query_as(
         "select item_id, job_id, status, task_id
          from job_items
-         where (status = 'queued' and not_before <= now()
+         where (status = 'queued' and not_before <= now() and duplicate_of is null
                 and coalesce(enqueued_at, created_at) < now() - make_interval(secs => $1))
             or (status = 'running' and lease_expires_at < now())
          order by not_before

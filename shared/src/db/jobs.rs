@@ -36,10 +36,16 @@ pub struct NewJobWebhook {
     pub events: Vec<String>,
 }
 
-/// One item of a [`NewJob`]; its position is its index in `NewJob::items`.
+/// One item of a [`NewJob`].
 #[derive(Debug, Clone)]
 pub struct NewJobItem {
     pub item_id: Uuid,
+    /// Index of the URL in the submitted list (unique within the job; gaps are URLs rejected at
+    /// submit time).
+    pub position: i32,
+    /// The earlier item of the same job with the same video: this one is never enqueued and
+    /// finishes with that item's result (see `item_claims::end_item`).
+    pub duplicate_of: Option<Uuid>,
     pub input_url: String,
     pub canonical_url: Option<String>,
     pub video_id: Option<String>,
@@ -117,9 +123,11 @@ pub async fn insert_job_with_items(
     let mut video_ids = Vec::with_capacity(new_job.items.len());
     let mut custom_ids = Vec::with_capacity(new_job.items.len());
     let mut max_attempts = Vec::with_capacity(new_job.items.len());
-    for (position, item) in (0_i32..).zip(&new_job.items) {
+    let mut duplicate_ofs = Vec::with_capacity(new_job.items.len());
+    for item in &new_job.items {
         item_ids.push(item.item_id);
-        positions.push(position);
+        positions.push(item.position);
+        duplicate_ofs.push(item.duplicate_of);
         input_urls.push(item.input_url.clone());
         canonical_urls.push(item.canonical_url.clone());
         video_ids.push(item.video_id.clone());
@@ -128,12 +136,13 @@ pub async fn insert_job_with_items(
     }
     sqlx::query(
         "insert into job_items (item_id, job_id, position, input_url, canonical_url, video_id,
-                                custom_id, status, max_attempts)
+                                custom_id, status, max_attempts, duplicate_of)
          select item_id, $1, position, input_url, canonical_url, video_id, custom_id, 'queued',
-                max_attempts
+                max_attempts, duplicate_of
          from unnest($2::uuid[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::int4[])
-              as t(item_id, position, input_url, canonical_url, video_id, custom_id, max_attempts)",
+                     $8::int4[], $9::uuid[])
+              as t(item_id, position, input_url, canonical_url, video_id, custom_id, max_attempts,
+                   duplicate_of)",
     )
     .bind(new_job.job_id)
     .bind(&item_ids)
@@ -143,6 +152,7 @@ pub async fn insert_job_with_items(
     .bind(&video_ids)
     .bind(&custom_ids)
     .bind(&max_attempts)
+    .bind(&duplicate_ofs)
     .execute(&mut *transaction)
     .await?;
     transaction.commit().await?;

@@ -10,6 +10,7 @@ use crate::config::DatabaseArgs;
 
 pub mod api_keys;
 pub mod item_claims;
+pub mod job_items;
 pub mod jobs;
 pub mod stats;
 pub mod videos;

@@ -1,0 +1,171 @@
+//! The items of a job on the wire: JSON objects (`GET /v1/jobs/{id}/items`), and the same page
+//! as NDJSON lines or RFC 4180 CSV rows.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use tokworks_shared::db::job_items::JobItemRow;
+use tokworks_shared::error_code::ErrorCode;
+use uuid::Uuid;
+
+/// One item of a job.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemResponse {
+    pub id: Uuid,
+    pub object: &'static str,
+    pub position: i32,
+    pub custom_id: Option<String>,
+    /// Exactly what the client sent.
+    pub url: String,
+    pub canonical_url: Option<String>,
+    pub video_id: Option<String>,
+    pub status: String,
+    /// For `failed` and `canceled` items.
+    pub error: Option<ItemErrorResponse>,
+    pub cache_hit: Option<bool>,
+    /// Claims of this item by a worker (0 for a duplicate: its first item was extracted).
+    pub attempts: i32,
+    /// The id of the earlier item of the same video in this batch, whose result this one shares.
+    pub duplicate_of: Option<Uuid>,
+    /// The stored `Video` JSON of a succeeded item.
+    pub result: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Why an item failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemErrorResponse {
+    pub code: String,
+    pub message: String,
+    pub retryable: bool,
+}
+
+/// `GET /v1/jobs/{id}/items` as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemListResponse {
+    pub object: &'static str,
+    pub data: Vec<ItemResponse>,
+    pub has_more: bool,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl ItemResponse {
+    /// The wire view of an item row.
+    pub fn from_row(row: JobItemRow) -> Self {
+        let error = match (row.status.as_str(), &row.error_code) {
+            ("failed" | "canceled", Some(code)) => {
+                let known = ErrorCode::from_wire(code);
+                Some(ItemErrorResponse {
+                    message: row
+                        .error_message
+                        .clone()
+                        .or_else(|| known.map(|known| known.description().to_owned()))
+                        .unwrap_or_default(),
+                    retryable: row
+                        .error_retryable
+                        .unwrap_or_else(|| known.is_some_and(ErrorCode::is_retryable)),
+                    code: code.clone(),
+                })
+            }
+            _ => None,
+        };
+        ItemResponse {
+            id: row.item_id,
+            object: "item",
+            position: row.position,
+            custom_id: row.custom_id,
+            url: row.input_url,
+            canonical_url: row.canonical_url,
+            video_id: row.video_id,
+            status: row.status,
+            error,
+            cache_hit: row.cache_hit,
+            attempts: row.attempts,
+            duplicate_of: row.duplicate_of,
+            result: row.result,
+            created_at: row.created_at,
+            finished_at: row.finished_at,
+        }
+    }
+}
+
+/// One JSON object per line, each line ending with `\n`.
+pub fn items_as_ndjson(items: &[ItemResponse]) -> String {
+    let mut body = String::new();
+    for item in items {
+        body.push_str(&serde_json::to_string(item).unwrap_or_default());
+        body.push('\n');
+    }
+    body
+}
+
+/// The CSV columns: (header, JSON pointer into the item, or into its result when it starts
+/// with `/result`).
+const CSV_COLUMNS: [(&str, &str); 17] = [
+    ("position", "/position"),
+    ("custom_id", "/custom_id"),
+    ("url", "/url"),
+    ("status", "/status"),
+    ("error_code", "/error/code"),
+    ("error_message", "/error/message"),
+    ("video_id", "/video_id"),
+    ("description", "/result/description"),
+    ("author_unique_id", "/result/author/unique_id"),
+    ("play_count", "/result/counts/play_count"),
+    ("like_count", "/result/counts/like_count"),
+    ("comment_count", "/result/counts/comment_count"),
+    ("share_count", "/result/counts/share_count"),
+    ("collect_count", "/result/counts/collect_count"),
+    ("duration_seconds", "/result/duration_seconds"),
+    ("create_time", "/result/create_time"),
+    ("cache_hit", "/cache_hit"),
+];
+
+/// RFC 4180 CSV: a header row, then one row per item; CRLF line ends; a field is quoted when it
+/// contains a comma, a quote, CR or LF (quotes doubled). Missing values are empty fields.
+pub fn items_as_csv(items: &[ItemResponse]) -> String {
+    let mut body = String::new();
+    let header: Vec<String> = CSV_COLUMNS
+        .iter()
+        .map(|(name, _)| csv_field(name))
+        .collect();
+    body.push_str(&header.join(","));
+    body.push_str("\r\n");
+    for item in items {
+        let item = serde_json::to_value(item).unwrap_or_default();
+        let row: Vec<String> = CSV_COLUMNS
+            .iter()
+            .map(|(_, pointer)| match item.pointer(pointer) {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(text)) => csv_field(text),
+                Some(other) => csv_field(&other.to_string()),
+            })
+            .collect();
+        body.push_str(&row.join(","));
+        body.push_str("\r\n");
+    }
+    body
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+}

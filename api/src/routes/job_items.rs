@@ -1,0 +1,175 @@
+//! `GET /v1/jobs/{job_id}/items`: a job's items in position order, cursor-paginated, filtered by
+//! status, as JSON (default), NDJSON (`Accept: application/x-ndjson`) or CSV (`Accept: text/csv`).
+//! NDJSON and CSV carry the requested page; the next page's cursor is in `x-next-cursor`.
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use tokworks_shared::db::job_items::{self as job_item_db, JobItemListQuery};
+
+use crate::auth::ApiKey;
+use crate::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_ndjson};
+use crate::problem::ApiError;
+use crate::routes::jobs::{find_job, one_of, parse_job_id};
+use crate::state::AppState;
+
+const MAX_ITEMS_LIMIT: i64 = 1000;
+const DEFAULT_ITEMS_LIMIT: i64 = 100;
+const ITEM_STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "canceled"];
+const ITEM_CURSOR_VERSION: &str = "v1:item:";
+const NEXT_CURSOR_HEADER: HeaderName = HeaderName::from_static("x-next-cursor");
+
+/// Query string of `GET /v1/jobs/{job_id}/items`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListItemsQueryRequest {
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// The representation asked for by `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemsFormat {
+    Json,
+    Ndjson,
+    Csv,
+}
+
+/// `GET /v1/jobs/{job_id}/items`.
+pub async fn list_items(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<ListItemsQueryRequest>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let job_id = parse_job_id(path)?;
+    let Query(query) = query.map_err(|rejection| ApiError::InvalidParameter {
+        name: "(query)".to_owned(),
+        message: rejection.body_text(),
+    })?;
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_ITEMS_LIMIT,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=MAX_ITEMS_LIMIT).contains(limit))
+            .ok_or_else(|| ApiError::InvalidParameter {
+                name: "limit".to_owned(),
+                message: format!("must be an integer from 1 to {MAX_ITEMS_LIMIT}"),
+            })?,
+    };
+    let status = one_of("status", query.status, &ITEM_STATUSES)?;
+    let after_position = query
+        .cursor
+        .as_deref()
+        .map(decode_item_cursor)
+        .transpose()?;
+    find_job(&state, &key, job_id).await?;
+
+    let list_query = JobItemListQuery {
+        status,
+        after_position,
+        limit: limit + 1,
+    };
+    let mut rows = job_item_db::list_job_items(&state.db, job_id, &list_query).await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = if has_more {
+        rows.last().map(|row| encode_item_cursor(row.position))
+    } else {
+        None
+    };
+    let items: Vec<ItemResponse> = rows.into_iter().map(ItemResponse::from_row).collect();
+
+    let (content_type, body) = match requested_format(&headers) {
+        ItemsFormat::Json => {
+            return Ok(Json(ItemListResponse {
+                object: "list",
+                data: items,
+                has_more,
+                next_cursor,
+            })
+            .into_response());
+        }
+        ItemsFormat::Ndjson => ("application/x-ndjson", items_as_ndjson(&items)),
+        ItemsFormat::Csv => ("text/csv; charset=utf-8", items_as_csv(&items)),
+    };
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(cursor) = next_cursor
+        && let Ok(value) = HeaderValue::from_str(&cursor)
+    {
+        response.headers_mut().insert(NEXT_CURSOR_HEADER, value);
+    }
+    Ok(response)
+}
+
+fn requested_format(headers: &HeaderMap) -> ItemsFormat {
+    let accept: String = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_ascii_lowercase();
+    if accept.contains("application/x-ndjson") || accept.contains("application/jsonl") {
+        ItemsFormat::Ndjson
+    } else if accept.contains("text/csv") {
+        ItemsFormat::Csv
+    } else {
+        ItemsFormat::Json
+    }
+}
+
+/// An opaque cursor: the last position of a page, versioned and base64url-encoded.
+fn encode_item_cursor(position: i32) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{ITEM_CURSOR_VERSION}{position}"))
+}
+
+fn decode_item_cursor(cursor: &str) -> Result<i32, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.strip_prefix(ITEM_CURSOR_VERSION)
+                .and_then(|position| position.parse().ok())
+        })
+        .ok_or_else(|| ApiError::InvalidParameter {
+            name: "cursor".to_owned(),
+            message: "not a cursor returned by this API".to_owned(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_cursors_round_trip_and_garbage_is_rejected() {
+        assert_eq!(decode_item_cursor(&encode_item_cursor(41)).unwrap(), 41);
+        assert!(decode_item_cursor("bm9wZQ").is_err());
+    }
+
+    #[test]
+    fn the_format_follows_accept() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(requested_format(&headers), ItemsFormat::Json);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/csv"));
+        assert_eq!(requested_format(&headers), ItemsFormat::Csv);
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/x-ndjson"),
+        );
+        assert_eq!(requested_format(&headers), ItemsFormat::Ndjson);
+    }
+}
