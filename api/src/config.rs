@@ -128,6 +128,20 @@ pub struct HttpArgs {
         default_value_t = 30
     )]
     pub wait_max_seconds: u64,
+
+    /// Most URLs in one `POST /extract/batch` (the old analyzer's limit; more: 400).
+    #[arg(long = "compat-batch-max-urls", env = "COMPAT_BATCH_MAX_URLS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub compat_batch_max_urls: u32,
+
+    /// The workers' video length limit, as reported by `GET /supported-platforms` (the api
+    /// does not enforce it; set it to the workers' value).
+    #[arg(
+        long = "max-video-duration-seconds",
+        env = "MAX_VIDEO_DURATION_SECONDS",
+        default_value_t = 600
+    )]
+    pub max_video_duration_seconds: u64,
 }
 
 /// A parsed command line: the log filter and the command to run.

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod batch_request;
+pub mod compat;
 pub mod config;
 pub mod item_view;
 pub mod job_request;
@@ -54,6 +55,9 @@ impl From<&ServeArgs> for ApiSettings {
             webhook_secret_rotation_grace: Duration::from_secs(
                 args.webhook_secret_rotation_grace_seconds,
             ),
+            compat_batch_max_urls: usize::try_from(args.http.compat_batch_max_urls)
+                .unwrap_or(usize::MAX),
+            max_video_duration_seconds: args.http.max_video_duration_seconds,
         }
     }
 }

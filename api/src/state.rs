@@ -29,6 +29,11 @@ pub struct ApiSettings {
     pub webhook_policy: AddressPolicy,
     /// How long a rotated webhook secret keeps signing (WEBHOOK_SECRET_ROTATION_GRACE_SECONDS).
     pub webhook_secret_rotation_grace: Duration,
+    /// Most URLs in one `POST /extract/batch` (COMPAT_BATCH_MAX_URLS).
+    pub compat_batch_max_urls: usize,
+    /// The workers' video length limit in seconds, reported by the compatibility endpoints
+    /// (MAX_VIDEO_DURATION_SECONDS).
+    pub max_video_duration_seconds: u64,
 }
 
 /// Shared state of the router (cheap to clone).

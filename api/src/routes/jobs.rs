@@ -274,7 +274,7 @@ async fn job_response(state: &AppState, row: &JobRow) -> Result<JobResponse, Api
 }
 
 /// Waits (LISTEN/NOTIFY, no polling) until the job is finished or `wait` has passed.
-async fn wait_for_job(
+pub(crate) async fn wait_for_job(
     state: &AppState,
     key: &ApiKey,
     job_id: Uuid,
@@ -300,7 +300,7 @@ async fn wait_for_job(
 /// Pushes one task per item (duplicates excepted: they end with their first item), then
 /// records the task ids. Redis trouble is logged, not returned:
 /// the job is accepted, and the worker's reconciler enqueues it from Postgres.
-async fn enqueue_items(state: &AppState, job: &NewJob) {
+pub(crate) async fn enqueue_items(state: &AppState, job: &NewJob) {
     let item_ids: Vec<Uuid> = job
         .items
         .iter()
@@ -324,7 +324,7 @@ async fn enqueue_items(state: &AppState, job: &NewJob) {
     }
 }
 
-fn new_video_job(
+pub(crate) fn new_video_job(
     video_job: &VideoJobRequest,
     key: &ApiKey,
     idempotency_key: Option<String>,
@@ -355,7 +355,7 @@ fn new_video_job(
     }
 }
 
-fn new_batch_job(
+pub(crate) fn new_batch_job(
     batch_job: &BatchJobRequest,
     key: &ApiKey,
     idempotency_key: Option<String>,

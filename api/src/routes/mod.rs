@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/videos/{video_id}", get(videos::get_video))
         .route("/v1/stats", get(stats::get_stats))
+        .merge(crate::compat::compat_routes())
         .fallback(problem::route_not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);

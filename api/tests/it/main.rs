@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod batches;
 mod cancel_and_list;
+mod compat;
 mod health;
 mod jobs;
 mod keys;

@@ -69,15 +69,26 @@ impl TestApp {
     }
 
     pub async fn with_redis(pool: PgPool, redis_url: &str) -> TestApp {
+        Self::build(pool, redis_url, Duration::from_secs(30)).await
+    }
+
+    /// The api with WAIT_MAX_SECONDS = `wait_max` (0: waits end at once).
+    pub async fn with_wait_max(pool: PgPool, wait_max: Duration) -> TestApp {
+        Self::build(pool, &redis_url(), wait_max).await
+    }
+
+    async fn build(pool: PgPool, redis_url: &str, wait_max: Duration) -> TestApp {
         let namespace = format!("test_{}", Uuid::new_v4().simple());
         let queue = QueueHandle::new(redis_url.into(), namespace.clone());
         let settings = ApiSettings {
             item_max_attempts: 4,
             batch_max_urls: 1000,
             max_request_body_bytes: 1024 * 1024,
-            wait_max: Duration::from_secs(30),
+            wait_max,
             webhook_policy: Default::default(),
             webhook_secret_rotation_grace: Duration::from_secs(86_400),
+            compat_batch_max_urls: 3,
+            max_video_duration_seconds: 600,
         };
         let state = AppState::new(pool.clone(), queue, settings).await.unwrap();
         let (row, key) = keys_cli::create_api_key(&pool, "test key").await.unwrap();

@@ -1,4 +1,5 @@
-//! Aggregates behind `GET /v1/stats` (per key, except live workers) and the readiness ping.
+//! Aggregates behind `GET /v1/stats` (per key, except live workers), the service-wide ones
+//! behind the compatibility `GET /stats` and `GET /health`, and the readiness ping.
 
 use std::time::Duration;
 
@@ -119,6 +120,73 @@ pub async fn count_live_workers(
          where last_seen_at > now() - make_interval(secs => $1)",
     )
     .bind(within.as_secs_f64())
+    .fetch_one(executor)
+    .await
+}
+
+/// Items of every key by status (a service-wide figure, for the compatibility `/stats`).
+pub async fn count_all_items_by_status(
+    executor: impl sqlx::PgExecutor<'_>,
+) -> Result<Vec<CountRow>, sqlx::Error> {
+    sqlx::query_as::<_, CountRow>(
+        "select status as name, count(*) as count from job_items group by status order by status",
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Items of every key with an error, by error code (most frequent first; service-wide).
+pub async fn count_all_item_errors_by_code(
+    executor: impl sqlx::PgExecutor<'_>,
+) -> Result<Vec<CountRow>, sqlx::Error> {
+    sqlx::query_as::<_, CountRow>(
+        "select error_code as name, count(*) as count from job_items
+         where error_code is not null
+         group by error_code order by count(*) desc, error_code",
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Mean duration of one stage over every key's items (`None` without samples; service-wide).
+pub async fn average_stage_duration_ms(
+    executor: impl sqlx::PgExecutor<'_>,
+    stage: &str,
+) -> Result<Option<f64>, sqlx::Error> {
+    sqlx::query_scalar("select avg(duration_ms) from item_stage_timings where stage = $1")
+        .bind(stage)
+        .fetch_one(executor)
+        .await
+}
+
+/// Cache hits and misses among every key's succeeded items (service-wide).
+pub async fn count_all_cache_hits(
+    executor: impl sqlx::PgExecutor<'_>,
+) -> Result<CacheCountsRow, sqlx::Error> {
+    sqlx::query_as::<_, CacheCountsRow>(
+        "select count(*) filter (where cache_hit) as hits,
+                count(*) filter (where not cache_hit) as misses
+         from job_items where status = 'succeeded' and cache_hit is not null",
+    )
+    .fetch_one(executor)
+    .await
+}
+
+/// The stored videos (the metadata cache): how many, and the table's size on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredVideoTotalsRow {
+    pub videos: i64,
+    pub total_bytes: i64,
+}
+
+/// How many videos are stored and how many bytes the `videos` table (with TOAST and indexes) takes.
+pub async fn stored_video_totals(
+    executor: impl sqlx::PgExecutor<'_>,
+) -> Result<StoredVideoTotalsRow, sqlx::Error> {
+    sqlx::query_as::<_, StoredVideoTotalsRow>(
+        "select (select count(*) from videos) as videos,
+                pg_total_relation_size('videos') as total_bytes",
+    )
     .fetch_one(executor)
     .await
 }

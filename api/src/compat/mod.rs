@@ -1,0 +1,30 @@
+//! Compatibility endpoints of the old Python analyzer (seed-analyzer.md §1): `POST /extract`,
+//! `POST /extract/batch`, `GET /`, `GET /health`, `GET /stats`, `GET /supported-platforms`,
+//! with its request and response shapes, over tokworks' job engine and real figures.
+
+pub mod batch;
+pub mod envelope;
+pub mod error_map;
+pub mod extract;
+pub mod service;
+pub mod video_metadata;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// The compatibility routes (merged into the main router).
+pub fn compat_routes() -> Router<AppState> {
+    service::record_start_time();
+    Router::new()
+        .route("/", get(service::get_root))
+        .route("/health", get(service::get_health))
+        .route("/stats", get(service::get_stats))
+        .route(
+            "/supported-platforms",
+            get(service::get_supported_platforms),
+        )
+        .route("/extract", post(extract::extract))
+        .route("/extract/batch", post(batch::extract_batch))
+}

@@ -1,0 +1,118 @@
+//! Requests that keep the raw body, and the worker's part played through the real claim and end.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tokworks_shared::db::item_claims::{self, ItemEnd};
+use tokworks_shared::error_code::ErrorCode;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use super::ordered_json::Ordered;
+use crate::support::TestApp;
+
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub body: Value,
+    pub ordered: Ordered,
+}
+
+pub async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> RawResponse {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(key) = key {
+        builder = builder.header("x-api-key", key);
+    }
+    let request = match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    };
+    let response = app.router.clone().oneshot(request.unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    RawResponse {
+        status,
+        body: serde_json::from_str(&text).unwrap(),
+        ordered: Ordered::parse(&text),
+    }
+}
+
+pub async fn post_extract(app: &TestApp, path: &str, body: Value) -> RawResponse {
+    call(app, Method::POST, path, Some(&app.key), Some(body)).await
+}
+
+/// Awaits (without sleeping) until `count` requests have subscribed to a job's end.
+pub async fn until_waiting(app: &TestApp, count: u64) {
+    let mut subscriptions = app.state.waiters.subscriptions();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        subscriptions.wait_for(|made| *made >= count),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+}
+
+/// Stores a complete `Video` record, as a worker would.
+pub async fn store_video(app: &TestApp, video_id: &str, description: &str) {
+    let data = json!({
+        "schema_version": 1, "id": video_id, "kind": "video",
+        "url": format!("https://www.tiktok.com/@scout2015/video/{video_id}"),
+        "description": description, "created_at": "2019-07-30T23:59:30Z", "create_time": 1564531170,
+        "duration_seconds": 15, "hashtags": [{"id": "1", "name": "foryoupage"}],
+        "counts": {"play_count": 1500000, "like_count": 120000, "comment_count": 3400,
+                   "share_count": 560, "collect_count": 77},
+        "author": {"unique_id": "scout2015", "nickname": "Scout"},
+        "music": {"title": "original sound", "author_name": "Scout"},
+        "covers": {"cover": {"url": "https://cdn.example/cover.jpeg"},
+                   "origin_cover": {"url": "https://cdn.example/origin.jpeg"}},
+        "extracted_at": "2024-03-10T12:00:00Z"
+    });
+    sqlx::query(
+        "insert into videos (video_id, data, source, fetched_at) values ($1, $2, 'web', now())
+                 on conflict (video_id) do nothing",
+    )
+    .bind(video_id)
+    .bind(data)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+/// Plays the worker through the real claim and end for the item at `position` of `job_id`.
+pub async fn end_item(app: &TestApp, job_id: Uuid, position: i32, end: ItemEnd) {
+    let item_id: Uuid =
+        sqlx::query_scalar("select item_id from job_items where job_id = $1 and position = $2")
+            .bind(job_id)
+            .bind(position)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let claimed = item_claims::claim_item(&app.pool, item_id, "test", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut transaction = app.pool.begin().await.unwrap();
+    item_claims::end_item(&mut transaction, item_id, claimed.claim_id, &end)
+        .await
+        .unwrap();
+    transaction.commit().await.unwrap();
+}
+
+pub fn failed(error_code: ErrorCode) -> ItemEnd {
+    ItemEnd::Failed {
+        error_code,
+        message: format!("{error_code:?} in a test"),
+    }
+}
