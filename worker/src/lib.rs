@@ -9,6 +9,7 @@ pub mod context;
 pub mod extractor;
 pub mod jobs;
 pub mod reconciler;
+pub mod retry_after;
 pub mod tiktok;
 pub mod tiktok_web;
 pub mod web_extractor;

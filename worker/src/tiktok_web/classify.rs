@@ -102,8 +102,7 @@ pub fn api_json(what: &str, fetched: &Fetched) -> Result<Value, FeedFailure> {
         failure.retry_after = fetched
             .retry_after
             .as_deref()
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(crate::retry_after::parse_retry_after);
         return Err(failure);
     }
     let text = String::from_utf8_lossy(&fetched.body);

@@ -140,7 +140,7 @@ async fn try_send(
         .headers()
         .get(RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
-        .and_then(parse_retry_after);
+        .and_then(crate::retry_after::parse_retry_after);
     let mut excerpt = Vec::new();
     // A slow or endless body is cut by the client's timeout; only the first KB is kept.
     while excerpt.len() < RESPONSE_EXCERPT_BYTES {
@@ -166,30 +166,5 @@ async fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<IpAddr>
         Ok(Ok(addresses)) => Ok(addresses.map(|address| address.ip()).collect()),
         Ok(Err(error)) => Err(failed(error.to_string())),
         Err(_) => Err(failed("timed out".to_owned())),
-    }
-}
-
-/// `Retry-After` as delay-seconds or an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    (date.with_timezone(&Utc) - Utc::now()).to_std().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_accepts_seconds_and_dates() {
-        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("soon"), None);
-        let future = (Utc::now() + chrono::Duration::seconds(60)).to_rfc2822();
-        let parsed = parse_retry_after(&future).unwrap();
-        assert!(parsed > Duration::from_secs(55) && parsed <= Duration::from_secs(60));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }
 }
