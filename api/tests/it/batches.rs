@@ -1,14 +1,12 @@
 //! Batch jobs: per-URL rejection at submit time, the limits, custom ids, duplicates not
 //! enqueued, and the items endpoint (pages, status filter, NDJSON, CSV, isolation).
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use tokworks_shared::db::item_claims::{self, ItemEnd};
+use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::error_code::ErrorCode;
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -28,15 +26,8 @@ async fn submit_batch(app: &TestApp, urls: Value) -> Value {
     response.body
 }
 
-/// Plays the worker through the real claim and end: the item at `position` ends with `end`.
+/// Stores the video a succeeding item resolves to, then plays the worker's claim and end.
 async fn end_item_at(app: &TestApp, job_id: Uuid, position: i32, end: ItemEnd) {
-    let item_id: Uuid =
-        sqlx::query_scalar("select item_id from job_items where job_id = $1 and position = $2")
-            .bind(job_id)
-            .bind(position)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
     if let ItemEnd::Succeeded { video_id, .. } = &end {
         sqlx::query(
             "insert into videos (video_id, data, source, fetched_at)
@@ -51,15 +42,7 @@ async fn end_item_at(app: &TestApp, job_id: Uuid, position: i32, end: ItemEnd) {
         .await
         .unwrap();
     }
-    let claimed = item_claims::claim_item(&app.pool, item_id, "test", Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    let mut transaction = app.pool.begin().await.unwrap();
-    item_claims::end_item(&mut transaction, item_id, claimed.claim_id, &end)
-        .await
-        .unwrap();
-    transaction.commit().await.unwrap();
+    app.end_item_at(job_id, position, &end).await;
 }
 
 fn succeeded(number: u32) -> ItemEnd {

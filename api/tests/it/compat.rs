@@ -15,7 +15,7 @@ use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
 
-use self::harness::{call, end_item, failed, post_extract, store_video, until_waiting};
+use self::harness::{call, failed, post_extract, store_video};
 use self::ordered_json::{assert_keys_start_with, fixture};
 use crate::support::{TestApp, VIDEO_ID, VIDEO_URL};
 
@@ -26,13 +26,13 @@ async fn extract_answers_the_old_envelope_with_video_metadata_in_the_old_order(p
         "Scramble up ur name & I'll try to guess it😍❤️ #foryoupage #petsoftiktok #aesthetic";
     store_video(&app, VIDEO_ID, caption).await;
     let worker = async {
-        until_waiting(&app, 1).await;
+        app.until_waiting(1).await;
         let job_id = app.only_job_id().await;
         let end = ItemEnd::Succeeded {
             video_id: VIDEO_ID.to_owned(),
             cache_hit: true,
         };
-        end_item(&app, job_id, 0, end).await;
+        app.end_item_at(job_id, 0, &end).await;
     };
     let body = json!({"url": VIDEO_URL, "include_transcript": true, "cache_ttl": 60});
     let (response, ()) = tokio::join!(post_extract(&app, "/extract", body), worker);
@@ -92,13 +92,13 @@ async fn item_errors_map_to_the_old_codes_with_the_precise_code_as_reason(pool: 
     ];
     for (waits, (code, status, compat_code)) in (1u64..).zip(cases) {
         let worker = async {
-            until_waiting(&app, waits).await;
+            app.until_waiting(waits).await;
             let job_id: Uuid =
                 sqlx::query_scalar("select job_id from jobs order by job_id desc limit 1")
                     .fetch_one(&app.pool)
                     .await
                     .unwrap();
-            end_item(&app, job_id, 0, failed(code)).await;
+            app.end_item_at(job_id, 0, &failed(code)).await;
         };
         let (response, ()) = tokio::join!(
             post_extract(&app, "/extract", json!({"url": VIDEO_URL})),
@@ -223,14 +223,15 @@ async fn a_batch_has_the_old_limits_and_per_item_codes(pool: PgPool) {
     let private_url = "https://www.tiktok.com/@a/video/7300000000000000002";
     store_video(&app, VIDEO_ID, "a caption").await;
     let worker = async {
-        until_waiting(&app, 1).await;
+        app.until_waiting(1).await;
         let job_id = app.only_job_id().await;
         let end = ItemEnd::Succeeded {
             video_id: VIDEO_ID.to_owned(),
             cache_hit: false,
         };
-        end_item(&app, job_id, 0, end).await;
-        end_item(&app, job_id, 1, failed(ErrorCode::VideoPrivate)).await;
+        app.end_item_at(job_id, 0, &end).await;
+        app.end_item_at(job_id, 1, &failed(ErrorCode::VideoPrivate))
+            .await;
     };
     let urls = json!([VIDEO_URL, private_url, "https://example.com/v/1"]);
     let body = json!({"urls": urls, "parallel_processing": false});
@@ -321,7 +322,8 @@ async fn the_service_endpoints_keep_the_old_shapes_with_true_values(pool: PgPool
     );
 
     let job_id = app.create_video_job(VIDEO_URL).await;
-    end_item(&app, job_id, 0, failed(ErrorCode::VideoPrivate)).await;
+    app.end_item_at(job_id, 0, &failed(ErrorCode::VideoPrivate))
+        .await;
     let other = app
         .create_video_job("https://www.tiktok.com/@a/video/7300000000000000002")
         .await;

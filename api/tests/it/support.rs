@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokworks_api::{ApiSettings, AppState, QueueHandle, keys_cli, router};
+use tokworks_shared::db::item_claims::{self, ItemEnd};
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -184,6 +185,38 @@ impl TestApp {
     /// Plays the worker: stores `video_id` (unless present), marks the job's queued item
     /// succeeded with timings, the job succeeded, and sends the NOTIFY — in one transaction,
     /// with the guards a worker uses.
+    /// Awaits (without sleeping) until `count` requests have subscribed to a job's end.
+    pub async fn until_waiting(&self, count: u64) {
+        let mut subscriptions = self.state.waiters.subscriptions();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            subscriptions.wait_for(|made| *made >= count),
+        )
+        .await
+        .expect("a request starts waiting")
+        .unwrap();
+    }
+
+    /// Plays the worker through the real claim and end: the item at `position` ends with `end`.
+    pub async fn end_item_at(&self, job_id: Uuid, position: i32, end: &ItemEnd) {
+        let item_id: Uuid =
+            sqlx::query_scalar("select item_id from job_items where job_id = $1 and position = $2")
+                .bind(job_id)
+                .bind(position)
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+        let claimed = item_claims::claim_item(&self.pool, item_id, "test", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut transaction = self.pool.begin().await.unwrap();
+        item_claims::end_item(&mut transaction, item_id, claimed.claim_id, end)
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+    }
+
     pub async fn finish_video_job(&self, job_id: Uuid, video_id: &str, cache_hit: bool) {
         let mut transaction = self.pool.begin().await.unwrap();
         sqlx::query(

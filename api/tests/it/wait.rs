@@ -23,18 +23,6 @@ async fn post_waiting(app: &TestApp, prefer: &str) -> TestResponse {
     .await
 }
 
-/// Awaits (without sleeping) until `count` requests have subscribed to a job's end.
-async fn until_waiting(app: &TestApp, count: u64) {
-    let mut subscriptions = app.state.waiters.subscriptions();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        subscriptions.wait_for(|made| *made >= count),
-    )
-    .await
-    .expect("a request starts waiting")
-    .unwrap();
-}
-
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn waiting_on_a_job_that_does_not_finish_answers_202_after_the_wait(pool: PgPool) {
     let app = TestApp::new(pool).await;
@@ -52,7 +40,7 @@ async fn waiting_answers_200_with_the_finished_job_as_soon_as_it_finishes(pool: 
     let app = TestApp::new(pool).await;
     let started = Instant::now();
     let finisher = async {
-        until_waiting(&app, 1).await;
+        app.until_waiting(1).await;
         let job_id = app.only_job_id().await;
         app.finish_video_job(job_id, VIDEO_ID, false).await;
     };
@@ -73,7 +61,7 @@ async fn waiting_answers_200_with_the_finished_job_as_soon_as_it_finishes(pool: 
 async fn a_cancel_wakes_a_waiting_request(pool: PgPool) {
     let app = TestApp::new(pool).await;
     let canceler = async {
-        until_waiting(&app, 1).await;
+        app.until_waiting(1).await;
         let job_id = app.only_job_id().await;
         assert_eq!(
             app.post(&format!("/v1/jobs/{job_id}/cancel")).await.status,

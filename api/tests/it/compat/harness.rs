@@ -1,15 +1,12 @@
 //! Requests that keep the raw body, and the worker's part played through the real claim and end.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tokworks_shared::db::item_claims::{self, ItemEnd};
+use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::error_code::ErrorCode;
 use tower::ServiceExt;
-use uuid::Uuid;
 
 use super::ordered_json::Ordered;
 use crate::support::TestApp;
@@ -52,18 +49,6 @@ pub async fn post_extract(app: &TestApp, path: &str, body: Value) -> RawResponse
     call(app, Method::POST, path, Some(&app.key), Some(body)).await
 }
 
-/// Awaits (without sleeping) until `count` requests have subscribed to a job's end.
-pub async fn until_waiting(app: &TestApp, count: u64) {
-    let mut subscriptions = app.state.waiters.subscriptions();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        subscriptions.wait_for(|made| *made >= count),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-}
-
 /// Stores a complete `Video` record, as a worker would.
 pub async fn store_video(app: &TestApp, video_id: &str, description: &str) {
     let data = json!({
@@ -88,26 +73,6 @@ pub async fn store_video(app: &TestApp, video_id: &str, description: &str) {
     .execute(&app.pool)
     .await
     .unwrap();
-}
-
-/// Plays the worker through the real claim and end for the item at `position` of `job_id`.
-pub async fn end_item(app: &TestApp, job_id: Uuid, position: i32, end: ItemEnd) {
-    let item_id: Uuid =
-        sqlx::query_scalar("select item_id from job_items where job_id = $1 and position = $2")
-            .bind(job_id)
-            .bind(position)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    let claimed = item_claims::claim_item(&app.pool, item_id, "test", Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    let mut transaction = app.pool.begin().await.unwrap();
-    item_claims::end_item(&mut transaction, item_id, claimed.claim_id, &end)
-        .await
-        .unwrap();
-    transaction.commit().await.unwrap();
 }
 
 pub fn failed(error_code: ErrorCode) -> ItemEnd {
