@@ -238,6 +238,27 @@ pub fn sim_videos(sim: &SimHandle, count: usize) -> Vec<serde_json::Value> {
     sim.site().ground_truth_videos(0, count)
 }
 
+/// The error code every extractor must give for each simulator case (`GET /_sim/cases`):
+/// yt-dlp and the native web extractor classify TikTok's answers the same way.
+pub const CASE_ERROR_CODES: [(&str, ErrorCode); 16] = [
+    ("deleted", ErrorCode::VideoNotFound),
+    ("video_not_found", ErrorCode::VideoNotFound),
+    ("private_post", ErrorCode::VideoPrivate),
+    ("private_account", ErrorCode::VideoPrivate),
+    ("under_review", ErrorCode::VideoUnderReview),
+    ("region_blocked", ErrorCode::VideoRegionBlocked),
+    ("age_restricted", ErrorCode::AgeRestricted),
+    ("short_link_unknown", ErrorCode::VideoNotFound),
+    ("fault_http_429", ErrorCode::UpstreamRateLimited),
+    ("fault_http_403", ErrorCode::UpstreamBlocked),
+    ("fault_http_500", ErrorCode::UpstreamUnavailable),
+    ("fault_reset", ErrorCode::UpstreamUnavailable),
+    ("fault_truncate", ErrorCode::UpstreamUnavailable),
+    ("fault_empty_200", ErrorCode::UpstreamEmpty),
+    ("fault_login_wall", ErrorCode::LoginRequired),
+    ("fault_layout_change", ErrorCode::UpstreamChanged),
+];
+
 /// The URL of the simulator case `name`.
 pub fn sim_case_url(sim: &SimHandle, name: &str) -> String {
     sim.cases()

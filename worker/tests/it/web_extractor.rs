@@ -16,7 +16,8 @@ use tokworks_worker::tiktok::{MapContext, map_item, status_code_error};
 use tokworks_worker::web_extractor::{WebExtractor, WebNetwork};
 
 use crate::support::{
-    context, insert_job, item_row, sim_case_url, sim_videos, start_sim, unique_queue,
+    CASE_ERROR_CODES, context, insert_job, item_row, sim_case_url, sim_videos, start_sim,
+    unique_queue,
 };
 
 fn web_extractor(sim: &SimHandle, deadline: Duration) -> WebExtractor {
@@ -209,24 +210,7 @@ async fn the_waf_challenge_is_solved_once_and_the_page_is_served() {
 async fn each_status_and_fault_case_maps_to_its_error_code() {
     let sim = start_sim().await;
     let extractor = web_extractor(&sim, Duration::from_secs(20));
-    let expectations = [
-        ("deleted", ErrorCode::VideoNotFound),
-        ("video_not_found", ErrorCode::VideoNotFound),
-        ("private_post", ErrorCode::VideoPrivate),
-        ("private_account", ErrorCode::VideoPrivate),
-        ("under_review", ErrorCode::VideoUnderReview),
-        ("region_blocked", ErrorCode::VideoRegionBlocked),
-        ("age_restricted", ErrorCode::AgeRestricted),
-        ("short_link_unknown", ErrorCode::VideoNotFound),
-        ("fault_http_429", ErrorCode::UpstreamRateLimited),
-        ("fault_http_403", ErrorCode::UpstreamBlocked),
-        ("fault_http_500", ErrorCode::UpstreamUnavailable),
-        ("fault_reset", ErrorCode::UpstreamUnavailable),
-        ("fault_truncate", ErrorCode::UpstreamUnavailable),
-        ("fault_empty_200", ErrorCode::UpstreamEmpty),
-        ("fault_login_wall", ErrorCode::LoginRequired),
-        ("fault_layout_change", ErrorCode::UpstreamChanged),
-    ];
+    let expectations = CASE_ERROR_CODES;
     let mut mismatches = Vec::new();
     for (case, expected) in expectations {
         let url = sim_case_url(&sim, case);

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_worker::extractor::VideoExtractor;
 
-use crate::support::{sim_case_url, sim_videos, start_sim, start_ytdlp};
+use crate::support::{CASE_ERROR_CODES, sim_case_url, sim_videos, start_sim, start_ytdlp};
 
 #[tokio::test]
 async fn extracting_a_sim_video_returns_its_item_and_cover_bytes() {
@@ -82,24 +82,7 @@ async fn short_links_and_photo_posts_are_extracted() {
 async fn each_sim_error_case_maps_to_its_error_code() {
     let sim = start_sim().await;
     let extractor = start_ytdlp(&sim, 2, Duration::from_secs(30)).await;
-    let expectations = [
-        ("deleted", ErrorCode::VideoNotFound),
-        ("video_not_found", ErrorCode::VideoNotFound),
-        ("private_post", ErrorCode::VideoPrivate),
-        ("private_account", ErrorCode::VideoPrivate),
-        ("under_review", ErrorCode::VideoUnderReview),
-        ("region_blocked", ErrorCode::VideoRegionBlocked),
-        ("age_restricted", ErrorCode::AgeRestricted),
-        ("short_link_unknown", ErrorCode::VideoNotFound),
-        ("fault_http_429", ErrorCode::UpstreamRateLimited),
-        ("fault_http_403", ErrorCode::UpstreamBlocked),
-        ("fault_http_500", ErrorCode::UpstreamUnavailable),
-        ("fault_reset", ErrorCode::UpstreamUnavailable),
-        ("fault_truncate", ErrorCode::UpstreamUnavailable),
-        ("fault_login_wall", ErrorCode::LoginRequired),
-        ("fault_layout_change", ErrorCode::UpstreamChanged),
-        ("fault_empty_200", ErrorCode::UpstreamEmpty),
-    ];
+    let expectations = CASE_ERROR_CODES;
     let mut mismatches = Vec::new();
     for (case, expected) in expectations {
         let url = sim_case_url(&sim, case);
