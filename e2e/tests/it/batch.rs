@@ -1,7 +1,7 @@
-//! A batch of ~300 URLs (distinct simulator videos, repeated URLs, TikTok error pages and URLs
-//! that are not TikTok videos) through the real api and two workers: bad URLs are rejected at
-//! submit time, every item ends matching the simulator's ground truth, repeated videos are
-//! extracted once, and the job ends `partial`.
+//! A batch of exactly 1,000 URLs (the default BATCH_MAX_URLS: distinct simulator videos, repeated
+//! URLs, TikTok error pages and URLs that are not TikTok videos) through the real api and two
+//! workers: bad URLs are rejected at submit time, every item ends matching the simulator's ground
+//! truth, repeated videos are extracted once, and the job ends `partial`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,8 +13,11 @@ use uuid::Uuid;
 use crate::ground_truth::{canonical_url, compare_with_ground_truth};
 use crate::harness::{ServiceOptions, TestService};
 
-/// Distinct videos of the batch (plus duplicates, error pages and bad URLs: ~300 entries).
-const DISTINCT_VIDEOS: usize = 200;
+/// Distinct videos of the batch: with the duplicates (2 per 4 videos), 3 bad URLs and 2 error
+/// pages the batch has exactly [`BATCH_ENTRIES`] entries.
+const DISTINCT_VIDEOS: usize = 663;
+/// Entries of the batch: the default BATCH_MAX_URLS.
+const BATCH_ENTRIES: usize = 1_000;
 /// Every how many videos a URL is repeated later in the batch.
 const DUPLICATE_EVERY: usize = 4;
 /// `MAX_VIDEO_DURATION_SECONDS` of the workers: longer corpus videos fail `VIDEO_TOO_LONG`.
@@ -27,11 +30,13 @@ enum Expected<'a> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_of_three_hundred_urls_matches_the_ground_truth_and_extracts_duplicates_once() {
-    let options = ServiceOptions::new("batch").worker_env(
-        "MAX_VIDEO_DURATION_SECONDS",
-        &MAX_VIDEO_DURATION_SECONDS.to_string(),
-    );
+async fn a_batch_of_a_thousand_urls_matches_the_ground_truth_and_extracts_duplicates_once() {
+    let options = ServiceOptions::new("batch")
+        .sim_video_count(DISTINCT_VIDEOS)
+        .worker_env(
+            "MAX_VIDEO_DURATION_SECONDS",
+            &MAX_VIDEO_DURATION_SECONDS.to_string(),
+        );
     let service = TestService::start(options).await;
     let truths = service.sim_videos(DISTINCT_VIDEOS).await;
     assert_eq!(truths.len(), DISTINCT_VIDEOS);
@@ -76,6 +81,7 @@ async fn a_batch_of_three_hundred_urls_matches_the_ground_truth_and_extracts_dup
         urls.push(json!({"url": case_url(name), "custom_id": name}));
         expected.push(Some(Expected::Fails(code)));
     }
+    assert_eq!(urls.len(), BATCH_ENTRIES);
     let rejected_count = expected.iter().filter(|entry| entry.is_none()).count();
 
     let submitted = submit_batch(&service, &json!({"kind": "batch", "urls": urls})).await;
@@ -93,7 +99,7 @@ async fn a_batch_of_three_hundred_urls_matches_the_ground_truth_and_extracts_dup
     assert_eq!(submitted["counts"]["total"], accepted);
 
     let job = service
-        .await_job_finished(job_id, Duration::from_secs(120))
+        .await_job_finished(job_id, Duration::from_secs(300))
         .await;
     let items = all_items(&service, job_id).await;
     assert_eq!(items.len(), accepted);

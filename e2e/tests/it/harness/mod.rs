@@ -59,6 +59,8 @@ pub struct ServiceOptions {
     pub api_environment: Vec<(String, String)>,
     /// Extra environment of every worker (e.g. `EXTRACT_DEADLINE_SECONDS`).
     pub worker_environment: Vec<(String, String)>,
+    /// Regular videos in the simulator's corpus.
+    pub sim_video_count: usize,
 }
 
 impl ServiceOptions {
@@ -68,7 +70,14 @@ impl ServiceOptions {
             worker_count: 2,
             api_environment: Vec::new(),
             worker_environment: Vec::new(),
+            sim_video_count: tokworks_sim::server::DEFAULT_VIDEO_COUNT,
         }
+    }
+
+    /// A simulator corpus of `count` regular videos (default 200).
+    pub fn sim_video_count(mut self, count: usize) -> ServiceOptions {
+        self.sim_video_count = count;
+        self
     }
 
     pub fn api_env(mut self, key: &str, value: &str) -> ServiceOptions {
@@ -115,6 +124,7 @@ impl TestService {
         let redis = RedisServer::start(&log_directory).await;
         let sim = tokworks_sim::server::start(tokworks_sim::server::SimConfig {
             seed: SIM_SEED,
+            video_count: options.sim_video_count,
             ..tokworks_sim::server::SimConfig::default()
         })
         .await
