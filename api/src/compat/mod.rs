@@ -6,6 +6,7 @@ pub mod batch;
 pub mod envelope;
 pub mod error_map;
 pub mod extract;
+pub mod fetcher_list;
 pub mod service;
 pub mod video_metadata;
 
