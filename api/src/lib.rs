@@ -42,6 +42,8 @@ pub enum ServeError {
     },
     #[error("server error: {0}")]
     Server(#[source] std::io::Error),
+    #[error("cannot install the SIGTERM/SIGINT handlers: {0}")]
+    Signals(#[source] std::io::Error),
 }
 
 impl From<&ServeArgs> for ApiSettings {
@@ -64,6 +66,8 @@ impl From<&ServeArgs> for ApiSettings {
 
 /// Connects, applies migrations, stores the bootstrap key, and serves until SIGINT/SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    // First: a SIGTERM during start-up is kept and ends in a graceful stop once serving.
+    let shutdown = shutdown_signal().map_err(ServeError::Signals)?;
     let pool = db::connect(&args.database).await?;
     db::migrate(&pool).await?;
     auth::sync_bootstrap_key(&pool, args.http.api_key.as_ref())
@@ -85,32 +89,22 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(|source| ServeError::Bind { address, source })?;
     tracing::info!(%address, "tokworks-api listening");
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServeError::Server)
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now; the returned future resolves when
+/// either arrives.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }

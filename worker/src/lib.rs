@@ -166,15 +166,20 @@ async fn start_extractor(config: &WorkerConfig) -> Result<Arc<dyn VideoExtractor
     }
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl-C).
-pub async fn termination_signal() -> std::io::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
-        result = tokio::signal::ctrl_c() => {
-            result?;
-            tracing::info!("SIGINT: shutting down gracefully");
+/// Installs the SIGTERM and SIGINT (Ctrl-C) handlers now, and returns a future that resolves
+/// when either signal arrives. Call it first thing in `main`: a signal received while the worker
+/// is still starting is then kept, and the worker stops gracefully as soon as it runs, instead of
+/// being killed by the default action.
+pub fn termination_signal()
+-> std::io::Result<impl Future<Output = std::io::Result<()>> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: shutting down gracefully"),
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }

@@ -5,6 +5,8 @@ use tokworks_worker::config::WorkerConfig;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // First: a SIGTERM during start-up must end in a graceful stop, not the default kill.
+    let termination = tokworks_worker::termination_signal()?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -12,6 +14,6 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = WorkerConfig::parse();
-    tokworks_worker::run_worker_process(config, tokworks_worker::termination_signal()).await?;
+    tokworks_worker::run_worker_process(config, termination).await?;
     Ok(())
 }

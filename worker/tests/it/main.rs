@@ -6,6 +6,7 @@ mod apalis_runtime;
 mod extract_item;
 mod queue;
 mod reconciler;
+mod startup_signal;
 mod support;
 mod tiktok_web_client;
 mod web_extractor;
