@@ -1,11 +1,11 @@
 //! Downloads subtitle files: only `https` URLs on TikTok's CDN domains, through the worker's
 //! TikTok HTTP client (the extractor's proxy and TLS settings), with a size cap and a deadline.
 //! Subtitle URLs are path-signed and need no cookie (reference/tiktok-formats.md §4.1), so each
-//! download uses a fresh cookie session.
+//! download uses a fresh cookie session. Whether a signed URL expired is the CDN's decision (its
+//! 403), not this machine's clock: a skewed clock would otherwise discard good URLs.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use reqwest::{Client, StatusCode, Url};
 use tokworks_shared::error_code::ErrorCode;
 
@@ -17,16 +17,12 @@ use crate::web_extractor::client::{
 pub const MAX_SUBTITLE_BYTES: usize = 2 * 1024 * 1024;
 /// Deadline of one subtitle download.
 pub const SUBTITLE_FETCH_TIMEOUT: Duration = Duration::from_secs(15);
-/// A URL expiring sooner than this is treated as expired (the download would race it).
-const EXPIRY_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 const SUBTITLE_ACCEPT: &str = "text/vtt,text/plain;q=0.9,*/*;q=0.8";
 const REFERER: &str = "https://www.tiktok.com/";
 
 /// Why a subtitle file could not be downloaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SubtitleFetchError {
-    #[error("the subtitle URL expired at {0}")]
-    Expired(DateTime<Utc>),
     #[error("the subtitle URL is not an https URL on TikTok's CDN: {0}")]
     NotTiktokCdn(String),
     #[error("the subtitle CDN answered HTTP {0}")]
@@ -40,20 +36,18 @@ pub enum SubtitleFetchError {
 }
 
 impl SubtitleFetchError {
-    /// Whether fresh URLs (a new extraction of the video) could help: the URL expired or the
-    /// CDN refused its signature.
+    /// Whether fresh URLs (a new extraction of the video) could help: the CDN refused the URL's
+    /// signature or expiry (403, 410).
     pub fn url_went_stale(&self) -> bool {
         matches!(
             self,
-            SubtitleFetchError::Expired(_)
-                | SubtitleFetchError::Status(StatusCode::FORBIDDEN | StatusCode::GONE)
+            SubtitleFetchError::Status(StatusCode::FORBIDDEN | StatusCode::GONE)
         )
     }
 
     /// The stable code the transcript records.
     pub fn error_code(&self) -> ErrorCode {
         match self {
-            SubtitleFetchError::Expired(_) => ErrorCode::UpstreamBlocked,
             SubtitleFetchError::Status(status) => match *status {
                 StatusCode::TOO_MANY_REQUESTS => ErrorCode::UpstreamRateLimited,
                 StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::GONE => {
@@ -88,15 +82,8 @@ impl SubtitleFetcher {
         })
     }
 
-    /// Downloads one subtitle file whose URL expires at `expires_at` (when known).
-    pub async fn fetch(
-        &self,
-        url: &str,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<Vec<u8>, SubtitleFetchError> {
-        if let Some(expires_at) = expires_at.filter(|at| *at <= Utc::now() + EXPIRY_MARGIN) {
-            return Err(SubtitleFetchError::Expired(expires_at));
-        }
+    /// Downloads one subtitle file.
+    pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, SubtitleFetchError> {
         let parsed = Url::parse(url)
             .ok()
             .filter(|parsed| {
@@ -126,28 +113,26 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn expired_and_foreign_urls_are_refused_without_a_request() {
+    async fn urls_off_tiktoks_cdn_are_refused_without_a_request() {
         let fetcher = SubtitleFetcher::new(&WebNetwork::default()).unwrap();
-        let expired = fetcher
-            .fetch(
-                "https://v16m-webapp.tiktokcdn-us.com/a/b/",
-                Some(Utc::now() - chrono::TimeDelta::minutes(1)),
-            )
-            .await
-            .unwrap_err();
-        assert!(expired.url_went_stale(), "{expired}");
         for url in [
             "http://v16m-webapp.tiktokcdn-us.com/a/",
             "https://127.0.0.1/sub.vtt",
             "https://tiktokcdn-us.com.evil.example/a",
             "not a url",
         ] {
-            let error = fetcher.fetch(url, None).await.unwrap_err();
+            let error = fetcher.fetch(url).await.unwrap_err();
             assert!(
                 matches!(error, SubtitleFetchError::NotTiktokCdn(_)),
                 "{url}: {error}"
             );
             assert_eq!(error.error_code(), ErrorCode::UpstreamChanged);
+            assert!(!error.url_went_stale());
         }
+        assert!(SubtitleFetchError::Status(StatusCode::FORBIDDEN).url_went_stale());
+        assert_eq!(
+            SubtitleFetchError::Status(StatusCode::SERVICE_UNAVAILABLE).error_code(),
+            ErrorCode::UpstreamUnavailable
+        );
     }
 }

@@ -131,7 +131,7 @@ pub async fn run_transcript_stage(
             Err(error) => tracing::warn!(%error, video_id, "cannot read the transcript cache"),
         }
     }
-    let bytes = match fetcher.fetch(&track.url, track.expires_at).await {
+    let bytes = match fetcher.fetch(&track.url).await {
         Ok(bytes) => bytes,
         Err(error) => {
             return TranscriptOutcome::Failed {

@@ -8,6 +8,7 @@ mod queue;
 mod reconciler;
 mod support;
 mod tiktok_web_client;
+mod transcripts;
 mod web_extractor;
 mod webhooks;
 mod ytdlp_pool;
