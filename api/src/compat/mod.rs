@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod error_map;
 pub mod extract;
 pub mod service;
+pub mod transcript;
 pub mod video_metadata;
 
 use axum::Router;
