@@ -14,10 +14,10 @@ use tokworks_shared::db::job_items::{self as job_item_db, JobItemListQuery};
 
 use crate::auth::ApiKey;
 use crate::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_ndjson};
-use crate::transcript_view::item_transcripts;
 use crate::problem::ApiError;
 use crate::routes::jobs::{find_job, one_of, parse_job_id};
 use crate::state::AppState;
+use crate::transcript_view::item_transcripts;
 
 const MAX_ITEMS_LIMIT: i64 = 1000;
 const DEFAULT_ITEMS_LIMIT: i64 = 100;

@@ -275,7 +275,9 @@ async fn job_response(state: &AppState, row: &JobRow) -> Result<JobResponse, Api
     let mut response = JobResponse::from_parts(row, &timings, result_video);
     if let (Some(Value::Object(result)), Some(item_id)) = (&mut response.result, row.first_item_id)
     {
-        let transcript = item_transcripts(&state.db, &[item_id]).await?.remove(&item_id);
+        let transcript = item_transcripts(&state.db, &[item_id])
+            .await?
+            .remove(&item_id);
         // Strings and JSON values only: serialising cannot fail.
         let transcript = serde_json::to_value(transcript).unwrap_or_default();
         result.insert("transcript".to_owned(), transcript);

@@ -54,9 +54,16 @@ async fn a_video_job_with_a_transcript_shows_it_in_the_job_items_and_video() {
     assert_eq!(transcript["language"], "id");
     assert_eq!(transcript["track_language"], "ind-ID");
     assert_eq!(transcript["text"], expected_text);
-    assert!(transcript["cues"].as_array().is_some_and(|cues| !cues.is_empty()));
+    assert!(
+        transcript["cues"]
+            .as_array()
+            .is_some_and(|cues| !cues.is_empty())
+    );
     assert_eq!(transcript["error"], Value::Null);
-    assert!(job["timings"]["stages_ms"]["transcript"].is_number(), "{job}");
+    assert!(
+        job["timings"]["stages_ms"]["transcript"].is_number(),
+        "{job}"
+    );
 
     let items = get(&service, &format!("/v1/jobs/{job_id}/items")).await;
     assert_eq!(&items["data"][0]["transcript"], transcript);

@@ -255,7 +255,8 @@ mod tests {
 
     #[test]
     fn webvtt_becomes_subrip_and_other_bodies_pass() {
-        let vtt = Bytes::from_static(b"WEBVTT\n\n1\n00:00.000 --> 00:02.960 align:start\nhi there\n");
+        let vtt =
+            Bytes::from_static(b"WEBVTT\n\n1\n00:00.000 --> 00:02.960 align:start\nhi there\n");
         assert_eq!(
             &webvtt_as_subrip(&vtt)[..],
             b"1\n00:00,000 --> 00:02,960 align:start\nhi there"

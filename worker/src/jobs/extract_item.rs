@@ -184,7 +184,9 @@ async fn transcript_stage(
                 *success = fresh;
                 outcome = run(success).await;
             }
-            Err(failure) => tracing::warn!(item_id = %claim.item_id, code = %failure.code.as_str(), "re-extraction for fresh subtitle URLs failed; serving the cached video"),
+            Err(failure) => {
+                tracing::warn!(item_id = %claim.item_id, code = %failure.code.as_str(), "re-extraction for fresh subtitle URLs failed; serving the cached video")
+            }
         }
     }
     Some((request, outcome, started.elapsed()))

@@ -146,7 +146,11 @@ mod tests {
         assert_eq!(pick(&tracks[..3]), "asr-us");
         let mut reversed = tracks[..3].to_vec();
         reversed.reverse();
-        assert_eq!(pick(&reversed), "asr-us", "the order of the list does not matter");
+        assert_eq!(
+            pick(&reversed),
+            "asr-us",
+            "the order of the list does not matter"
+        );
         assert_eq!(pick(&tracks[..1]), "mt");
     }
 

@@ -43,7 +43,9 @@ fn find_video(sim: &SimHandle, wanted: impl Fn(&[&str]) -> bool) -> Value {
                 .map(|language| language.as_str().unwrap())
                 .collect();
             video["kind"] == "video"
-                && video["duration"].as_u64().is_some_and(|seconds| seconds <= 600)
+                && video["duration"]
+                    .as_u64()
+                    .is_some_and(|seconds| seconds <= 600)
                 && wanted(&languages)
         })
         .expect("the corpus has such a video")
@@ -74,7 +76,11 @@ async fn run_job(
     let (_, tasks) = insert_job(pool, &[url], 1, options).await;
     let outcome = run_extract_item(context, tasks[0]).await.unwrap();
     let item = item_row(pool, tasks[0].item_id).await;
-    assert_eq!(item.status, "succeeded", "{outcome:?} {:?}", item.error_code);
+    assert_eq!(
+        item.status, "succeeded",
+        "{outcome:?} {:?}",
+        item.error_code
+    );
     let mut rows = transcript_db::list_item_transcripts(pool, &[tasks[0].item_id])
         .await
         .unwrap();
@@ -86,7 +92,10 @@ fn assert_cues_follow_each_other(cues: &Value) {
     assert!(!cues.is_empty());
     let mut previous_end = 0;
     for cue in cues {
-        let (start, end) = (cue["start_ms"].as_u64().unwrap(), cue["end_ms"].as_u64().unwrap());
+        let (start, end) = (
+            cue["start_ms"].as_u64().unwrap(),
+            cue["end_ms"].as_u64().unwrap(),
+        );
         assert!(start >= previous_end && end > start, "{cue}");
         assert!(!cue["text"].as_str().unwrap().is_empty());
         previous_end = end;
@@ -109,7 +118,12 @@ async fn english_and_indonesian_transcripts_say_what_the_tracks_say(pool: PgPool
         assert_eq!(row.requested_language, language);
         assert_eq!(row.track_language.as_deref(), Some(label));
         assert_eq!(row.source.as_deref(), Some(source));
-        assert_eq!(row.text.as_deref(), Some(text), "{label} of {}", truth["video_id"]);
+        assert_eq!(
+            row.text.as_deref(),
+            Some(text),
+            "{label} of {}",
+            truth["video_id"]
+        );
         assert_cues_follow_each_other(row.cues.as_ref().unwrap());
         let mut expected: Vec<String> =
             serde_json::from_value(truth["subtitle_languages"].clone()).unwrap();
@@ -183,7 +197,10 @@ async fn a_malformed_subtitle_file_fails_the_transcript_not_the_item(pool: PgPoo
     assert_eq!(row.status.as_deref(), Some("failed"));
     assert_eq!(row.error_code.as_deref(), Some("UPSTREAM_CHANGED"));
     let message = row.error_message.unwrap();
-    assert!(message.contains("eng-US") && message.contains("WEBVTT"), "{message}");
+    assert!(
+        message.contains("eng-US") && message.contains("WEBVTT"),
+        "{message}"
+    );
     let video_id = truth["video_id"].as_str().unwrap();
     let stored = transcript_db::list_video_transcripts(&pool, video_id)
         .await
