@@ -38,9 +38,9 @@ fn find_video(sim: &SimHandle, wanted: impl Fn(&[&str]) -> bool) -> Value {
         .find(|video| {
             let languages: Vec<&str> = video["subtitle_languages"]
                 .as_array()
-                .unwrap()
+                .expect("subtitle_languages is a list")
                 .iter()
-                .map(|language| language.as_str().unwrap())
+                .filter_map(Value::as_str)
                 .collect();
             video["kind"] == "video"
                 && video["duration"]
@@ -55,13 +55,13 @@ fn find_video(sim: &SimHandle, wanted: impl Fn(&[&str]) -> bool) -> Value {
 fn track_truth<'a>(truth: &'a Value, language: &str) -> (&'a str, &'a str) {
     let track = truth["subtitles"]
         .as_array()
-        .unwrap()
+        .expect("subtitles is a list")
         .iter()
         .find(|track| track["language_code_name"] == language)
         .expect("the track exists");
     (
-        track["text"].as_str().unwrap(),
-        track["source"].as_str().unwrap(),
+        track["text"].as_str().expect("a text"),
+        track["source"].as_str().expect("a source"),
     )
 }
 
@@ -72,9 +72,11 @@ async fn run_job(
     truth: &Value,
     options: Value,
 ) -> (ExtractItemOutcome, ItemTranscriptRow) {
-    let url = truth["canonical_url"].as_str().unwrap();
+    let url = truth["canonical_url"].as_str().expect("a URL");
     let (_, tasks) = insert_job(pool, &[url], 1, options).await;
-    let outcome = run_extract_item(context, tasks[0]).await.unwrap();
+    let outcome = run_extract_item(context, tasks[0])
+        .await
+        .expect("the handler runs");
     let item = item_row(pool, tasks[0].item_id).await;
     assert_eq!(
         item.status, "succeeded",
@@ -83,21 +85,21 @@ async fn run_job(
     );
     let mut rows = transcript_db::list_item_transcripts(pool, &[tasks[0].item_id])
         .await
-        .unwrap();
+        .expect("the transcript row is readable");
     (outcome, rows.pop().expect("the item exists"))
 }
 
 fn assert_cues_follow_each_other(cues: &Value) {
-    let cues = cues.as_array().unwrap();
+    let cues = cues.as_array().expect("cues are a list");
     assert!(!cues.is_empty());
     let mut previous_end = 0;
     for cue in cues {
         let (start, end) = (
-            cue["start_ms"].as_u64().unwrap(),
-            cue["end_ms"].as_u64().unwrap(),
+            cue["start_ms"].as_u64().expect("start_ms"),
+            cue["end_ms"].as_u64().expect("end_ms"),
         );
         assert!(start >= previous_end && end > start, "{cue}");
-        assert!(!cue["text"].as_str().unwrap().is_empty());
+        assert!(cue["text"].as_str().is_some_and(|text| !text.is_empty()));
         previous_end = end;
     }
 }
