@@ -19,7 +19,10 @@ use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 use crate::context::JobContext;
 use crate::extractor::{ExtractionFailure, ThumbnailBytes};
 use crate::tiktok::{MapContext, map_item, status_code_error};
-use crate::transcripts::{self, StoreTranscriptError, TranscriptOutcome, TranscriptRequest};
+use crate::transcripts::{
+    StoreTranscriptError, TranscriptRequest, TranscriptStage, run_transcript_stage,
+    store_transcript,
+};
 
 /// Failures of the handler's own machinery (not of the extraction, which ends the item).
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +149,7 @@ pub async fn run_extract_item(
     match attempt(context, &claim, false).await {
         Ok(mut success) => {
             let transcript = transcript_stage(context, &claim, &mut success).await;
-            timings.transcript = transcript.as_ref().map(|(_, _, duration)| *duration);
+            timings.transcript = transcript.as_ref().map(|stage| stage.duration);
             timings.extract = success.extract_duration;
             timings.thumbnail = success.thumbnail_duration;
             store_success(context, &claim, success, transcript, timings).await
@@ -161,35 +164,28 @@ async fn transcript_stage(
     context: &JobContext,
     claim: &ClaimedItem,
     success: &mut AttemptSuccess,
-) -> Option<(TranscriptRequest, TranscriptOutcome, Duration)> {
+) -> Option<TranscriptStage> {
     let request = TranscriptRequest::from_job_options(&claim.job_options)?;
     let started = Instant::now();
-    let run = |success: &AttemptSuccess| {
-        let (video_id, video_json) = (success.video_id.clone(), success.video_json.clone());
-        async move {
-            transcripts::run_transcript_stage(
-                &context.subtitles,
-                &context.pool,
-                &request,
-                &video_id,
-                &video_json,
-            )
-            .await
-        }
-    };
-    let mut outcome = run(success).await;
+    let (video_id, video_json) = (&success.video_id, &success.video_json);
+    let mut outcome = run_transcript_stage(context, &request, video_id, video_json).await;
     if success.cache_hit && outcome.url_went_stale() {
         match attempt(context, claim, true).await {
             Ok(fresh) => {
                 *success = fresh;
-                outcome = run(success).await;
+                let (video_id, video_json) = (&success.video_id, &success.video_json);
+                outcome = run_transcript_stage(context, &request, video_id, video_json).await;
             }
-            Err(failure) => {
-                tracing::warn!(item_id = %claim.item_id, code = %failure.code.as_str(), "re-extraction for fresh subtitle URLs failed; serving the cached video")
-            }
+            Err(failure) => tracing::warn!(item_id = %claim.item_id, code = failure.code.as_str(),
+                "re-extraction for fresh subtitle URLs failed; keeping the cached video"),
         }
     }
-    Some((request, outcome, started.elapsed()))
+    let duration = started.elapsed();
+    Some(TranscriptStage {
+        request,
+        outcome,
+        duration,
+    })
 }
 
 /// Cache or extraction; `bypass_cache` extracts even when a fresh copy is stored.
@@ -292,7 +288,7 @@ async fn store_success(
     context: &JobContext,
     claim: &ClaimedItem,
     success: AttemptSuccess,
-    transcript: Option<(TranscriptRequest, TranscriptOutcome, Duration)>,
+    transcript: Option<TranscriptStage>,
     mut timings: StageTimings,
 ) -> Result<ExtractItemOutcome, ExtractItemError> {
     let mut transaction = context.pool.begin().await?;
@@ -320,10 +316,9 @@ async fn store_success(
             .await?;
         }
     }
-    if let Some((request, outcome, _)) = &transcript {
+    if let Some(stage) = &transcript {
         let (item, claim_id, video) = (claim.item_id, claim.claim_id, &success.video_id);
-        transcripts::store_transcript(&mut transaction, item, claim_id, video, request, outcome)
-            .await?;
+        store_transcript(&mut transaction, item, claim_id, video, stage).await?;
     }
     let end = ItemEnd::Succeeded {
         video_id: success.video_id.clone(),

@@ -8,11 +8,15 @@ pub mod track_choice;
 pub mod webvtt;
 
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+use std::time::Duration;
+
+use sqlx::PgConnection;
 use tokworks_shared::db::transcripts::{self as transcript_db, ItemTranscript, NewTranscript};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::video::{Subtitle, SubtitleSource};
 use uuid::Uuid;
+
+use crate::context::JobContext;
 
 pub use fetch::{SubtitleFetchError, SubtitleFetcher};
 pub use track_choice::{TrackChoice, TranscriptLanguage, available_languages, choose_track};
@@ -85,15 +89,24 @@ impl TranscriptOutcome {
     }
 }
 
+/// What the stage of one item did, to store with the item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptStage {
+    pub request: TranscriptRequest,
+    pub outcome: TranscriptOutcome,
+    /// The `transcript` stage timing.
+    pub duration: Duration,
+}
+
 /// Runs the stage for `video_id`. `video_json` is the freshly mapped `Video` (its `subtitles`),
 /// or null on a cache hit, in which case the stored video's subtitles are read.
 pub async fn run_transcript_stage(
-    fetcher: &SubtitleFetcher,
-    pool: &PgPool,
+    context: &JobContext,
     request: &TranscriptRequest,
     video_id: &str,
     video_json: &Value,
 ) -> TranscriptOutcome {
+    let (fetcher, pool) = (&context.subtitles, &context.pool);
     let subtitles = match video_json.get("subtitles") {
         Some(subtitles) => Ok(Some(subtitles.clone())),
         None => transcript_db::stored_subtitles(pool, video_id).await,
@@ -176,11 +189,10 @@ pub async fn store_transcript(
     item_id: Uuid,
     claim_id: Uuid,
     video_id: &str,
-    request: &TranscriptRequest,
-    outcome: &TranscriptOutcome,
+    stage: &TranscriptStage,
 ) -> Result<(), StoreTranscriptError> {
-    let language = request.language.as_str().to_owned();
-    let item = match outcome {
+    let language = stage.request.language.as_str().to_owned();
+    let item = match &stage.outcome {
         TranscriptOutcome::Succeeded {
             track,
             downloaded,
