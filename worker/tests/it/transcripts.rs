@@ -247,3 +247,32 @@ async fn a_cached_video_whose_subtitle_url_is_refused_is_extracted_again(pool: P
     .unwrap();
     assert_eq!(stages, ["transcript"]);
 }
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_duplicate_in_a_batch_gets_the_transcript_of_its_first_item(pool: PgPool) {
+    let sim = start_sim().await;
+    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let context = transcript_context(&pool, &sim, extractor).await;
+    let truth = find_video(&sim, |languages| languages.contains(&"eng-US"));
+    let url = truth["canonical_url"].as_str().expect("a URL");
+    let (_, tasks) = insert_job(&pool, &[url, url], 1, json!({"transcript": true})).await;
+    sqlx::query("update job_items set duplicate_of = $1 where item_id = $2")
+        .bind(tasks[0].item_id)
+        .bind(tasks[1].item_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    run_extract_item(&context, tasks[0]).await.unwrap();
+
+    assert_eq!(item_row(&pool, tasks[1].item_id).await.status, "succeeded");
+    let rows = transcript_db::list_item_transcripts(&pool, &[tasks[0].item_id, tasks[1].item_id])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let expected = track_truth(&truth, "eng-US").0;
+    for row in rows {
+        assert_eq!(row.status.as_deref(), Some("succeeded"), "{row:?}");
+        assert_eq!(row.text.as_deref(), Some(expected));
+    }
+}
