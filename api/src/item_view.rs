@@ -8,6 +8,8 @@ use tokworks_shared::db::job_items::JobItemRow;
 use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
 
+use crate::transcript_view::TranscriptResponse;
+
 /// One item of a job.
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemResponse {
@@ -29,6 +31,8 @@ pub struct ItemResponse {
     pub duplicate_of: Option<Uuid>,
     /// The stored `Video` JSON of a succeeded item.
     pub result: Option<Value>,
+    /// The transcript when the job asked for one (`options.transcript`) and the item succeeded.
+    pub transcript: Option<TranscriptResponse>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -85,6 +89,7 @@ impl ItemResponse {
             attempts: row.attempts,
             duplicate_of: row.duplicate_of,
             result: row.result,
+            transcript: None,
             created_at: row.created_at,
             finished_at: row.finished_at,
         }

@@ -245,12 +245,6 @@ fn validate_common(
             message: "thumbnail analysis is not performed yet; omit it or send false".to_owned(),
         });
     }
-    if options.transcript {
-        return Err(ApiError::UnsupportedOption {
-            option: "options.transcript".to_owned(),
-            message: "transcripts are not extracted yet; omit it or send false".to_owned(),
-        });
-    }
     let metadata = validate_metadata(metadata)?;
     Ok(CommonFields {
         options,
@@ -402,16 +396,28 @@ mod tests {
     #[test]
     fn features_not_implemented_are_rejected_not_ignored() {
         let url = "https://www.tiktok.com/@a/video/7300000000000000001";
-        for body in [
-            format!(r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true}}}}"#),
-            format!(r#"{{"kind":"video","url":"{url}","options":{{"transcript":true}}}}"#),
-        ] {
-            assert_eq!(
-                validate(&body).unwrap_err().code(),
-                "UNSUPPORTED_OPTION",
-                "{body}"
-            );
-        }
+        let body =
+            format!(r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true}}}}"#);
+        assert_eq!(
+            validate(&body).unwrap_err().code(),
+            "UNSUPPORTED_OPTION",
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn a_transcript_can_be_asked_for_in_either_language() {
+        let url = "https://www.tiktok.com/@a/video/7300000000000000001";
+        let body = format!(
+            r#"{{"kind":"video","url":"{url}","options":{{"transcript":true,"language":"id"}}}}"#
+        );
+        let job = validate(&body).unwrap();
+        assert!(job.options.transcript);
+        assert_eq!(job.options.language, LanguageRequest::Id);
+        let body = format!(
+            r#"{{"kind":"video","url":"{url}","options":{{"transcript":true,"language":"fr"}}}}"#
+        );
+        assert!(validate(&body).is_err(), "only en and id");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::batch_request::RejectedUrl;
+use crate::transcript_view::StoredTranscriptResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -118,6 +119,8 @@ pub struct VideoResponse {
     pub updated_at: DateTime<Utc>,
     /// The stored `Video` JSON (shared::video), passed through.
     pub video: Value,
+    /// The transcripts stored for this video, one per subtitle track fetched so far.
+    pub transcripts: Vec<StoredTranscriptResponse>,
 }
 
 impl From<StoredVideoRow> for VideoResponse {
@@ -129,6 +132,7 @@ impl From<StoredVideoRow> for VideoResponse {
             fetched_at: row.fetched_at,
             updated_at: row.updated_at,
             video: row.data,
+            transcripts: Vec::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use tokworks_shared::queue::ExtractQueue;
 
 use crate::extractor::VideoExtractor;
+use crate::transcripts::SubtitleFetcher;
 
 /// Lease of a claimed item; renewed every [`crate::apalis_runtime::MAINTENANCE_HEARTBEAT`]
 /// while the process lives, so it only runs out when the process died or hung.
@@ -75,4 +76,6 @@ pub struct JobContext {
     pub extractor: Arc<dyn VideoExtractor>,
     pub identity: Arc<WorkerIdentity>,
     pub settings: Arc<ExtractSettings>,
+    /// Downloads subtitle tracks for the transcript stage (the extractor's proxy and TLS).
+    pub subtitles: SubtitleFetcher,
 }

@@ -12,6 +12,7 @@ pub mod reconciler;
 pub mod retry_after;
 pub mod tiktok;
 pub mod tiktok_web;
+pub mod transcripts;
 pub mod web_extractor;
 pub mod webhooks;
 pub mod ytdlp;
@@ -28,6 +29,7 @@ use crate::apalis_runtime::maintenance::Maintenance;
 use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
 use crate::extractor::VideoExtractor;
+use crate::transcripts::SubtitleFetcher;
 use crate::web_extractor::{ClientSetupError, WebExtractor, WebNetwork};
 use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
 
@@ -68,6 +70,11 @@ pub async fn run_worker_process(
     )
     .await?;
     let extractor = start_extractor(&config).await?;
+    let proxy = config.proxy_settings();
+    let subtitles = SubtitleFetcher::new(&WebNetwork {
+        proxy_url: proxy.proxy_url,
+        insecure_tls: proxy.insecure_tls,
+    })?;
 
     let max_duration = config.max_video_duration_seconds;
     let context = JobContext {
@@ -82,6 +89,7 @@ pub async fn run_worker_process(
             item_lease: ITEM_LEASE,
             retry_delays: ExtractSettings::default_retry_delays(),
         }),
+        subtitles,
     };
 
     let deliverer = webhooks::Deliverer {

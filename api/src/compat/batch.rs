@@ -20,11 +20,14 @@ use crate::compat::extract::{
     validation_limits,
 };
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
-use crate::job_request::{AcceptedJobRequest, CreateJobRequest, JobKindRequest, parse_video_url};
+use crate::job_request::{
+    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, parse_video_url,
+};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::jobs::new_batch_job;
 use crate::state::AppState;
+use crate::transcript_view::item_transcripts;
 
 /// The body of `POST /extract/batch` (unknown fields are ignored, as pydantic did).
 #[derive(Debug, Clone, Deserialize)]
@@ -138,9 +141,17 @@ async fn run_batch(
     let mut items_by_position: HashMap<usize, JobItemRow> = HashMap::new();
     let mut times = HashMap::new();
     let mut unfinished_job = None;
+    let transcript_requested = body.include_transcript.unwrap_or(false);
+    let mut transcripts = HashMap::new();
     if refused.len() < body.urls.len() {
-        let job = run_batch_job(state, &key, &body.urls).await?;
+        let job = run_batch_job(state, &key, &body.urls, transcript_requested).await?;
         times = item_processing_times(state, job.job_id).await?;
+        if transcript_requested {
+            let item_ids: Vec<Uuid> = job.items.iter().map(|item| item.item_id).collect();
+            transcripts = item_transcripts(&state.db, &item_ids)
+                .await
+                .map_err(|_| internal_error())?;
+        }
         if !job.finished {
             unfinished_job = Some(job.job_id);
         }
@@ -150,7 +161,6 @@ async fn run_batch(
             }
         }
     }
-    let transcript_requested = body.include_transcript.unwrap_or(false);
     let mut results = Vec::with_capacity(body.urls.len());
     for (position, url) in body.urls.iter().enumerate() {
         let outcome = match (refused.get(&position), items_by_position.get(&position)) {
@@ -161,6 +171,7 @@ async fn run_batch(
                     cache_hit: item.cache_hit.unwrap_or(false),
                     processing_time_ms: times.get(&item.item_id).copied().unwrap_or(0),
                     transcript_requested,
+                    transcript: transcripts.get(&item.item_id),
                 };
                 item_outcome(url, item, facts, unfinished_job)
             }
@@ -182,6 +193,7 @@ async fn run_batch_job(
     state: &AppState,
     key: &ApiKey,
     urls: &[String],
+    transcript: bool,
 ) -> Result<BatchJobOutcome, CompatError> {
     let create = CreateJobRequest {
         kind: JobKindRequest::Batch,
@@ -192,7 +204,10 @@ async fn run_batch_job(
         count: None,
         hashtag: None,
         username: None,
-        options: None,
+        options: Some(JobOptionsRequest {
+            transcript,
+            ..JobOptionsRequest::default()
+        }),
         webhook: None,
         metadata: Some(serde_json::json!({ "compat_endpoint": "/extract/batch" })),
     };

@@ -15,11 +15,14 @@ use crate::auth::ApiKey;
 use crate::compat::envelope::{CompatError, CompatErrorCode, CompatRequest, ErrorDetails};
 use crate::compat::error_map::{item_error, refused_url_error};
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
-use crate::job_request::{AcceptedJobRequest, CreateJobRequest, JobKindRequest, ValidationLimits};
+use crate::job_request::{
+    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, ValidationLimits,
+};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::jobs::{enqueue_items, new_video_job, wait_for_job};
 use crate::state::AppState;
+use crate::transcript_view::item_transcripts;
 
 /// `details.reason` of a job that had not finished when the wait ended.
 pub const JOB_NOT_FINISHED: &str = "JOB_NOT_FINISHED";
@@ -31,7 +34,7 @@ pub struct ExtractRequest {
     /// Accepted; `thumbnail_analysis` is null until analysis is built.
     #[serde(default)]
     pub include_thumbnail_analysis: Option<bool>,
-    /// Accepted; `transcript` is null and `has_transcript` false until transcripts are built.
+    /// Asks for the transcript (`options.transcript`, language `en`).
     #[serde(default)]
     pub include_transcript: Option<bool>,
     /// Ignored, as the old service ignored it (CACHE_TTL_SECONDS of the workers applies).
@@ -69,7 +72,10 @@ async fn run_extract(
         count: None,
         hashtag: None,
         username: None,
-        options: None,
+        options: Some(JobOptionsRequest {
+            transcript: body.include_transcript.unwrap_or(false),
+            ..JobOptionsRequest::default()
+        }),
         webhook: None,
         metadata: Some(serde_json::json!({ "compat_endpoint": "/extract" })),
     };
@@ -109,6 +115,10 @@ async fn run_extract(
     let video = video.ok_or_else(internal_error)?;
     let times = item_processing_times(state, finished.job_id).await?;
     let item_id = finished.first_item_id.unwrap_or_default();
+    let transcript = item_transcripts(&state.db, &[item_id])
+        .await
+        .map_err(|_| internal_error())?
+        .remove(&item_id);
     let facts = ItemFacts {
         input_url: &url,
         cache_hit: finished.first_item_cache_hit.unwrap_or(false),
@@ -117,6 +127,7 @@ async fn run_extract(
             .copied()
             .unwrap_or_else(|| request.elapsed_ms()),
         transcript_requested: body.include_transcript.unwrap_or(false),
+        transcript: transcript.as_ref(),
     };
     Ok(VideoMetadata::from_video(&video.data, facts))
 }

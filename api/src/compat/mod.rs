@@ -8,6 +8,7 @@ pub mod error_map;
 pub mod extract;
 pub mod fetcher_list;
 pub mod service;
+pub mod transcript;
 pub mod video_metadata;
 
 use axum::Router;

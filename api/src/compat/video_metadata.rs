@@ -6,6 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::compat::envelope::PLATFORM;
+use crate::compat::transcript::{CompatTranscriptFields, TranscriptExtractionResult};
+use crate::transcript_view::TranscriptResponse;
 
 /// Longest `title`: yt-dlp's TikTok title is the caption cut by `truncate_string(left=72)`.
 const TITLE_MAX_CHARS: usize = 72;
@@ -33,9 +35,9 @@ pub struct VideoMetadata {
     pub thumbnail_url: String,
     /// Always null: thumbnail analysis is not performed yet.
     pub thumbnail_analysis: Option<Value>,
-    /// Always null: transcripts are not extracted yet.
-    pub transcript: Option<Value>,
-    /// Null unless a transcript was requested; then false (none is extracted yet).
+    /// Null unless a transcript was requested (`include_transcript`); see `compat::transcript`.
+    pub transcript: Option<TranscriptExtractionResult>,
+    /// Null unless a transcript was requested; then whether there is one.
     pub has_transcript: Option<bool>,
     pub transcript_language: Option<String>,
     pub transcript_confidence: Option<f64>,
@@ -59,6 +61,8 @@ pub struct ItemFacts<'a> {
     pub cache_hit: bool,
     pub processing_time_ms: u64,
     pub transcript_requested: bool,
+    /// The item's transcript, when the job asked for one and the stage ran.
+    pub transcript: Option<&'a TranscriptResponse>,
 }
 
 impl VideoMetadata {
@@ -103,6 +107,11 @@ impl VideoMetadata {
                     .and_then(Value::as_str)
                     .map(str::to_owned),
             });
+        let transcript = CompatTranscriptFields::build(
+            item.input_url,
+            item.transcript_requested,
+            item.transcript,
+        );
         VideoMetadata {
             url: item.input_url.to_owned(),
             platform: PLATFORM,
@@ -118,10 +127,10 @@ impl VideoMetadata {
                 .unwrap_or_default(),
             thumbnail_url,
             thumbnail_analysis: None,
-            transcript: None,
-            has_transcript: item.transcript_requested.then_some(false),
-            transcript_language: None,
-            transcript_confidence: None,
+            transcript: transcript.transcript,
+            has_transcript: transcript.has_transcript,
+            transcript_language: transcript.transcript_language,
+            transcript_confidence: transcript.transcript_confidence,
             extracted_at: text("/extracted_at").unwrap_or_default().to_owned(),
             processing_time_ms: item.processing_time_ms,
             cache_hit: item.cache_hit,
@@ -169,6 +178,7 @@ mod tests {
             cache_hit: false,
             processing_time_ms: 5,
             transcript_requested: true,
+            transcript: None,
         };
         let metadata = VideoMetadata::from_video(&video, facts);
         assert_eq!(metadata.upload_date, "20240310");

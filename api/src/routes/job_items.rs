@@ -17,6 +17,7 @@ use crate::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_nd
 use crate::problem::ApiError;
 use crate::routes::jobs::{find_job, one_of, parse_job_id};
 use crate::state::AppState;
+use crate::transcript_view::item_transcripts;
 
 const MAX_ITEMS_LIMIT: i64 = 1000;
 const DEFAULT_ITEMS_LIMIT: i64 = 100;
@@ -86,7 +87,18 @@ pub async fn list_items(
     } else {
         None
     };
-    let items: Vec<ItemResponse> = rows.into_iter().map(ItemResponse::from_row).collect();
+    let item_ids: Vec<_> = rows.iter().map(|row| row.item_id).collect();
+    let mut transcripts = item_transcripts(&state.db, &item_ids).await?;
+    let items: Vec<ItemResponse> = rows
+        .into_iter()
+        .map(|row| {
+            let transcript = transcripts.remove(&row.item_id);
+            ItemResponse {
+                transcript,
+                ..ItemResponse::from_row(row)
+            }
+        })
+        .collect();
 
     let (content_type, body) = match requested_format(&headers) {
         ItemsFormat::Json => {

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use tokworks_shared::db::jobs as job_db;
+use tokworks_shared::db::transcripts as transcript_db;
 
 use crate::auth::ApiKey;
 use crate::job_view::VideoResponse;
@@ -30,5 +31,9 @@ pub async fn get_video(
     let row = job_db::find_stored_video_for_key(&state.db, &video_id, key.api_key_id)
         .await?
         .ok_or(ApiError::NotFound { what: "video" })?;
-    Ok(Json(VideoResponse::from(row)))
+    let transcripts = transcript_db::list_video_transcripts(&state.db, &video_id).await?;
+    Ok(Json(VideoResponse {
+        transcripts: transcripts.into_iter().map(Into::into).collect(),
+        ..VideoResponse::from(row)
+    }))
 }

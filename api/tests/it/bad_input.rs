@@ -30,7 +30,7 @@ async fn invalid_bodies_are_rejected_with_their_code_and_create_no_job(pool: PgP
         ("batch of only bad URLs", json!({"kind":"batch","urls":["hello","https://www.tiktok.com/@scout2015"]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "NO_VALID_URLS"),
         ("trending kind", json!({"kind":"trending","count":10}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "UNSUPPORTED_JOB_KIND"),
         ("thumbnail analysis", json!({"kind":"video","url":VIDEO_URL,"options":{"analyze_thumbnail":true}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "UNSUPPORTED_OPTION"),
-        ("transcript", json!({"kind":"video","url":VIDEO_URL,"options":{"transcript":true}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "UNSUPPORTED_OPTION"),
+        ("transcript language", json!({"kind":"video","url":VIDEO_URL,"options":{"transcript":true,"language":"fr"}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("webhook event", json!({"kind":"video","url":VIDEO_URL,"webhook":{"url":"https://[2001:db8::10]/hook","events":["job.unknown"]}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("webhook loopback", json!({"kind":"video","url":VIDEO_URL,"webhook":{"url":"http://127.0.0.1/hook"}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "WEBHOOK_URL_NOT_ALLOWED"),
         ("non-TikTok URL", json!({"kind":"video","url":"https://www.youtube.com/watch?v=x"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_URL"),

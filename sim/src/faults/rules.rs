@@ -53,11 +53,15 @@ pub enum FaultKind {
     /// The site's page without its `__UNIVERSAL_DATA_FOR_REHYDRATION__` script.
     #[serde(rename = "layout_change")]
     LayoutChange,
+    /// A subtitle file rewritten as SubRip (no `WEBVTT` line, comma decimal separators); other
+    /// answers pass unchanged.
+    #[serde(rename = "malformed_vtt")]
+    MalformedVtt,
 }
 
 impl FaultKind {
     /// Every kind, in documentation order.
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::Latency,
         FaultKind::Http429,
         FaultKind::Http403,
@@ -70,6 +74,7 @@ impl FaultKind {
         FaultKind::Challenge,
         FaultKind::LoginWall,
         FaultKind::LayoutChange,
+        FaultKind::MalformedVtt,
     ];
 
     /// The JSON name (`http_429`, `reset`, …).
@@ -87,6 +92,7 @@ impl FaultKind {
             FaultKind::Challenge => "challenge",
             FaultKind::LoginWall => "login_wall",
             FaultKind::LayoutChange => "layout_change",
+            FaultKind::MalformedVtt => "malformed_vtt",
         }
     }
 }

@@ -389,6 +389,11 @@ fn proxied(state: &SimState, request: &SimRequest) -> Dispatched {
             response.body = remove_rehydration_script(&response.body);
             Reply::Respond(response)
         }
+        FaultKind::MalformedVtt => {
+            let mut response = state.site.handle(request);
+            response.body = crate::site::media::webvtt_as_subrip(&response.body);
+            Reply::Respond(response)
+        }
     };
     Dispatched {
         reply,

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::corpus::posts::{Post, PostKind};
+use crate::corpus::posts::{Post, PostKind, SubtitleSource};
 use crate::corpus::{CASE_CONDITIONS, PostCondition};
 
 use super::short_links::ShortForm;
@@ -95,6 +95,11 @@ pub fn video_truth(site: &TiktokSite, post: &Post) -> Value {
         "image_count": post.images.len(),
         "images": images,
         "subtitle_languages": post.subtitles.iter().map(|track| track.language_code_name()).collect::<Vec<_>>(),
+        "subtitles": post.subtitles.iter().map(|track| json!({
+            "language_code_name": track.language_code_name(),
+            "source": match track.source { SubtitleSource::Asr => "asr", SubtitleSource::Mt => "mt" },
+            "text": super::media::subtitle_words(post, track).join(" "),
+        })).collect::<Vec<_>>(),
         "cover_url": urls.cover_url(IMAGE_HOST_COMMON_US, &post.cover.key, "tplv-tiktokx-origin.image"),
         "pinned": post.pinned,
     })

@@ -1,6 +1,8 @@
 //! Deterministic media bytes the CDN serves: fake MP4 (real `ftyp` box), fake MP3 (ID3 header
 //! and MPEG frame headers), WebVTT subtitles consistent with the caption, and images.
 
+use bytes::Bytes;
+
 use crate::corpus::ids;
 use crate::corpus::posts::{self, Post, SubtitleSource, SubtitleTrack};
 
@@ -98,9 +100,9 @@ fn translate(word: &str, language: &str) -> String {
         .map_or_else(|| word.to_string(), |(_, to)| (*to).to_string())
 }
 
-/// The WebVTT file of `track`: the caption's spoken words spread over the video's duration,
-/// with short `MM:SS.mmm` and full timestamps, cue settings and `<c>` styling tags.
-pub fn webvtt(post: &Post, track: &SubtitleTrack) -> String {
+/// What `track` says: the caption's spoken words (translated for a machine-translated track),
+/// or `[Music]` when the caption has none.
+pub fn subtitle_words(post: &Post, track: &SubtitleTrack) -> Vec<String> {
     let language = track.language_code_name();
     let mut words: Vec<String> = post
         .spoken_lines
@@ -114,6 +116,13 @@ pub fn webvtt(post: &Post, track: &SubtitleTrack) -> String {
     if words.is_empty() {
         words.push("[Music]".to_string());
     }
+    words
+}
+
+/// The WebVTT file of `track`: [`subtitle_words`] spread over the video's duration, with short
+/// `MM:SS.mmm` and full timestamps, cue settings and `<c>` styling tags.
+pub fn webvtt(post: &Post, track: &SubtitleTrack) -> String {
+    let words = subtitle_words(post, track);
     let chunks: Vec<String> = words.chunks(4).map(|chunk| chunk.join(" ")).collect();
     let total_ms = u64::from(post.duration.max(1)) * 1_000;
     let step = (total_ms / chunks.len() as u64).clamp(400, 4_000);
@@ -140,6 +149,29 @@ pub fn webvtt(post: &Post, track: &SubtitleTrack) -> String {
         ));
     }
     out
+}
+
+/// A WebVTT body rewritten as SubRip: the `WEBVTT` header block dropped, `.` → `,` in timing
+/// lines. Any other body is returned unchanged.
+pub fn webvtt_as_subrip(body: &Bytes) -> Bytes {
+    let Some(text) = std::str::from_utf8(body)
+        .ok()
+        .filter(|text| text.starts_with("WEBVTT"))
+    else {
+        return body.clone();
+    };
+    let cues = text.split_once("\n\n").map_or("", |(_, cues)| cues);
+    let subrip: Vec<String> = cues
+        .lines()
+        .map(|line| {
+            if line.contains("-->") {
+                line.replace('.', ",")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    Bytes::from(subrip.join("\n"))
 }
 
 /// How a `Range` header applies to a body of known length.
@@ -219,6 +251,18 @@ mod tests {
         assert_eq!(byte_range("bytes=-3", 10), RangeOutcome::Partial(7, 9));
         assert_eq!(byte_range("bytes=10-", 10), RangeOutcome::Unsatisfiable);
         assert_eq!(byte_range("items=0-1", 10), RangeOutcome::Whole);
+    }
+
+    #[test]
+    fn webvtt_becomes_subrip_and_other_bodies_pass() {
+        let vtt =
+            Bytes::from_static(b"WEBVTT\n\n1\n00:00.000 --> 00:02.960 align:start\nhi there\n");
+        assert_eq!(
+            &webvtt_as_subrip(&vtt)[..],
+            b"1\n00:00,000 --> 00:02,960 align:start\nhi there"
+        );
+        let page = Bytes::from_static(b"<html>x.y</html>");
+        assert_eq!(webvtt_as_subrip(&page), page);
     }
 
     #[test]

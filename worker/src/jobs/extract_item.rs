@@ -19,6 +19,10 @@ use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 use crate::context::JobContext;
 use crate::extractor::{ExtractionFailure, ThumbnailBytes};
 use crate::tiktok::{MapContext, map_item, status_code_error};
+use crate::transcripts::{
+    StoreTranscriptError, TranscriptRequest, TranscriptStage, run_transcript_stage,
+    store_transcript,
+};
 
 /// Failures of the handler's own machinery (not of the extraction, which ends the item).
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +31,8 @@ pub enum ExtractItemError {
     Database(#[from] sqlx::Error),
     #[error("cannot serialise the video: {0}")]
     Serialise(#[from] serde_json::Error),
+    #[error("cannot store the transcript: {0}")]
+    Transcript(#[from] StoreTranscriptError),
 }
 
 /// A payload that is not an `ExtractItemTask` this worker understands.
@@ -108,6 +114,7 @@ struct StageTimings {
     queue_wait: Duration,
     extract: Option<Duration>,
     thumbnail: Option<Duration>,
+    transcript: Option<Duration>,
     store_started: Option<Instant>,
     handler_started: Instant,
 }
@@ -135,22 +142,57 @@ pub async fn run_extract_item(
         queue_wait: Duration::from_secs_f64(claim.queue_wait_ms.max(0.0) / 1000.0),
         extract: None,
         thumbnail: None,
+        transcript: None,
         store_started: None,
         handler_started,
     };
-    match attempt(context, &claim).await {
-        Ok(success) => {
+    match attempt(context, &claim, false).await {
+        Ok(mut success) => {
+            let transcript = transcript_stage(context, &claim, &mut success).await;
+            timings.transcript = transcript.as_ref().map(|stage| stage.duration);
             timings.extract = success.extract_duration;
             timings.thumbnail = success.thumbnail_duration;
-            store_success(context, &claim, success, timings).await
+            store_success(context, &claim, success, transcript, timings).await
         }
         Err(failure) => store_failure(context, &claim, task, failure, timings).await,
     }
 }
 
+/// The transcript stage, when the job asked for one. A cache hit whose subtitle URL went stale
+/// (expired, 403) is extracted again first, as on a cache miss, for fresh URLs.
+async fn transcript_stage(
+    context: &JobContext,
+    claim: &ClaimedItem,
+    success: &mut AttemptSuccess,
+) -> Option<TranscriptStage> {
+    let request = TranscriptRequest::from_job_options(&claim.job_options)?;
+    let started = Instant::now();
+    let (video_id, video_json) = (&success.video_id, &success.video_json);
+    let mut outcome = run_transcript_stage(context, &request, video_id, video_json).await;
+    if success.cache_hit && outcome.url_went_stale() {
+        match attempt(context, claim, true).await {
+            Ok(fresh) => {
+                *success = fresh;
+                let (video_id, video_json) = (&success.video_id, &success.video_json);
+                outcome = run_transcript_stage(context, &request, video_id, video_json).await;
+            }
+            Err(failure) => tracing::warn!(item_id = %claim.item_id, code = failure.code.as_str(),
+                "re-extraction for fresh subtitle URLs failed; keeping the cached video"),
+        }
+    }
+    let duration = started.elapsed();
+    Some(TranscriptStage {
+        request,
+        outcome,
+        duration,
+    })
+}
+
+/// Cache or extraction; `bypass_cache` extracts even when a fresh copy is stored.
 async fn attempt(
     context: &JobContext,
     claim: &ClaimedItem,
+    bypass_cache: bool,
 ) -> Result<AttemptSuccess, ExtractionFailure> {
     let input = claim.canonical_url.as_deref().unwrap_or(&claim.input_url);
     let url = TiktokUrl::parse(input)
@@ -165,11 +207,12 @@ async fn attempt(
         }
     }
 
-    let refresh = claim
-        .job_options
-        .get("refresh")
-        .and_then(serde_json::Value::as_bool)
-        == Some(true);
+    let refresh = bypass_cache
+        || claim
+            .job_options
+            .get("refresh")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
     let known_video_id = claim.video_id.as_deref().or(url.video_id());
     if let (Some(ttl), Some(video_id), false) =
         (context.settings.cache_ttl, known_video_id, refresh)
@@ -245,6 +288,7 @@ async fn store_success(
     context: &JobContext,
     claim: &ClaimedItem,
     success: AttemptSuccess,
+    transcript: Option<TranscriptStage>,
     mut timings: StageTimings,
 ) -> Result<ExtractItemOutcome, ExtractItemError> {
     let mut transaction = context.pool.begin().await?;
@@ -271,6 +315,10 @@ async fn store_success(
             )
             .await?;
         }
+    }
+    if let Some(stage) = &transcript {
+        let (item, claim_id, video) = (claim.item_id, claim.claim_id, &success.video_id);
+        store_transcript(&mut transaction, item, claim_id, video, stage).await?;
     }
     let end = ItemEnd::Succeeded {
         video_id: success.video_id.clone(),
@@ -352,6 +400,7 @@ async fn finish(
     let mut stages = vec![("queue_wait", timings.queue_wait)];
     stages.extend(timings.extract.map(|duration| ("extract", duration)));
     stages.extend(timings.thumbnail.map(|duration| ("thumbnail", duration)));
+    stages.extend(timings.transcript.map(|duration| ("transcript", duration)));
     stages.extend(
         timings
             .store_started

@@ -9,6 +9,7 @@ mod reconciler;
 mod startup_signal;
 mod support;
 mod tiktok_web_client;
+mod transcripts;
 mod web_extractor;
 mod webhooks;
 mod ytdlp_pool;

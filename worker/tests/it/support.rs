@@ -15,6 +15,8 @@ use tokworks_shared::video::VideoSource;
 use tokworks_sim::server::{SimConfig, SimHandle};
 use tokworks_worker::context::{ExtractSettings, JobContext, WorkerIdentity};
 use tokworks_worker::extractor::{Extraction, ExtractionFailure, VideoExtractor};
+use tokworks_worker::transcripts::SubtitleFetcher;
+use tokworks_worker::web_extractor::WebNetwork;
 use tokworks_worker::ytdlp::{YtDlpExtractor, YtDlpNetwork, locate_python};
 use uuid::Uuid;
 
@@ -76,7 +78,22 @@ pub fn context(
             item_lease: Duration::from_secs(10),
             retry_delays: vec![Duration::from_secs(2), Duration::from_secs(8)],
         }),
+        // A proxy that refuses connections: a test that wants subtitles sets `subtitles_through`.
+        subtitles: SubtitleFetcher::new(&WebNetwork {
+            proxy_url: Some("http://127.0.0.1:9".to_owned()),
+            insecure_tls: false,
+        })
+        .expect("client builds"),
     }
+}
+
+/// A subtitle downloader going through the simulator's proxy.
+pub fn subtitles_through(sim: &SimHandle) -> SubtitleFetcher {
+    SubtitleFetcher::new(&WebNetwork {
+        proxy_url: Some(sim.proxy_url()),
+        insecure_tls: true,
+    })
+    .expect("client builds")
 }
 
 /// Inserts a job with one queued item per URL; returns the job id and the tasks.

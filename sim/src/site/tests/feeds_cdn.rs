@@ -312,6 +312,16 @@ fn subtitles_are_webvtt_consistent_with_the_caption() {
         .to_string();
     assert!(text.contains(&first_word), "{text}");
     assert_eq!(video["claInfo"]["captionInfos"][0]["url"], info["Url"]);
+    // The ground truth's text of the track is its cue lines joined with spaces.
+    let cue_lines: Vec<String> = text
+        .split("\n\n")
+        .skip(1)
+        .filter_map(|cue| cue.lines().nth(2))
+        .map(|line| line.replace("<c>", "").replace("</c>", ""))
+        .collect();
+    let track = &truth["subtitles"][0];
+    assert_eq!(track["language_code_name"], info["LanguageCodeName"]);
+    assert_eq!(track["text"], cue_lines.join(" "));
 }
 
 #[test]
