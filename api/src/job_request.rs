@@ -1,5 +1,6 @@
 //! The `POST /v1/jobs` body (wire format) and its validation into an accepted job: a
-//! `VideoJobRequest` or a `BatchJobRequest` (its URL list is checked in `batch_request`).
+//! `VideoJobRequest`, a `BatchJobRequest` (its URL list is checked in `batch_request`) or a
+//! `FeedJobRequest` (trending, hashtag, user; checked in `feed_request`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,12 +12,13 @@ use tokworks_shared::webhooks::events::{
 };
 
 use crate::batch_request::{BatchJobRequest, parse_batch_urls};
+use crate::feed_request::{Feed, FeedJobRequest, parse_count, parse_hashtag, parse_username};
 use crate::problem::ApiError;
 
 /// Largest accepted `metadata` object, serialized.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
-/// Job kinds of the API (`video` and `batch` are available in this version).
+/// Job kinds of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKindRequest {
@@ -137,6 +139,7 @@ impl VideoJobRequest {
 pub enum AcceptedJobRequest {
     Video(VideoJobRequest),
     Batch(BatchJobRequest),
+    Feed(FeedJobRequest),
 }
 
 impl AcceptedJobRequest {
@@ -145,6 +148,7 @@ impl AcceptedJobRequest {
         match self {
             AcceptedJobRequest::Video(video) => video.webhook.as_ref(),
             AcceptedJobRequest::Batch(batch) => batch.webhook.as_ref(),
+            AcceptedJobRequest::Feed(feed) => feed.webhook.as_ref(),
         }
     }
 }
@@ -163,6 +167,8 @@ pub struct ValidationLimits {
     pub webhook_policy: AddressPolicy,
     /// Most URLs in one batch (BATCH_MAX_URLS).
     pub batch_max_urls: usize,
+    /// Largest `count` of a feed job (FEED_MAX_COUNT).
+    pub feed_max_count: u32,
 }
 
 impl CreateJobRequest {
@@ -172,16 +178,18 @@ impl CreateJobRequest {
         self.validate_with(&ValidationLimits {
             webhook_policy: AddressPolicy::default(),
             batch_max_urls: 1000,
+            feed_max_count: 500,
         })
     }
 
     /// [`Self::validate`] with the api's limits.
     pub fn validate_with(self, limits: &ValidationLimits) -> Result<AcceptedJobRequest, ApiError> {
         let kind = self.kind;
-        if kind != JobKindRequest::Video && kind != JobKindRequest::Batch {
-            return Err(ApiError::UnsupportedJobKind {
-                kind: kind.as_str().to_owned(),
-            });
+        if matches!(
+            kind,
+            JobKindRequest::Trending | JobKindRequest::Hashtag | JobKindRequest::User
+        ) {
+            return self.validate_feed(limits);
         }
         let (url_field, urls_field) = (self.url.is_some(), self.urls.is_some());
         for (field, present) in [
@@ -222,6 +230,57 @@ impl CreateJobRequest {
         Ok(AcceptedJobRequest::Video(VideoJobRequest {
             input_url,
             url,
+            options: common.options,
+            metadata: common.metadata,
+            webhook: common.webhook,
+        }))
+    }
+}
+
+impl CreateJobRequest {
+    /// A `trending`, `hashtag` or `user` job: `count`, plus `hashtag` / `username`.
+    fn validate_feed(self, limits: &ValidationLimits) -> Result<AcceptedJobRequest, ApiError> {
+        let kind = self.kind;
+        for (field, present) in [
+            ("url", self.url.is_some()),
+            ("urls", self.urls.is_some()),
+            (
+                "hashtag",
+                self.hashtag.is_some() && kind != JobKindRequest::Hashtag,
+            ),
+            (
+                "username",
+                self.username.is_some() && kind != JobKindRequest::User,
+            ),
+        ] {
+            if present {
+                return Err(ApiError::InvalidField {
+                    field: field.to_owned(),
+                    message: format!("`{field}` is not a field of a `{}` job", kind.as_str()),
+                });
+            }
+        }
+        let count = parse_count(self.count.as_ref(), limits.feed_max_count)?;
+        let (feed, target_as_sent) = match kind {
+            JobKindRequest::Hashtag => (
+                Feed::Hashtag {
+                    name: parse_hashtag(self.hashtag.as_ref())?,
+                },
+                self.hashtag.as_ref().and_then(Value::as_str).map(str::to_owned),
+            ),
+            JobKindRequest::User => (
+                Feed::User {
+                    username: parse_username(self.username.as_ref())?,
+                },
+                self.username.as_ref().and_then(Value::as_str).map(str::to_owned),
+            ),
+            _ => (Feed::Trending, None),
+        };
+        let common = validate_common(self.options, self.webhook, self.metadata, limits)?;
+        Ok(AcceptedJobRequest::Feed(FeedJobRequest {
+            feed,
+            count,
+            target_as_sent,
             options: common.options,
             metadata: common.metadata,
             webhook: common.webhook,
@@ -362,7 +421,7 @@ mod tests {
     fn validate(body: &str) -> Result<VideoJobRequest, ApiError> {
         match parse_json::<CreateJobRequest>(body.as_bytes())?.validate()? {
             AcceptedJobRequest::Video(video) => Ok(video),
-            AcceptedJobRequest::Batch(_) => panic!("a batch from {body}"),
+            other => panic!("not a video job from {body}: {other:?}"),
         }
     }
 
@@ -377,10 +436,41 @@ mod tests {
         assert_eq!(job.normalised_request()["options"]["language"], "en");
     }
 
+    fn validate_feed(body: &str) -> Result<FeedJobRequest, ApiError> {
+        match parse_json::<CreateJobRequest>(body.as_bytes())?.validate()? {
+            AcceptedJobRequest::Feed(feed) => Ok(feed),
+            other => panic!("not a feed job from {body}: {other:?}"),
+        }
+    }
+
     #[test]
-    fn other_kinds_are_unsupported_not_unknown() {
-        let error = validate(r#"{"kind":"trending","count":10}"#).unwrap_err();
-        assert_eq!(error.code(), "UNSUPPORTED_JOB_KIND");
+    fn feed_kinds_are_accepted_and_normalised() {
+        let trending = validate_feed(r#"{"kind":"trending"}"#).unwrap();
+        assert_eq!(trending.feed_key(), "trending|30");
+        let hashtag = validate_feed(r##"{"kind":"hashtag","hashtag":"#Food","count":40}"##).unwrap();
+        assert_eq!(hashtag.feed_key(), "hashtag|food|40");
+        let user = validate_feed(
+            r#"{"kind":"user","username":"https://www.tiktok.com/@some_one","count":5}"#,
+        )
+        .unwrap();
+        assert_eq!(user.feed_key(), "user|some_one|5");
+    }
+
+    #[test]
+    fn feed_fields_are_checked_with_stable_codes() {
+        for (body, code) in [
+            (r#"{"kind":"trending","count":0}"#, "INVALID_FIELD"),
+            (r#"{"kind":"trending","count":501}"#, "INVALID_FIELD"),
+            (r#"{"kind":"trending","hashtag":"food"}"#, "INVALID_FIELD"),
+            (r#"{"kind":"hashtag","count":10}"#, "INVALID_FIELD"),
+            (r#"{"kind":"hashtag","hashtag":"a b"}"#, "INVALID_FIELD"),
+            (r#"{"kind":"hashtag","hashtag":"food","username":"x"}"#, "INVALID_FIELD"),
+            (r#"{"kind":"user"}"#, "INVALID_FIELD"),
+            (r#"{"kind":"user","username":"https://www.tiktok.com/tag/food"}"#, "UNSUPPORTED_URL"),
+            (r#"{"kind":"user","username":"x","url":"https://www.tiktok.com/@x"}"#, "INVALID_FIELD"),
+        ] {
+            assert_eq!(validate_feed(body).unwrap_err().code(), code, "{body}");
+        }
     }
 
     #[test]
