@@ -21,9 +21,13 @@ const MAX_USERNAME_CHARS: usize = 64;
 pub enum Feed {
     Trending,
     /// Lowercase, without `#`.
-    Hashtag { name: String },
+    Hashtag {
+        name: String,
+    },
     /// Without `@`, as TikTok spells it (case kept; the feed key is lowercase).
-    User { username: String },
+    User {
+        username: String,
+    },
 }
 
 impl Feed {
@@ -115,7 +119,11 @@ pub fn parse_hashtag(hashtag: Option<&Value>) -> Result<String, ApiError> {
         message: message.to_owned(),
     };
     let text = match hashtag {
-        None => return Err(invalid("missing field `hashtag` (e.g. \"food\" or \"#food\")")),
+        None => {
+            return Err(invalid(
+                "missing field `hashtag` (e.g. \"food\" or \"#food\")",
+            ));
+        }
         Some(Value::String(text)) => text,
         Some(_) => return Err(invalid("must be a string such as \"food\" or \"#food\"")),
     };
@@ -186,9 +194,7 @@ pub fn parse_username(username: Option<&Value>) -> Result<String, ApiError> {
         .chars()
         .all(|character| character.is_ascii_alphanumeric() || matches!(character, '_' | '.'))
     {
-        return Err(invalid(
-            "a username has only letters, digits, `_` and `.`",
-        ));
+        return Err(invalid("a username has only letters, digits, `_` and `.`"));
     }
     Ok(name)
 }
@@ -205,7 +211,14 @@ mod tests {
         assert_eq!(parse_count(None, 500).unwrap(), 30);
         assert_eq!(parse_count(None, 10).unwrap(), 10);
         assert_eq!(parse_count(Some(&json!(500)), 500).unwrap(), 500);
-        for bad in [json!(0), json!(501), json!(-1), json!(2.5), json!("30"), json!(null)] {
+        for bad in [
+            json!(0),
+            json!(501),
+            json!(-1),
+            json!(2.5),
+            json!("30"),
+            json!(null),
+        ] {
             assert_eq!(
                 parse_count(Some(&bad), 500).unwrap_err().code(),
                 "INVALID_FIELD",
@@ -217,9 +230,18 @@ mod tests {
     #[test]
     fn hashtags_lose_the_hash_and_case() {
         assert_eq!(parse_hashtag(Some(&json!("food"))).unwrap(), "food");
-        assert_eq!(parse_hashtag(Some(&json!(" #FoodTok "))).unwrap(), "foodtok");
+        assert_eq!(
+            parse_hashtag(Some(&json!(" #FoodTok "))).unwrap(),
+            "foodtok"
+        );
         assert_eq!(parse_hashtag(Some(&json!("café_2"))).unwrap(), "café_2");
-        for bad in [json!("#"), json!(""), json!("two words"), json!("a#b"), json!(3)] {
+        for bad in [
+            json!("#"),
+            json!(""),
+            json!("two words"),
+            json!("a#b"),
+            json!(3),
+        ] {
             assert_eq!(
                 parse_hashtag(Some(&bad)).unwrap_err().code(),
                 "INVALID_FIELD",
@@ -244,9 +266,11 @@ mod tests {
             );
         }
         assert_eq!(
-            parse_username(Some(&json!("https://www.tiktok.com/@a/video/7300000000000000001")))
-                .unwrap_err()
-                .code(),
+            parse_username(Some(&json!(
+                "https://www.tiktok.com/@a/video/7300000000000000001"
+            )))
+            .unwrap_err()
+            .code(),
             "UNSUPPORTED_URL"
         );
         assert_eq!(

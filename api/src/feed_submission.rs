@@ -105,8 +105,7 @@ async fn enqueue_feed_items(state: &AppState, job_id: Uuid, item_ids: &[Uuid]) {
         .collect();
     match state.queue.push(&tasks).await {
         Ok(task_ids) => {
-            let enqueued: Vec<(Uuid, String)> =
-                item_ids.iter().copied().zip(task_ids).collect();
+            let enqueued: Vec<(Uuid, String)> = item_ids.iter().copied().zip(task_ids).collect();
             if let Err(error) = job_db::record_items_enqueued(&state.db, &enqueued).await {
                 tracing::warn!(%job_id, %error, "could not record task ids after enqueue");
             }

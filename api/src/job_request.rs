@@ -266,13 +266,19 @@ impl CreateJobRequest {
                 Feed::Hashtag {
                     name: parse_hashtag(self.hashtag.as_ref())?,
                 },
-                self.hashtag.as_ref().and_then(Value::as_str).map(str::to_owned),
+                self.hashtag
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             ),
             JobKindRequest::User => (
                 Feed::User {
                     username: parse_username(self.username.as_ref())?,
                 },
-                self.username.as_ref().and_then(Value::as_str).map(str::to_owned),
+                self.username
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             ),
             _ => (Feed::Trending, None),
         };
@@ -447,7 +453,8 @@ mod tests {
     fn feed_kinds_are_accepted_and_normalised() {
         let trending = validate_feed(r#"{"kind":"trending"}"#).unwrap();
         assert_eq!(trending.feed_key(), "trending|30");
-        let hashtag = validate_feed(r##"{"kind":"hashtag","hashtag":"#Food","count":40}"##).unwrap();
+        let hashtag =
+            validate_feed(r##"{"kind":"hashtag","hashtag":"#Food","count":40}"##).unwrap();
         assert_eq!(hashtag.feed_key(), "hashtag|food|40");
         let user = validate_feed(
             r#"{"kind":"user","username":"https://www.tiktok.com/@some_one","count":5}"#,
@@ -464,10 +471,19 @@ mod tests {
             (r#"{"kind":"trending","hashtag":"food"}"#, "INVALID_FIELD"),
             (r#"{"kind":"hashtag","count":10}"#, "INVALID_FIELD"),
             (r#"{"kind":"hashtag","hashtag":"a b"}"#, "INVALID_FIELD"),
-            (r#"{"kind":"hashtag","hashtag":"food","username":"x"}"#, "INVALID_FIELD"),
+            (
+                r#"{"kind":"hashtag","hashtag":"food","username":"x"}"#,
+                "INVALID_FIELD",
+            ),
             (r#"{"kind":"user"}"#, "INVALID_FIELD"),
-            (r#"{"kind":"user","username":"https://www.tiktok.com/tag/food"}"#, "UNSUPPORTED_URL"),
-            (r#"{"kind":"user","username":"x","url":"https://www.tiktok.com/@x"}"#, "INVALID_FIELD"),
+            (
+                r#"{"kind":"user","username":"https://www.tiktok.com/tag/food"}"#,
+                "UNSUPPORTED_URL",
+            ),
+            (
+                r#"{"kind":"user","username":"x","url":"https://www.tiktok.com/@x"}"#,
+                "INVALID_FIELD",
+            ),
         ] {
             assert_eq!(validate_feed(body).unwrap_err().code(), code, "{body}");
         }

@@ -90,7 +90,12 @@ pub struct JobFeedStopResponse {
 impl JobFeedResponse {
     /// The feed of `row` (its request names it) with its walk.
     pub fn from_parts(row: &JobRow, walk: &JobFeedRow) -> Self {
-        let text = |name: &str| row.request.get(name).and_then(Value::as_str).map(str::to_owned);
+        let text = |name: &str| {
+            row.request
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         let walk_finished = walk.walk_finished_at.is_some();
         JobFeedResponse {
             kind: row.kind.clone(),

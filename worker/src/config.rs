@@ -272,9 +272,14 @@ mod tests {
     #[test]
     fn feed_signer_is_builtin_by_default_and_external_with_a_url() {
         use crate::tiktok_web::SignerChoice;
-        assert_eq!(parse(&[]).tiktok_web_settings().signer, SignerChoice::BuiltIn);
         assert_eq!(
-            parse(&["--tiktok-signer", "none"]).tiktok_web_settings().signer,
+            parse(&[]).tiktok_web_settings().signer,
+            SignerChoice::BuiltIn
+        );
+        assert_eq!(
+            parse(&["--tiktok-signer", "none"])
+                .tiktok_web_settings()
+                .signer,
             SignerChoice::None
         );
         let external = parse(&[
@@ -299,7 +304,10 @@ mod tests {
             "50",
         ])
         .tiktok_web_settings();
-        assert_eq!(with_proxy.network.proxy_url.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(
+            with_proxy.network.proxy_url.as_deref(),
+            Some("http://127.0.0.1:9")
+        );
         assert_eq!(with_proxy.ms_token.as_deref(), Some("tok"));
         assert_eq!(with_proxy.max_count, 50);
     }

@@ -1,7 +1,7 @@
 //! tokworks-worker: apalis workers that take extraction tasks from Redis, run yt-dlp (a pool of
 //! long-lived helper processes) or the native web extractor (`EXTRACTOR=web`), map TikTok's item
 //! to our `Video`, and store everything in Postgres — plus the maintenance loop (promoter,
-//! cleanup, heartbeats, leases, reconciler) and the webhook deliverer.
+//! cleanup, heartbeats, leases, reconciler), the webhook deliverer and the feed walker.
 
 pub mod apalis_runtime;
 pub mod config;

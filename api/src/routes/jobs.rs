@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use tokworks_shared::db::feed_walks as feed_db;
 use tokworks_shared::db::jobs::{
     self as job_db, CancelJobOutcome, InsertJobOutcome, JobListQuery, JobRow, NewJob, NewJobItem,
     NewJobWebhook,
 };
-use tokworks_shared::db::feed_walks as feed_db;
 use tokworks_shared::db::webhooks as webhook_db;
 use tokworks_shared::jobs::ExtractItemTask;
 use uuid::Uuid;
@@ -81,8 +81,15 @@ pub async fn create_job(
         ),
         AcceptedJobRequest::Feed(feed_job) => {
             let submitted = submit_feed_job(&state, &key, feed_job, idempotency_key).await?;
-            return job_created_response(&state, &key, submitted.job_id, submitted.replayed, wait, None)
-                .await;
+            return job_created_response(
+                &state,
+                &key,
+                submitted.job_id,
+                submitted.replayed,
+                wait,
+                None,
+            )
+            .await;
         }
     };
 

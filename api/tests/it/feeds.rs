@@ -4,9 +4,9 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use tokworks_shared::db::feed_walks::claims::{self as walk_claims, WalkEnd};
-use tokworks_shared::db::feed_walks::WalkStatus;
 use std::time::Duration;
+use tokworks_shared::db::feed_walks::WalkStatus;
+use tokworks_shared::db::feed_walks::claims::{self as walk_claims, WalkEnd};
 use uuid::Uuid;
 
 use crate::support::TestApp;
@@ -18,7 +18,10 @@ async fn submit(app: &TestApp, body: Value) -> Value {
 }
 
 fn walk_id(job: &Value) -> String {
-    job["feed"]["walk"]["id"].as_str().expect("a walk id").to_owned()
+    job["feed"]["walk"]["id"]
+        .as_str()
+        .expect("a walk id")
+        .to_owned()
 }
 
 /// Plays the worker: stores `video_ids` as videos and ends the due walk with them.
@@ -65,9 +68,18 @@ async fn bad_feed_requests_get_stable_422_codes(pool: PgPool) {
         (json!({"kind": "trending", "count": 501}), "INVALID_FIELD"),
         (json!({"kind": "trending", "count": "ten"}), "INVALID_FIELD"),
         (json!({"kind": "hashtag"}), "INVALID_FIELD"),
-        (json!({"kind": "hashtag", "hashtag": "two words"}), "INVALID_FIELD"),
-        (json!({"kind": "user", "username": "https://www.tiktok.com/tag/food"}), "UNSUPPORTED_URL"),
-        (json!({"kind": "user", "username": "@a", "urls": []}), "INVALID_FIELD"),
+        (
+            json!({"kind": "hashtag", "hashtag": "two words"}),
+            "INVALID_FIELD",
+        ),
+        (
+            json!({"kind": "user", "username": "https://www.tiktok.com/tag/food"}),
+            "UNSUPPORTED_URL",
+        ),
+        (
+            json!({"kind": "user", "username": "@a", "urls": []}),
+            "INVALID_FIELD",
+        ),
     ] {
         let response = app.post_json("/v1/jobs", &body).await;
         response.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, code);
@@ -80,16 +92,28 @@ async fn identical_feed_jobs_share_a_walk_and_a_finished_walk_serves_the_next_fr
     pool: PgPool,
 ) {
     let app = TestApp::new(pool).await;
-    let first = submit(&app, json!({"kind": "hashtag", "hashtag": "#Food", "count": 3})).await;
+    let first = submit(
+        &app,
+        json!({"kind": "hashtag", "hashtag": "#Food", "count": 3}),
+    )
+    .await;
     assert_eq!(first["kind"], "hashtag");
     assert_eq!(first["status"], "queued");
     assert_eq!(first["feed"]["hashtag"], "food");
     assert_eq!(first["feed"]["count"], 3);
     assert_eq!(first["feed"]["cache_hit"], false);
     assert_eq!(first["feed"]["walk"]["status"], "queued");
-    let second = submit(&app, json!({"kind": "hashtag", "hashtag": "food", "count": 3})).await;
+    let second = submit(
+        &app,
+        json!({"kind": "hashtag", "hashtag": "food", "count": 3}),
+    )
+    .await;
     assert_eq!(walk_id(&second), walk_id(&first), "coalesced into one walk");
-    let other_count = submit(&app, json!({"kind": "hashtag", "hashtag": "food", "count": 4})).await;
+    let other_count = submit(
+        &app,
+        json!({"kind": "hashtag", "hashtag": "food", "count": 4}),
+    )
+    .await;
     assert_ne!(walk_id(&other_count), walk_id(&first));
 
     // Walk the `count: 3` feed (and only it: the other one stays due).
@@ -98,14 +122,21 @@ async fn identical_feed_jobs_share_a_walk_and_a_finished_walk_serves_the_next_fr
         .execute(&app.pool)
         .await
         .unwrap();
-    let videos = ["7300000000000000011", "7300000000000000012", "7300000000000000013"];
+    let videos = [
+        "7300000000000000011",
+        "7300000000000000012",
+        "7300000000000000013",
+    ];
     finish_walk(&app, &videos, WalkStatus::Succeeded, "COUNT_REACHED").await;
     for job in [&first, &second] {
         let id = job["id"].as_str().unwrap();
         let view = app.get(&format!("/v1/jobs/{id}")).await;
         assert_eq!(view.body["status"], "succeeded", "{:#}", view.body);
         assert_eq!(view.body["counts"]["succeeded"], 3);
-        assert_eq!(view.body["feed"]["walk"]["stopped"]["code"], "COUNT_REACHED");
+        assert_eq!(
+            view.body["feed"]["walk"]["stopped"]["code"],
+            "COUNT_REACHED"
+        );
         let items = app.get(&format!("/v1/jobs/{id}/items")).await;
         let ids: Vec<&str> = items.body["data"]
             .as_array()
@@ -117,7 +148,11 @@ async fn identical_feed_jobs_share_a_walk_and_a_finished_walk_serves_the_next_fr
     }
 
     // Within the TTL: answered at once from the finished walk.
-    let cached = submit(&app, json!({"kind": "hashtag", "hashtag": "FOOD", "count": 3})).await;
+    let cached = submit(
+        &app,
+        json!({"kind": "hashtag", "hashtag": "FOOD", "count": 3}),
+    )
+    .await;
     assert_eq!(cached["status"], "succeeded", "{cached:#}");
     assert_eq!(cached["feed"]["cache_hit"], true);
     assert_eq!(walk_id(&cached), walk_id(&first));
@@ -133,7 +168,11 @@ async fn identical_feed_jobs_share_a_walk_and_a_finished_walk_serves_the_next_fr
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_feed_stopped_short_is_partial_with_the_reason(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let job = submit(&app, json!({"kind": "user", "username": "@Some.One", "count": 10})).await;
+    let job = submit(
+        &app,
+        json!({"kind": "user", "username": "@Some.One", "count": 10}),
+    )
+    .await;
     assert_eq!(job["feed"]["username"], "Some.One");
     finish_walk(
         &app,
@@ -142,11 +181,16 @@ async fn a_feed_stopped_short_is_partial_with_the_reason(pool: PgPool) {
         "UPSTREAM_RATE_LIMITED",
     )
     .await;
-    let view = app.get(&format!("/v1/jobs/{}", job["id"].as_str().unwrap())).await;
+    let view = app
+        .get(&format!("/v1/jobs/{}", job["id"].as_str().unwrap()))
+        .await;
     assert_eq!(view.body["status"], "partial", "{:#}", view.body);
     assert_eq!(view.body["error"]["code"], "UPSTREAM_RATE_LIMITED");
     assert_eq!(view.body["error"]["retryable"], true);
-    assert_eq!(view.body["feed"]["walk"]["stopped"]["code"], "UPSTREAM_RATE_LIMITED");
+    assert_eq!(
+        view.body["feed"]["walk"]["stopped"]["code"],
+        "UPSTREAM_RATE_LIMITED"
+    );
     assert_eq!(view.body["counts"]["total"], 1);
 }
 

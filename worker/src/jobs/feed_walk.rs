@@ -63,7 +63,10 @@ impl Default for FeedWalkSettings {
             concurrency: 2,
             lease: Duration::from_secs(10),
             cover_concurrency: 16,
-            retry_delays: [2, 8, 30, 60].into_iter().map(Duration::from_secs).collect(),
+            retry_delays: [2, 8, 30, 60]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
             max_retry_after: Duration::from_secs(300),
             poll_interval: Duration::from_secs(1),
         }
@@ -196,11 +199,16 @@ impl FeedWalkRunner {
         match walk_claims::repair_orphaned_feed_jobs(&self.pool).await {
             Ok(jobs) => {
                 if !jobs.is_empty() {
-                    tracing::warn!(jobs = jobs.len(), "served feed jobs left open on a finished walk");
+                    tracing::warn!(
+                        jobs = jobs.len(),
+                        "served feed jobs left open on a finished walk"
+                    );
                 }
                 self.enqueue_enrichment(&jobs).await;
             }
-            Err(error) => tracing::warn!(%error, "cannot look for open feed jobs of finished walks"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for open feed jobs of finished walks")
+            }
         }
     }
 
@@ -278,7 +286,11 @@ impl FeedWalkRunner {
     async fn walk_with_covers(
         &self,
         mut walker: FeedWalker<'_>,
-    ) -> ((Vec<WalkedVideo>, Vec<(String, ThumbnailBytes)>), FeedStop, usize) {
+    ) -> (
+        (Vec<WalkedVideo>, Vec<(String, ThumbnailBytes)>),
+        FeedStop,
+        usize,
+    ) {
         let context = MapContext {
             source: VideoSource::Web,
             extracted_at: Utc::now(),

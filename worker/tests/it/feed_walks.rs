@@ -262,14 +262,16 @@ async fn trending_hashtag_and_user_jobs_end_with_the_simulators_ground_truth(poo
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!((source.as_str(), raw_id.as_deref()), ("web", Some(first.as_str())));
-    let covers: i64 = sqlx::query_scalar(
-        "select count(*) from thumbnails where video_id = any($1)",
-    )
-    .bind(truth_trending(&sim, 30))
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    assert_eq!(
+        (source.as_str(), raw_id.as_deref()),
+        ("web", Some(first.as_str()))
+    );
+    let covers: i64 =
+        sqlx::query_scalar("select count(*) from thumbnails where video_id = any($1)")
+            .bind(truth_trending(&sim, 30))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(covers, 30);
 }
 
@@ -291,13 +293,23 @@ async fn an_identical_job_within_the_ttl_is_served_without_touching_tiktok(pool:
     );
     assert_eq!(job_row(&pool, second_job).await.status, "succeeded");
     let cached = items(&pool, second_job).await;
-    assert_eq!(video_ids(&cached), video_ids(&items(&pool, first_job).await));
+    assert_eq!(
+        video_ids(&cached),
+        video_ids(&items(&pool, first_job).await)
+    );
     assert!(cached.iter().all(|item| item.2 == Some(true)));
     assert!(runner.run_due_walks().await.is_empty(), "no walk to run");
-    assert_eq!(upstream_requests(&sim, "/api/").await, walked, "no upstream request");
+    assert_eq!(
+        upstream_requests(&sim, "/api/").await,
+        walked,
+        "no upstream request"
+    );
 
     let (refreshed, service) = submit(&pool, key, &trending(30), true).await;
-    assert!(matches!(service, FeedService::NewWalk { .. }), "{service:?}");
+    assert!(
+        matches!(service, FeedService::NewWalk { .. }),
+        "{service:?}"
+    );
     run_one(&runner).await;
     assert!(upstream_requests(&sim, "/api/").await > walked);
     assert_eq!(job_row(&pool, refreshed).await.status, "succeeded");
@@ -331,7 +343,12 @@ async fn identical_jobs_submitted_together_share_one_upstream_walk(pool: PgPool)
         }
     );
     // One walk = one session: every recommend request carries the same device_id.
-    let log = sim_get(&sim, "/_sim/requests", &[("path_prefix", "/api/recommend/item_list/")]).await;
+    let log = sim_get(
+        &sim,
+        "/_sim/requests",
+        &[("path_prefix", "/api/recommend/item_list/")],
+    )
+    .await;
     let device_ids: std::collections::HashSet<String> = log["entries"]
         .as_array()
         .expect("entries")
@@ -374,7 +391,10 @@ async fn start_faulting_sign_server(sim_base_url: String, fault: Value) -> Strin
             url.query_pairs_mut()
                 .clear()
                 .extend_pairs(kept)
-                .append_pair("msToken", "signerMsToken_0123456789abcdefghijklmnopqrstuvwxyz==")
+                .append_pair(
+                    "msToken",
+                    "signerMsToken_0123456789abcdefghijklmnopqrstuvwxyz==",
+                )
                 .append_pair("X-Bogus", "DFSzswVLsignedBySignServer01")
                 .append_pair("X-Gnarly", "gnarlySignedBySignServer0123456789");
             axum::Json(json!({
@@ -404,7 +424,10 @@ async fn start_faulting_sign_server(sim_base_url: String, fault: Value) -> Strin
 async fn faults_after_the_first_page_end_the_job_partial_with_that_pages_items(pool: PgPool) {
     let key = api_key(&pool).await;
     for (fault, expected) in [
-        (json!({"fault": "http_429", "retry_after_secs": 30}), ErrorCode::UpstreamRateLimited),
+        (
+            json!({"fault": "http_429", "retry_after_secs": 30}),
+            ErrorCode::UpstreamRateLimited,
+        ),
         (json!({"fault": "empty_200"}), ErrorCode::UpstreamEmpty),
         // The WAF page instead of JSON. (The simulator's `layout_change` strips the rehydration
         // script of HTML pages only; an API answer of an unknown shape is UPSTREAM_CHANGED, as
@@ -428,12 +451,23 @@ async fn faults_after_the_first_page_end_the_job_partial_with_that_pages_items(p
         let (job_id, _) = submit(&pool, key, &ask, true).await;
         let outcome = run_one(&runner).await;
         assert!(
-            matches!(outcome, WalkOutcome::Finished { status: WalkStatus::Partial, videos: 35, .. }),
+            matches!(
+                outcome,
+                WalkOutcome::Finished {
+                    status: WalkStatus::Partial,
+                    videos: 35,
+                    ..
+                }
+            ),
             "{fault}: {outcome:?}"
         );
         let job = job_row(&pool, job_id).await;
         assert_eq!(job.status, "partial", "{fault}");
-        assert_eq!(job.error_code.as_deref(), Some(expected.as_str()), "{fault}");
+        assert_eq!(
+            job.error_code.as_deref(),
+            Some(expected.as_str()),
+            "{fault}"
+        );
         assert_eq!(
             video_ids(&items(&pool, job_id).await),
             strings(&tag["video_ids"])[..35].to_vec()
@@ -466,11 +500,20 @@ async fn a_missing_hashtag_fails_and_an_empty_200_is_retried_then_fails(pool: Pg
     let (job_id, _) = submit(&pool, key, &trending(10), false).await;
     let outcome = run_one(&unsigned).await;
     assert!(
-        matches!(outcome, WalkOutcome::RetryScheduled { error_code: ErrorCode::UpstreamEmpty, .. }),
+        matches!(
+            outcome,
+            WalkOutcome::RetryScheduled {
+                error_code: ErrorCode::UpstreamEmpty,
+                ..
+            }
+        ),
         "{outcome:?}"
     );
     assert_eq!(job_row(&pool, job_id).await.status, "running");
-    assert!(unsigned.run_due_walks().await.is_empty(), "not due before its backoff");
+    assert!(
+        unsigned.run_due_walks().await.is_empty(),
+        "not due before its backoff"
+    );
     sqlx::query("update feed_walks set not_before = now() where status = 'queued'")
         .execute(&pool)
         .await
@@ -494,14 +537,24 @@ async fn a_walk_whose_worker_died_is_taken_over_and_the_dead_claim_writes_nothin
     assert_eq!(dead.len(), 1);
     assert_eq!(job_row(&pool, job_id).await.status, "running");
     let alive = runner(&pool, &sim, SignerChoice::BuiltIn).await;
-    assert!(alive.run_due_walks().await.is_empty(), "held under a live lease");
+    assert!(
+        alive.run_due_walks().await.is_empty(),
+        "held under a live lease"
+    );
     // The dead worker's lease runs out.
     sqlx::query("update feed_walks set lease_expires_at = now() - interval '1 second'")
         .execute(&pool)
         .await
         .unwrap();
     let outcome = run_one(&alive).await;
-    assert!(matches!(outcome, WalkOutcome::Finished { status: WalkStatus::Succeeded, jobs: 1, .. }));
+    assert!(matches!(
+        outcome,
+        WalkOutcome::Finished {
+            status: WalkStatus::Succeeded,
+            jobs: 1,
+            ..
+        }
+    ));
     assert_eq!(job_row(&pool, job_id).await.status, "succeeded");
 
     let mut transaction = pool.begin().await.unwrap();
@@ -515,7 +568,10 @@ async fn a_walk_whose_worker_died_is_taken_over_and_the_dead_claim_writes_nothin
         },
     )
     .await;
-    assert!(matches!(late, Err(walk_claims::WalkClaimError::LostClaim { .. })));
+    assert!(matches!(
+        late,
+        Err(walk_claims::WalkClaimError::LostClaim { .. })
+    ));
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]

@@ -256,7 +256,8 @@ pub async fn repair_orphaned_feed_jobs(pool: &PgPool) -> Result<Vec<Materialised
         .await?
         .map(|row| (row.walk, row.max_attempts));
         if let Some((walk, max_attempts)) = walk {
-            repaired.extend(materialise_attached_jobs(&mut transaction, &walk, max_attempts).await?);
+            repaired
+                .extend(materialise_attached_jobs(&mut transaction, &walk, max_attempts).await?);
         }
         transaction.commit().await?;
     }

@@ -84,8 +84,8 @@ pub async fn materialise_job(
     .await?;
     let count = i32::try_from(inserted.len())
         .map_err(|_| sqlx::Error::Protocol("too many feed items".into()))?;
-    let walk_failed_early = walk.status == WalkStatus::Partial.as_str()
-        || walk.status == WalkStatus::Failed.as_str();
+    let walk_failed_early =
+        walk.status == WalkStatus::Partial.as_str() || walk.status == WalkStatus::Failed.as_str();
     let stop_error = walk
         .stop_code
         .as_deref()

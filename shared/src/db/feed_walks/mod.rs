@@ -192,7 +192,9 @@ pub async fn submit_feed_job(
         if let Some((walk_id, status)) = in_flight {
             attach(&mut transaction, job_id, walk_id, status == "running").await?;
             transaction.commit().await?;
-            return Ok(SubmitFeedOutcome::Created(FeedService::Attached { walk_id }));
+            return Ok(SubmitFeedOutcome::Created(FeedService::Attached {
+                walk_id,
+            }));
         }
     }
     transaction.rollback().await?;
