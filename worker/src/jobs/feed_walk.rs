@@ -31,6 +31,9 @@ use crate::jobs::extract_item::retry_delay;
 use crate::tiktok::{MapContext, map_item};
 use crate::tiktok_web::{FeedStop, FeedWalker, TiktokWebClient};
 
+/// How long a stopping worker lets its walks in flight finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// Failures of the runner's own machinery (the walk's upstream failures end the walk instead).
 #[derive(Debug, thiserror::Error)]
 pub enum FeedWalkError {
@@ -62,7 +65,10 @@ impl Default for FeedWalkSettings {
         FeedWalkSettings {
             concurrency: 2,
             lease: Duration::from_secs(10),
-            cover_concurrency: 16,
+            // A default-size feed's covers in one round trip: the walk's critical path is
+            // bootstrap + pages + one cover round (the 1.5 s budget for 30 trending videos at
+            // 300 ms per request).
+            cover_concurrency: 30,
             retry_delays: [2, 8, 30, 60]
                 .into_iter()
                 .map(Duration::from_secs)
@@ -165,7 +171,19 @@ impl FeedWalkRunner {
                 }
             }
         }
-        while running.join_next().await.is_some() {}
+        // Walks in flight get a short grace; the rest are dropped (nothing of theirs is written:
+        // a walk ends in one transaction) and re-claimed by another worker when the lease expires.
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                walks = running.len(),
+                "stopping with feed walks in flight; their leases will expire"
+            );
+            running.shutdown().await;
+        }
     }
 
     /// One claim round run to the end (for tests and tools): returns the outcomes.
