@@ -6,7 +6,10 @@ use serde_json::Value;
 use tokworks_shared::db::feed_walks::feed_key;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 
-use crate::job_request::{AcceptedWebhook, JobOptionsRequest, insert_normalised_webhook};
+use crate::job_request::{
+    AcceptedJobRequest, AcceptedWebhook, CreateJobRequest, JobKindRequest, JobOptionsRequest,
+    ValidationLimits, insert_normalised_webhook, validate_common,
+};
 use crate::problem::ApiError;
 
 /// `count` when the request has none.
@@ -94,6 +97,66 @@ impl FeedJobRequest {
         insert_normalised_webhook(&mut request, self.webhook.as_ref());
         request
     }
+}
+
+/// A `trending`, `hashtag` or `user` job: `count`, plus `hashtag` / `username`.
+pub(crate) fn validate_feed(
+    request: CreateJobRequest,
+    limits: &ValidationLimits,
+) -> Result<AcceptedJobRequest, ApiError> {
+    let kind = request.kind;
+    for (field, present) in [
+        ("url", request.url.is_some()),
+        ("urls", request.urls.is_some()),
+        (
+            "hashtag",
+            request.hashtag.is_some() && kind != JobKindRequest::Hashtag,
+        ),
+        (
+            "username",
+            request.username.is_some() && kind != JobKindRequest::User,
+        ),
+    ] {
+        if present {
+            return Err(ApiError::InvalidField {
+                field: field.to_owned(),
+                message: format!("`{field}` is not a field of a `{}` job", kind.as_str()),
+            });
+        }
+    }
+    let count = parse_count(request.count.as_ref(), limits.feed_max_count)?;
+    let (feed, target_as_sent) = match kind {
+        JobKindRequest::Hashtag => (
+            Feed::Hashtag {
+                name: parse_hashtag(request.hashtag.as_ref())?,
+            },
+            request
+                .hashtag
+                .as_ref()
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        ),
+        JobKindRequest::User => (
+            Feed::User {
+                username: parse_username(request.username.as_ref())?,
+            },
+            request
+                .username
+                .as_ref()
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        ),
+        _ => (Feed::Trending, None),
+    };
+    let common = validate_common(request.options, request.webhook, request.metadata, limits)?;
+    Ok(AcceptedJobRequest::Feed(FeedJobRequest {
+        feed,
+        count,
+        target_as_sent,
+        options: common.options,
+        metadata: common.metadata,
+        webhook: common.webhook,
+    }))
 }
 
 /// Checks `count`: absent → [`DEFAULT_FEED_COUNT`] (capped at `max_count`); else an integer in
@@ -205,6 +268,54 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::json_body::parse_json;
+
+    fn accepted_feed(body: &str) -> Result<FeedJobRequest, ApiError> {
+        match parse_json::<CreateJobRequest>(body.as_bytes())?.validate()? {
+            AcceptedJobRequest::Feed(feed) => Ok(feed),
+            other => panic!("not a feed job from {body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn feed_kinds_are_accepted_and_normalised() {
+        let trending = accepted_feed(r#"{"kind":"trending"}"#).unwrap();
+        assert_eq!(trending.feed_key(), "trending|30");
+        let hashtag =
+            accepted_feed(r##"{"kind":"hashtag","hashtag":"#Food","count":40}"##).unwrap();
+        assert_eq!(hashtag.feed_key(), "hashtag|food|40");
+        let user = accepted_feed(
+            r#"{"kind":"user","username":"https://www.tiktok.com/@some_one","count":5}"#,
+        )
+        .unwrap();
+        assert_eq!(user.feed_key(), "user|some_one|5");
+    }
+
+    #[test]
+    fn feed_fields_are_checked_with_stable_codes() {
+        for (body, code) in [
+            (r#"{"kind":"trending","count":0}"#, "INVALID_FIELD"),
+            (r#"{"kind":"trending","count":501}"#, "INVALID_FIELD"),
+            (r#"{"kind":"trending","hashtag":"food"}"#, "INVALID_FIELD"),
+            (r#"{"kind":"hashtag","count":10}"#, "INVALID_FIELD"),
+            (r#"{"kind":"hashtag","hashtag":"a b"}"#, "INVALID_FIELD"),
+            (
+                r#"{"kind":"hashtag","hashtag":"food","username":"x"}"#,
+                "INVALID_FIELD",
+            ),
+            (r#"{"kind":"user"}"#, "INVALID_FIELD"),
+            (
+                r#"{"kind":"user","username":"https://www.tiktok.com/tag/food"}"#,
+                "UNSUPPORTED_URL",
+            ),
+            (
+                r#"{"kind":"user","username":"x","url":"https://www.tiktok.com/@x"}"#,
+                "INVALID_FIELD",
+            ),
+        ] {
+            assert_eq!(accepted_feed(body).unwrap_err().code(), code, "{body}");
+        }
+    }
 
     #[test]
     fn counts_default_and_stay_within_bounds() {

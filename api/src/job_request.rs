@@ -12,7 +12,7 @@ use tokworks_shared::webhooks::events::{
 };
 
 use crate::batch_request::{BatchJobRequest, parse_batch_urls};
-use crate::feed_request::{Feed, FeedJobRequest, parse_count, parse_hashtag, parse_username};
+use crate::feed_request::FeedJobRequest;
 use crate::problem::ApiError;
 
 /// Largest accepted `metadata` object, serialized.
@@ -30,7 +30,7 @@ pub enum JobKindRequest {
 }
 
 impl JobKindRequest {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobKindRequest::Video => "video",
             JobKindRequest::Batch => "batch",
@@ -154,10 +154,10 @@ impl AcceptedJobRequest {
 }
 
 /// What every kind shares, validated: options, metadata, webhook.
-struct CommonFields {
-    options: JobOptionsRequest,
-    metadata: Value,
-    webhook: Option<AcceptedWebhook>,
+pub(crate) struct CommonFields {
+    pub(crate) options: JobOptionsRequest,
+    pub(crate) metadata: Value,
+    pub(crate) webhook: Option<AcceptedWebhook>,
 }
 
 /// Limits of validation that come from the api's settings.
@@ -189,7 +189,7 @@ impl CreateJobRequest {
             kind,
             JobKindRequest::Trending | JobKindRequest::Hashtag | JobKindRequest::User
         ) {
-            return self.validate_feed(limits);
+            return crate::feed_request::validate_feed(self, limits);
         }
         let (url_field, urls_field) = (self.url.is_some(), self.urls.is_some());
         for (field, present) in [
@@ -237,64 +237,7 @@ impl CreateJobRequest {
     }
 }
 
-impl CreateJobRequest {
-    /// A `trending`, `hashtag` or `user` job: `count`, plus `hashtag` / `username`.
-    fn validate_feed(self, limits: &ValidationLimits) -> Result<AcceptedJobRequest, ApiError> {
-        let kind = self.kind;
-        for (field, present) in [
-            ("url", self.url.is_some()),
-            ("urls", self.urls.is_some()),
-            (
-                "hashtag",
-                self.hashtag.is_some() && kind != JobKindRequest::Hashtag,
-            ),
-            (
-                "username",
-                self.username.is_some() && kind != JobKindRequest::User,
-            ),
-        ] {
-            if present {
-                return Err(ApiError::InvalidField {
-                    field: field.to_owned(),
-                    message: format!("`{field}` is not a field of a `{}` job", kind.as_str()),
-                });
-            }
-        }
-        let count = parse_count(self.count.as_ref(), limits.feed_max_count)?;
-        let (feed, target_as_sent) = match kind {
-            JobKindRequest::Hashtag => (
-                Feed::Hashtag {
-                    name: parse_hashtag(self.hashtag.as_ref())?,
-                },
-                self.hashtag
-                    .as_ref()
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            ),
-            JobKindRequest::User => (
-                Feed::User {
-                    username: parse_username(self.username.as_ref())?,
-                },
-                self.username
-                    .as_ref()
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            ),
-            _ => (Feed::Trending, None),
-        };
-        let common = validate_common(self.options, self.webhook, self.metadata, limits)?;
-        Ok(AcceptedJobRequest::Feed(FeedJobRequest {
-            feed,
-            count,
-            target_as_sent,
-            options: common.options,
-            metadata: common.metadata,
-            webhook: common.webhook,
-        }))
-    }
-}
-
-fn validate_common(
+pub(crate) fn validate_common(
     options: Option<JobOptionsRequest>,
     webhook: Option<Value>,
     metadata: Option<Value>,
@@ -440,53 +383,6 @@ mod tests {
         assert_eq!(job.options, JobOptionsRequest::default());
         assert_eq!(job.url.video_id(), Some("7300000000000000001"));
         assert_eq!(job.normalised_request()["options"]["language"], "en");
-    }
-
-    fn validate_feed(body: &str) -> Result<FeedJobRequest, ApiError> {
-        match parse_json::<CreateJobRequest>(body.as_bytes())?.validate()? {
-            AcceptedJobRequest::Feed(feed) => Ok(feed),
-            other => panic!("not a feed job from {body}: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn feed_kinds_are_accepted_and_normalised() {
-        let trending = validate_feed(r#"{"kind":"trending"}"#).unwrap();
-        assert_eq!(trending.feed_key(), "trending|30");
-        let hashtag =
-            validate_feed(r##"{"kind":"hashtag","hashtag":"#Food","count":40}"##).unwrap();
-        assert_eq!(hashtag.feed_key(), "hashtag|food|40");
-        let user = validate_feed(
-            r#"{"kind":"user","username":"https://www.tiktok.com/@some_one","count":5}"#,
-        )
-        .unwrap();
-        assert_eq!(user.feed_key(), "user|some_one|5");
-    }
-
-    #[test]
-    fn feed_fields_are_checked_with_stable_codes() {
-        for (body, code) in [
-            (r#"{"kind":"trending","count":0}"#, "INVALID_FIELD"),
-            (r#"{"kind":"trending","count":501}"#, "INVALID_FIELD"),
-            (r#"{"kind":"trending","hashtag":"food"}"#, "INVALID_FIELD"),
-            (r#"{"kind":"hashtag","count":10}"#, "INVALID_FIELD"),
-            (r#"{"kind":"hashtag","hashtag":"a b"}"#, "INVALID_FIELD"),
-            (
-                r#"{"kind":"hashtag","hashtag":"food","username":"x"}"#,
-                "INVALID_FIELD",
-            ),
-            (r#"{"kind":"user"}"#, "INVALID_FIELD"),
-            (
-                r#"{"kind":"user","username":"https://www.tiktok.com/tag/food"}"#,
-                "UNSUPPORTED_URL",
-            ),
-            (
-                r#"{"kind":"user","username":"x","url":"https://www.tiktok.com/@x"}"#,
-                "INVALID_FIELD",
-            ),
-        ] {
-            assert_eq!(validate_feed(body).unwrap_err().code(), code, "{body}");
-        }
     }
 
     #[test]

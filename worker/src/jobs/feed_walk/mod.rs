@@ -5,31 +5,28 @@
 //! while later pages load, and ends the walk in one transaction: videos, thumbnails, the walk's
 //! result and every attached job's items, counters, status, webhook outbox and NOTIFY.
 
+mod walk;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokworks_shared::db::FEED_WALK_READY_CHANNEL;
+use tokworks_shared::db::feed_walks::WalkStatus;
 use tokworks_shared::db::feed_walks::claims::{
     self as walk_claims, ClaimedWalk, WalkClaimError, WalkEnd,
 };
 use tokworks_shared::db::feed_walks::materialise::MaterialisedJob;
-use tokworks_shared::db::feed_walks::{FeedStopCode, WalkStatus};
 use tokworks_shared::db::jobs as job_db;
-use tokworks_shared::db::videos::{self, VideoRecord};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::ExtractQueue;
-use tokworks_shared::video::VideoSource;
 
-use crate::extractor::ThumbnailBytes;
-use crate::jobs::extract_item::retry_delay;
-use crate::tiktok::{MapContext, map_item};
-use crate::tiktok_web::{FeedStop, FeedWalker, TiktokWebClient};
+use crate::tiktok_web::TiktokWebClient;
+use walk::{stop_error_code, store_videos};
 
 /// How long a stopping worker lets its walks in flight finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -104,25 +101,6 @@ pub struct FeedWalkRunner {
     pub client: Arc<TiktokWebClient>,
     pub worker_name: String,
     pub settings: Arc<FeedWalkSettings>,
-}
-
-/// Codes of a failure before any video after which a walk is tried again (within its budget).
-fn walk_is_retryable(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::UpstreamEmpty
-            | ErrorCode::UpstreamRateLimited
-            | ErrorCode::UpstreamUnavailable
-            | ErrorCode::UpstreamBlocked
-            | ErrorCode::ExtractorTimeout
-    )
-}
-
-/// A mapped feed video ready to store.
-struct WalkedVideo {
-    video_id: String,
-    data: serde_json::Value,
-    raw_item: serde_json::Value,
 }
 
 impl FeedWalkRunner {
@@ -299,119 +277,6 @@ impl FeedWalkRunner {
         })
     }
 
-    /// Walks page by page; each page's items are mapped at once and their covers downloaded in
-    /// the background (bounded) while the next page loads.
-    async fn walk_with_covers(
-        &self,
-        mut walker: FeedWalker<'_>,
-    ) -> (
-        (Vec<WalkedVideo>, Vec<(String, ThumbnailBytes)>),
-        FeedStop,
-        usize,
-    ) {
-        let context = MapContext {
-            source: VideoSource::Web,
-            extracted_at: Utc::now(),
-        };
-        let permits = Arc::new(Semaphore::new(self.settings.cover_concurrency.max(1)));
-        let mut covers: JoinSet<Option<(String, ThumbnailBytes)>> = JoinSet::new();
-        let mut videos = Vec::new();
-        let mut pages = 0;
-        while let Some(page) = walker.next_page().await {
-            pages = page.page_number;
-            for item in page.new_items {
-                let video = match map_item(&item, &context) {
-                    Ok(video) => video,
-                    Err(error) => {
-                        tracing::warn!(%error, id = ?item.get("id"), "a feed item does not map; skipped");
-                        continue;
-                    }
-                };
-                let data = match serde_json::to_value(&video) {
-                    Ok(data) => data,
-                    Err(error) => {
-                        tracing::warn!(%error, "a feed video does not serialise; skipped");
-                        continue;
-                    }
-                };
-                let (client, permits, cover_item) =
-                    (self.client.clone(), permits.clone(), item.clone());
-                let video_id = video.id.clone();
-                covers.spawn(async move {
-                    let _permit = permits.acquire_owned().await.ok()?;
-                    let outcome = client.download_cover(&cover_item).await;
-                    if let Some(error) = &outcome.error {
-                        tracing::warn!(video_id, error, "feed cover not stored");
-                    }
-                    outcome.thumbnail.map(|thumbnail| (video_id, thumbnail))
-                });
-                videos.push(WalkedVideo {
-                    video_id: video.id,
-                    data,
-                    raw_item: item,
-                });
-            }
-        }
-        let stopped = walker.finish().await.stopped;
-        let mut thumbnails = Vec::new();
-        while let Some(joined) = covers.join_next().await {
-            if let Ok(Some(thumbnail)) = joined {
-                thumbnails.push(thumbnail);
-            }
-        }
-        ((videos, thumbnails), stopped, pages)
-    }
-
-    /// How the attempt ends: finished (succeeded, partial, failed) or retried later.
-    fn end_of(
-        &self,
-        walk: &ClaimedWalk,
-        videos: &[WalkedVideo],
-        stopped: &FeedStop,
-        pages_fetched: usize,
-        walk_duration: Duration,
-    ) -> WalkEnd {
-        let video_ids: Vec<String> = videos.iter().map(|video| video.video_id.clone()).collect();
-        let pages_fetched = i32::try_from(pages_fetched).unwrap_or(i32::MAX);
-        let (status, stop_code, stop_message) = match stopped {
-            FeedStop::CountReached => (WalkStatus::Succeeded, FeedStopCode::COUNT_REACHED, None),
-            FeedStop::NoMore => (WalkStatus::Succeeded, FeedStopCode::NO_MORE, None),
-            FeedStop::Failed {
-                code,
-                message,
-                retry_after,
-                ..
-            } => {
-                if video_ids.is_empty()
-                    && walk_is_retryable(*code)
-                    && walk.attempt < walk.max_attempts
-                {
-                    let backoff = retry_delay(&self.settings.retry_delays, walk.attempt);
-                    let asked = retry_after.map(|after| after.min(self.settings.max_retry_after));
-                    return WalkEnd::Retry {
-                        stop_code: code.as_str().to_owned(),
-                        stop_message: message.clone(),
-                        retry_after: asked.map_or(backoff, |asked| asked.max(backoff)),
-                    };
-                }
-                let status = if video_ids.is_empty() {
-                    WalkStatus::Failed
-                } else {
-                    WalkStatus::Partial
-                };
-                (status, code.as_str(), Some(message.clone()))
-            }
-        };
-        WalkEnd::Finished {
-            status,
-            video_ids,
-            stop_code: stop_code.to_owned(),
-            stop_message,
-            pages_fetched,
-            walk_duration,
-        }
-    }
-
     /// Pushes the extract tasks of items materialised as `queued` (jobs asking for enrichment).
     async fn enqueue_enrichment(&self, jobs: &[MaterialisedJob]) {
         for job in jobs.iter().filter(|job| !job.items_to_enqueue.is_empty()) {
@@ -439,46 +304,6 @@ impl FeedWalkRunner {
     }
 }
 
-fn stop_error_code(stopped: &FeedStop) -> Option<ErrorCode> {
-    match stopped {
-        FeedStop::Failed { code, .. } => Some(*code),
-        _ => None,
-    }
-}
-
-/// Stores the walk's videos (raw item kept, source `web`) and the covers downloaded.
-async fn store_videos(
-    connection: &mut sqlx::PgConnection,
-    videos: &[WalkedVideo],
-    thumbnails: &[(String, ThumbnailBytes)],
-) -> Result<(), sqlx::Error> {
-    let fetched_at = Utc::now();
-    for video in videos {
-        videos::upsert_video(
-            &mut *connection,
-            &VideoRecord {
-                video_id: &video.video_id,
-                data: &video.data,
-                raw_item: Some(&video.raw_item),
-                source: VideoSource::Web.as_str(),
-                fetched_at,
-            },
-        )
-        .await?;
-    }
-    for (video_id, thumbnail) in thumbnails {
-        videos::upsert_thumbnail(
-            &mut *connection,
-            video_id,
-            &thumbnail.content_type,
-            &thumbnail.bytes,
-            &thumbnail.source_url,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// Renews the walk's lease every third of it until aborted or the claim is lost.
 async fn renew_lease(pool: PgPool, walk_id: uuid::Uuid, claim_id: uuid::Uuid, lease: Duration) {
     let mut interval = tokio::time::interval(lease / 3);
@@ -500,31 +325,5 @@ async fn wait_for_notification(listener: Option<&mut PgListener>) -> Result<(), 
     match listener {
         Some(listener) => listener.recv().await.map(|_| ()),
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_transient_upstream_failures_retry_a_walk() {
-        for code in [
-            ErrorCode::UpstreamEmpty,
-            ErrorCode::UpstreamRateLimited,
-            ErrorCode::UpstreamUnavailable,
-            ErrorCode::UpstreamBlocked,
-            ErrorCode::ExtractorTimeout,
-        ] {
-            assert!(walk_is_retryable(code), "{code:?}");
-        }
-        for code in [
-            ErrorCode::HashtagNotFound,
-            ErrorCode::UserNotFound,
-            ErrorCode::VideoPrivate,
-            ErrorCode::UpstreamChanged,
-        ] {
-            assert!(!walk_is_retryable(code), "{code:?}");
-        }
     }
 }
