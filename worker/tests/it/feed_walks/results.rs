@@ -173,3 +173,90 @@ async fn identical_jobs_submitted_together_share_one_upstream_walk(pool: PgPool)
         assert_eq!(video_ids(&items(&pool, job_id).await), expected);
     }
 }
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn an_unsigned_user_job_walks_the_creator_list_newest_first(pool: PgPool) {
+    let sim = start_sim().await;
+    let runner = runner(&pool, &sim, SignerChoice::None).await;
+    let key = api_key(&pool).await;
+    let user = sim
+        .site()
+        .ground_truth_users(0, 1000)
+        .into_iter()
+        .filter(|user| user["private_account"] == false)
+        .max_by_key(|user| user["video_count"].as_u64().unwrap_or(0))
+        .expect("a public user");
+    let ask = FeedAsk {
+        kind: "user",
+        target: user["unique_id"].as_str(),
+        count: 500,
+        options: json!({}),
+    };
+    let (job_id, _) = submit(&pool, key, &ask, false).await;
+    run_one(&runner).await;
+    assert_eq!(job_row(&pool, job_id).await.status, "succeeded");
+    assert_eq!(
+        video_ids(&items(&pool, job_id).await),
+        strings(&user["video_ids"])
+    );
+    assert!(upstream_requests(&sim, "/api/creator/item_list/").await > 0);
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_feed_job_with_a_webhook_gets_item_and_completed_events(pool: PgPool) {
+    let sim = start_sim().await;
+    let runner = runner(&pool, &sim, SignerChoice::BuiltIn).await;
+    let key = api_key(&pool).await;
+    let job = NewJob {
+        job_id: Uuid::now_v7(),
+        api_key_id: key,
+        kind: "trending".to_owned(),
+        request: json!({"kind": "trending", "count": 3}),
+        options: json!({}),
+        metadata: json!({}),
+        idempotency_key: None,
+        items: Vec::new(),
+        webhook: Some(tokworks_shared::db::jobs::NewJobWebhook {
+            url: "https://93.184.216.34/hook".to_owned(),
+            events: vec!["item.succeeded".to_owned(), "job.completed".to_owned()],
+        }),
+    };
+    let walk = NewFeedWalk {
+        walk_id: Uuid::now_v7(),
+        feed_key: feed_key("trending", None, 3),
+        kind: "trending".to_owned(),
+        target: None,
+        requested_count: 3,
+        max_attempts: 2,
+    };
+    let mut connection = pool.acquire().await.unwrap();
+    submit_feed_job(&mut connection, &job, &walk, TTL, false)
+        .await
+        .unwrap();
+    run_one(&runner).await;
+    let events: Vec<(String, Value)> = sqlx::query_as(
+        "select event_type, payload from webhook_deliveries where job_id = $1
+         order by delivery_id",
+    )
+    .bind(job.job_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let types: Vec<&str> = events.iter().map(|event| event.0.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "item.succeeded",
+            "item.succeeded",
+            "item.succeeded",
+            "job.completed"
+        ]
+    );
+    let completed = &events[3].1["data"];
+    assert_eq!(completed["status"], "succeeded");
+    assert_eq!(completed["counts"]["succeeded"], 3);
+    assert_eq!(
+        completed["links"]["items"],
+        format!("/v1/jobs/{}/items", job.job_id)
+    );
+}
