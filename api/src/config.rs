@@ -142,6 +142,21 @@ pub struct HttpArgs {
         default_value_t = 600
     )]
     pub max_video_duration_seconds: u64,
+
+    /// A feed job (trending, hashtag, user) identical to one whose walk ended less than this
+    /// many seconds ago is answered from Postgres without touching TikTok, unless it asks for
+    /// `options.refresh` (0 = no feed cache).
+    #[arg(
+        long = "feed-cache-ttl-seconds",
+        env = "FEED_CACHE_TTL_SECONDS",
+        default_value_t = 300
+    )]
+    pub feed_cache_ttl_seconds: u64,
+
+    /// Largest `count` of a feed job (more: 422 INVALID_FIELD).
+    #[arg(long = "feed-max-count", env = "FEED_MAX_COUNT", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub feed_max_count: u32,
 }
 
 /// A parsed command line: the log filter and the command to run.
@@ -234,6 +249,8 @@ mod tests {
             "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
             "WEBHOOK_ALLOWED_PORTS",
             "WEBHOOK_SECRET_ROTATION_GRACE_SECONDS",
+            "FEED_CACHE_TTL_SECONDS",
+            "FEED_MAX_COUNT",
         ] {
             assert!(help.contains(name), "--help does not mention {name}");
         }

@@ -1,5 +1,6 @@
 //! The `POST /v1/jobs` body (wire format) and its validation into an accepted job: a
-//! `VideoJobRequest` or a `BatchJobRequest` (its URL list is checked in `batch_request`).
+//! `VideoJobRequest`, a `BatchJobRequest` (its URL list is checked in `batch_request`) or a
+//! `FeedJobRequest` (trending, hashtag, user; checked in `feed_request`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,12 +12,13 @@ use tokworks_shared::webhooks::events::{
 };
 
 use crate::batch_request::{BatchJobRequest, parse_batch_urls};
+use crate::feed_request::FeedJobRequest;
 use crate::problem::ApiError;
 
 /// Largest accepted `metadata` object, serialized.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
-/// Job kinds of the API (`video` and `batch` are available in this version).
+/// Job kinds of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKindRequest {
@@ -28,7 +30,7 @@ pub enum JobKindRequest {
 }
 
 impl JobKindRequest {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             JobKindRequest::Video => "video",
             JobKindRequest::Batch => "batch",
@@ -137,6 +139,7 @@ impl VideoJobRequest {
 pub enum AcceptedJobRequest {
     Video(VideoJobRequest),
     Batch(BatchJobRequest),
+    Feed(FeedJobRequest),
 }
 
 impl AcceptedJobRequest {
@@ -145,15 +148,16 @@ impl AcceptedJobRequest {
         match self {
             AcceptedJobRequest::Video(video) => video.webhook.as_ref(),
             AcceptedJobRequest::Batch(batch) => batch.webhook.as_ref(),
+            AcceptedJobRequest::Feed(feed) => feed.webhook.as_ref(),
         }
     }
 }
 
 /// What every kind shares, validated: options, metadata, webhook.
-struct CommonFields {
-    options: JobOptionsRequest,
-    metadata: Value,
-    webhook: Option<AcceptedWebhook>,
+pub(crate) struct CommonFields {
+    pub(crate) options: JobOptionsRequest,
+    pub(crate) metadata: Value,
+    pub(crate) webhook: Option<AcceptedWebhook>,
 }
 
 /// Limits of validation that come from the api's settings.
@@ -163,6 +167,8 @@ pub struct ValidationLimits {
     pub webhook_policy: AddressPolicy,
     /// Most URLs in one batch (BATCH_MAX_URLS).
     pub batch_max_urls: usize,
+    /// Largest `count` of a feed job (FEED_MAX_COUNT).
+    pub feed_max_count: u32,
 }
 
 impl CreateJobRequest {
@@ -172,16 +178,18 @@ impl CreateJobRequest {
         self.validate_with(&ValidationLimits {
             webhook_policy: AddressPolicy::default(),
             batch_max_urls: 1000,
+            feed_max_count: 500,
         })
     }
 
     /// [`Self::validate`] with the api's limits.
     pub fn validate_with(self, limits: &ValidationLimits) -> Result<AcceptedJobRequest, ApiError> {
         let kind = self.kind;
-        if kind != JobKindRequest::Video && kind != JobKindRequest::Batch {
-            return Err(ApiError::UnsupportedJobKind {
-                kind: kind.as_str().to_owned(),
-            });
+        if matches!(
+            kind,
+            JobKindRequest::Trending | JobKindRequest::Hashtag | JobKindRequest::User
+        ) {
+            return crate::feed_request::validate_feed(self, limits);
         }
         let (url_field, urls_field) = (self.url.is_some(), self.urls.is_some());
         for (field, present) in [
@@ -229,7 +237,7 @@ impl CreateJobRequest {
     }
 }
 
-fn validate_common(
+pub(crate) fn validate_common(
     options: Option<JobOptionsRequest>,
     webhook: Option<Value>,
     metadata: Option<Value>,
@@ -356,7 +364,7 @@ mod tests {
     fn validate(body: &str) -> Result<VideoJobRequest, ApiError> {
         match parse_json::<CreateJobRequest>(body.as_bytes())?.validate()? {
             AcceptedJobRequest::Video(video) => Ok(video),
-            AcceptedJobRequest::Batch(_) => panic!("a batch from {body}"),
+            other => panic!("not a video job from {body}: {other:?}"),
         }
     }
 
@@ -369,12 +377,6 @@ mod tests {
         assert_eq!(job.options, JobOptionsRequest::default());
         assert_eq!(job.url.video_id(), Some("7300000000000000001"));
         assert_eq!(job.normalised_request()["options"]["language"], "en");
-    }
-
-    #[test]
-    fn other_kinds_are_unsupported_not_unknown() {
-        let error = validate(r#"{"kind":"trending","count":10}"#).unwrap_err();
-        assert_eq!(error.code(), "UNSUPPORTED_JOB_KIND");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::transcript_view::StoredTranscriptResponse;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use tokworks_shared::db::feed_walks::JobFeedRow;
 use tokworks_shared::db::jobs::{JobRow, StageTimingRow, StoredVideoRow};
 use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
@@ -44,6 +45,83 @@ pub struct JobResponse {
     /// `POST /v1/jobs` of a batch only: the URLs refused at submit time (not items).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected: Option<Vec<RejectedUrl>>,
+    /// Feed jobs (trending, hashtag, user) only: the feed, the walk serving it, the cache hit
+    /// and why the feed stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed: Option<JobFeedResponse>,
+}
+
+/// The feed of a feed job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobFeedResponse {
+    /// `trending`, `hashtag` or `user`.
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hashtag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub count: Option<u64>,
+    /// The job was answered from a walk that had already finished (FEED_CACHE_TTL_SECONDS).
+    pub cache_hit: bool,
+    pub walk: JobFeedWalkResponse,
+}
+
+/// The upstream walk that served (or serves) a feed job; shared by identical jobs.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobFeedWalkResponse {
+    pub id: Uuid,
+    /// `queued`, `running`, `succeeded`, `partial` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    /// Why the feed stopped: `COUNT_REACHED`, `NO_MORE`, or an error code (`partial`/`failed`);
+    /// null while it runs.
+    pub stopped: Option<JobFeedStopResponse>,
+    pub pages_fetched: Option<i32>,
+    pub duration_ms: Option<f64>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Why a feed stopped.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobFeedStopResponse {
+    pub code: String,
+    pub message: Option<String>,
+}
+
+impl JobFeedResponse {
+    /// The feed of `row` (its request names it) with its walk.
+    pub fn from_parts(row: &JobRow, walk: &JobFeedRow) -> Self {
+        let text = |name: &str| {
+            row.request
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let walk_finished = walk.walk_finished_at.is_some();
+        JobFeedResponse {
+            kind: row.kind.clone(),
+            hashtag: text("hashtag"),
+            username: text("username"),
+            count: row.request.get("count").and_then(Value::as_u64),
+            cache_hit: walk.cache_hit.unwrap_or(false),
+            walk: JobFeedWalkResponse {
+                id: walk.walk_id,
+                status: walk.walk_status.clone(),
+                attempts: walk.walk_attempts,
+                stopped: walk
+                    .stop_code
+                    .clone()
+                    .filter(|_| walk_finished)
+                    .map(|code| JobFeedStopResponse {
+                        code,
+                        message: walk.stop_message.clone(),
+                    }),
+                pages_fetched: walk.pages_fetched,
+                duration_ms: walk.walk_ms,
+                finished_at: walk.walk_finished_at,
+            },
+        }
+    }
 }
 
 /// What the job was asked to process (for `video` jobs: its URL; null fields for batches).
@@ -94,7 +172,7 @@ pub struct JobLinksResponse {
     /// The webhook deliveries of the job (jobs with a webhook only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<String>,
-    /// The job's items with their results (batches only).
+    /// The job's items with their results (batches and feeds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<String>,
 }
@@ -194,17 +272,20 @@ impl JobSummaryResponse {
                     .request
                     .get("webhook")
                     .map(|_| format!("{}/deliveries", job_location(row.job_id))),
-                items: (row.kind == "batch").then(|| format!("{}/items", job_location(row.job_id))),
+                items: (row.kind != "video").then(|| format!("{}/items", job_location(row.job_id))),
             },
             webhook: row.request.get("webhook").cloned(),
         }
     }
 }
 
-/// The job's error: for `failed` (the job's own error, else its first item's) and `canceled`.
+/// The job's error: for `failed` (the job's own error, else its first item's), `partial` feeds
+/// (why the feed stopped short) and `canceled`.
 fn job_error(row: &JobRow) -> Option<JobErrorResponse> {
     match row.status.as_str() {
         "failed" => {}
+        // A feed that stopped short: the reason it stopped.
+        "partial" if row.error_code.is_some() => {}
         "canceled" => {
             return Some(JobErrorResponse {
                 code: ErrorCode::Canceled.as_str().to_owned(),
@@ -273,6 +354,7 @@ impl JobResponse {
             },
             result,
             rejected: None,
+            feed: None,
         }
     }
 }

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod batch_request;
 pub mod compat;
 pub mod config;
+pub mod feed_request;
+pub mod feed_submission;
 pub mod item_view;
 pub mod job_request;
 pub mod job_view;
@@ -61,6 +63,9 @@ impl From<&ServeArgs> for ApiSettings {
             compat_batch_max_urls: usize::try_from(args.http.compat_batch_max_urls)
                 .unwrap_or(usize::MAX),
             max_video_duration_seconds: args.http.max_video_duration_seconds,
+            feed_cache_ttl: (args.http.feed_cache_ttl_seconds > 0)
+                .then(|| Duration::from_secs(args.http.feed_cache_ttl_seconds)),
+            feed_max_count: args.http.feed_max_count,
         }
     }
 }

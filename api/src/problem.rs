@@ -45,7 +45,9 @@ pub enum ApiError {
         count: usize,
         rejected: Vec<FieldProblem>,
     },
-    #[error("job kind `{kind}` is not available in this version (available: video, batch)")]
+    #[error(
+        "job kind `{kind}` is not available in this version (available: video, batch, trending, hashtag, user)"
+    )]
     UnsupportedJobKind { kind: String },
     #[error("`{option}` is not available in this version: {message}")]
     UnsupportedOption { option: String, message: String },

@@ -34,6 +34,11 @@ pub struct ApiSettings {
     /// The workers' video length limit in seconds, reported by the compatibility endpoints
     /// (MAX_VIDEO_DURATION_SECONDS).
     pub max_video_duration_seconds: u64,
+    /// How long a finished feed walk answers identical feed jobs (FEED_CACHE_TTL_SECONDS);
+    /// `None` = no feed cache.
+    pub feed_cache_ttl: Option<Duration>,
+    /// Largest `count` of a feed job (FEED_MAX_COUNT).
+    pub feed_max_count: u32,
 }
 
 /// Shared state of the router (cheap to clone).

@@ -17,6 +17,15 @@ pub enum ExtractorKind {
     Web,
 }
 
+/// Which built-in signer feed requests use when TIKTOK_SIGNER_URL is not set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuiltInSignerKind {
+    /// An `X-Bogus`-shaped signature (enough for the simulator; real TikTok needs a sign server).
+    Builtin,
+    /// Unsigned: TikTok answers the signed feed endpoints with an empty 200 (UPSTREAM_EMPTY).
+    None,
+}
+
 /// tokworks-worker: runs extraction tasks from Redis and stores results in Postgres.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "tokworks-worker", version, about)]
@@ -94,6 +103,31 @@ pub struct WorkerConfig {
     )]
     pub webhook_retry_schedule_seconds: Vec<u64>,
 
+    /// A real `msToken` cookie value for feed requests (else the one TikTok sets is used).
+    #[arg(long, env = "TIKTOK_MS_TOKEN", hide_env_values = true)]
+    pub tiktok_ms_token: Option<SecretString>,
+
+    /// External sign server for feed requests (a carcabot/tiktok-signature `POST` endpoint);
+    /// when set it replaces TIKTOK_SIGNER.
+    #[arg(long, env = "TIKTOK_SIGNER_URL")]
+    pub tiktok_signer_url: Option<String>,
+
+    /// Signer of feed requests when TIKTOK_SIGNER_URL is not set.
+    #[arg(long, env = "TIKTOK_SIGNER", value_enum, default_value = "builtin")]
+    pub tiktok_signer: BuiltInSignerKind,
+
+    /// Largest `count` a feed walk gathers (larger requests are capped).
+    #[arg(long, env = "FEED_MAX_COUNT", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub feed_max_count: u32,
+
+    /// Feed walks (trending, hashtag, user) run at once by this process.
+    #[arg(long, env = "FEED_WALK_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub feed_walk_concurrency: u16,
+
+    /// Overall deadline of one feed walk, in seconds (then it stops with EXTRACTOR_TIMEOUT).
+    #[arg(long, env = "FEED_DEADLINE_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub feed_deadline_seconds: u64,
+
     /// Timeout of one webhook request (connect, send, response), in seconds.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_seconds: u64,
@@ -128,6 +162,32 @@ impl WorkerConfig {
         ProxySettings {
             proxy_url: None,
             insecure_tls: self.tiktok_proxy_insecure_tls,
+        }
+    }
+
+    /// The feed client's settings: proxy shared with the extractor, msToken, signer, limits.
+    pub fn tiktok_web_settings(&self) -> crate::tiktok_web::TiktokWebSettings {
+        let proxy = self.proxy_settings();
+        let signer = match (&self.tiktok_signer_url, self.tiktok_signer) {
+            (Some(url), _) if !url.trim().is_empty() => crate::tiktok_web::SignerChoice::External {
+                url: url.trim().to_owned(),
+            },
+            (_, BuiltInSignerKind::Builtin) => crate::tiktok_web::SignerChoice::BuiltIn,
+            (_, BuiltInSignerKind::None) => crate::tiktok_web::SignerChoice::None,
+        };
+        crate::tiktok_web::TiktokWebSettings {
+            network: crate::web_extractor::WebNetwork {
+                proxy_url: proxy.proxy_url,
+                insecure_tls: proxy.insecure_tls,
+            },
+            ms_token: self
+                .tiktok_ms_token
+                .as_ref()
+                .map(|token| token.expose_secret().to_owned()),
+            signer,
+            request_timeout: Duration::from_secs(20),
+            deadline: Duration::from_secs(self.feed_deadline_seconds),
+            max_count: usize::try_from(self.feed_max_count).unwrap_or(500),
         }
     }
 
@@ -210,6 +270,49 @@ mod tests {
     }
 
     #[test]
+    fn feed_signer_is_builtin_by_default_and_external_with_a_url() {
+        use crate::tiktok_web::SignerChoice;
+        assert_eq!(
+            parse(&[]).tiktok_web_settings().signer,
+            SignerChoice::BuiltIn
+        );
+        assert_eq!(
+            parse(&["--tiktok-signer", "none"])
+                .tiktok_web_settings()
+                .signer,
+            SignerChoice::None
+        );
+        let external = parse(&[
+            "--tiktok-signer",
+            "none",
+            "--tiktok-signer-url",
+            "http://127.0.0.1:8080/signature",
+        ])
+        .tiktok_web_settings();
+        assert_eq!(
+            external.signer,
+            SignerChoice::External {
+                url: "http://127.0.0.1:8080/signature".to_owned()
+            }
+        );
+        let with_proxy = parse(&[
+            "--tiktok-proxy-url",
+            "http://127.0.0.1:9",
+            "--tiktok-ms-token",
+            "tok",
+            "--feed-max-count",
+            "50",
+        ])
+        .tiktok_web_settings();
+        assert_eq!(
+            with_proxy.network.proxy_url.as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(with_proxy.ms_token.as_deref(), Some("tok"));
+        assert_eq!(with_proxy.max_count, 50);
+    }
+
+    #[test]
     fn extractor_defaults_to_ytdlp_and_accepts_web() {
         assert_eq!(parse(&[]).extractor, ExtractorKind::Ytdlp);
         assert_eq!(parse(&["--extractor", "web"]).extractor, ExtractorKind::Web);
@@ -239,6 +342,12 @@ mod tests {
             "WEBHOOK_ALLOWED_PORTS",
             "WEBHOOK_RETRY_SCHEDULE_SECONDS",
             "WEBHOOK_TIMEOUT_SECONDS",
+            "TIKTOK_MS_TOKEN",
+            "TIKTOK_SIGNER_URL",
+            "TIKTOK_SIGNER",
+            "FEED_MAX_COUNT",
+            "FEED_WALK_CONCURRENCY",
+            "FEED_DEADLINE_SECONDS",
         ] {
             assert!(help.contains(name), "--help does not mention {name}");
         }

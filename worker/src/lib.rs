@@ -1,7 +1,7 @@
 //! tokworks-worker: apalis workers that take extraction tasks from Redis, run yt-dlp (a pool of
 //! long-lived helper processes) or the native web extractor (`EXTRACTOR=web`), map TikTok's item
 //! to our `Video`, and store everything in Postgres — plus the maintenance loop (promoter,
-//! cleanup, heartbeats, leases, reconciler) and the webhook deliverer.
+//! cleanup, heartbeats, leases, reconciler), the webhook deliverer and the feed walker.
 
 pub mod apalis_runtime;
 pub mod config;
@@ -30,6 +30,8 @@ use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
 use crate::extractor::VideoExtractor;
 use crate::transcripts::SubtitleFetcher;
+use crate::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings};
+use crate::tiktok_web::TiktokWebClient;
 use crate::web_extractor::{ClientSetupError, WebExtractor, WebNetwork};
 use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
 
@@ -44,6 +46,8 @@ pub enum WorkerRunError {
     YtDlp(#[from] YtDlpSetupError),
     #[error("web extractor: {0}")]
     WebExtractor(#[from] ClientSetupError),
+    #[error("feed client: {0}")]
+    FeedClient(#[from] crate::tiktok_web::TiktokWebSetupError),
     #[error("apalis monitor: {0}")]
     Monitor(#[from] apalis::prelude::MonitorError),
 }
@@ -97,6 +101,16 @@ pub async fn run_worker_process(
         worker_name: identity.worker_name.clone(),
         settings: Arc::new(config.delivery_settings()),
     };
+    let feed_walker = FeedWalkRunner {
+        pool: pool.clone(),
+        queue: queue.clone(),
+        client: Arc::new(TiktokWebClient::new(config.tiktok_web_settings())?),
+        worker_name: identity.worker_name.clone(),
+        settings: Arc::new(FeedWalkSettings {
+            concurrency: usize::from(config.feed_walk_concurrency),
+            ..FeedWalkSettings::default()
+        }),
+    };
     let maintenance = Maintenance {
         pool,
         queue,
@@ -108,6 +122,7 @@ pub async fn run_worker_process(
     maintenance.heartbeat().await;
     let (stop_maintenance, maintenance_shutdown) = tokio::sync::watch::channel(false);
     let deliverer_task = tokio::spawn(deliverer.run(maintenance_shutdown.clone()));
+    let feed_walker_task = tokio::spawn(feed_walker.run(maintenance_shutdown.clone()));
     let maintenance_task = tokio::spawn(maintenance.run(maintenance_shutdown));
 
     let shutdown_timeout = config.extract_deadline() + Duration::from_secs(15);
@@ -121,6 +136,9 @@ pub async fn run_worker_process(
     let _ = stop_maintenance.send(true);
     if let Err(error) = maintenance_task.await {
         tracing::warn!(%error, "maintenance task ended abnormally");
+    }
+    if let Err(error) = feed_walker_task.await {
+        tracing::warn!(%error, "feed walker ended abnormally");
     }
     if let Err(error) = deliverer_task.await {
         tracing::warn!(%error, "webhook deliverer ended abnormally");

@@ -137,6 +137,7 @@ pub(crate) fn validation_limits(state: &AppState) -> ValidationLimits {
     ValidationLimits {
         webhook_policy: state.settings.webhook_policy.clone(),
         batch_max_urls: state.settings.compat_batch_max_urls,
+        feed_max_count: state.settings.feed_max_count,
     }
 }
 

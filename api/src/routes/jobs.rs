@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::Value;
+use tokworks_shared::db::feed_walks as feed_db;
 use tokworks_shared::db::jobs::{
     self as job_db, CancelJobOutcome, InsertJobOutcome, JobListQuery, JobRow, NewJob, NewJobItem,
     NewJobWebhook,
@@ -20,11 +21,14 @@ use tokworks_shared::jobs::ExtractItemTask;
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
-use crate::batch_request::BatchJobRequest;
+use crate::batch_request::{BatchJobRequest, RejectedUrl};
+use crate::feed_submission::submit_feed_job;
 use crate::job_request::{
     AcceptedJobRequest, AcceptedWebhook, CreateJobRequest, ValidationLimits, VideoJobRequest,
 };
-use crate::job_view::{JobListResponse, JobResponse, JobSummaryResponse, job_location};
+use crate::job_view::{
+    JobFeedResponse, JobListResponse, JobResponse, JobSummaryResponse, job_location,
+};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::path_segment;
@@ -60,6 +64,7 @@ pub async fn create_job(
     let limits = ValidationLimits {
         webhook_policy: state.settings.webhook_policy.clone(),
         batch_max_urls: state.settings.batch_max_urls,
+        feed_max_count: state.settings.feed_max_count,
     };
     let accepted = request.validate_with(&limits)?;
     if let Some(webhook) = accepted.webhook() {
@@ -76,6 +81,18 @@ pub async fn create_job(
             new_batch_job(batch_job, &key, idempotency_key, max_attempts),
             Some(batch_job.rejected.clone()),
         ),
+        AcceptedJobRequest::Feed(feed_job) => {
+            let submitted = submit_feed_job(&state, &key, feed_job, idempotency_key).await?;
+            return job_created_response(
+                &state,
+                &key,
+                submitted.job_id,
+                submitted.replayed,
+                wait,
+                None,
+            )
+            .await;
+        }
     };
 
     let mut connection = state.db.acquire().await?;
@@ -97,17 +114,29 @@ pub async fn create_job(
             return Err(ApiError::IdempotencyKeyReused);
         }
     };
+    job_created_response(&state, &key, job_id, replayed, wait, rejected).await
+}
 
+/// The answer to `POST /v1/jobs` once the job is stored: 202 + `Location`, or 200 with the
+/// finished job (after `Prefer: wait=N`, or for a replayed Idempotency-Key).
+async fn job_created_response(
+    state: &AppState,
+    key: &ApiKey,
+    job_id: Uuid,
+    replayed: bool,
+    wait: Option<Duration>,
+    rejected: Option<Vec<RejectedUrl>>,
+) -> Result<Response, ApiError> {
     let row = match wait {
-        Some(wait) => wait_for_job(&state, &key, job_id, wait).await?,
-        None => find_job(&state, &key, job_id).await?,
+        Some(wait) => wait_for_job(state, key, job_id, wait).await?,
+        None => find_job(state, key, job_id).await?,
     };
     let status = if row.is_finished() && (wait.is_some() || replayed) {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
-    let mut body = job_response(&state, &row).await?;
+    let mut body = job_response(state, &row).await?;
     body.rejected = rejected;
     let mut response = (status, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&job_location(job_id)) {
@@ -263,6 +292,7 @@ pub(crate) async fn find_job(
 /// The full view of a job: timings and, for a succeeded video job, the stored video.
 async fn job_response(state: &AppState, row: &JobRow) -> Result<JobResponse, ApiError> {
     let timings = job_db::list_stage_timings_for_job(&state.db, row.job_id).await?;
+    let feed = feed_db::find_job_feed(&state.db, row.job_id).await?;
     let result_video = match (
         &row.first_item_result_video_id,
         row.first_item_status.as_deref(),
@@ -282,6 +312,7 @@ async fn job_response(state: &AppState, row: &JobRow) -> Result<JobResponse, Api
         let transcript = serde_json::to_value(transcript).unwrap_or_default();
         result.insert("transcript".to_owned(), transcript);
     }
+    response.feed = feed.map(|feed| JobFeedResponse::from_parts(row, &feed));
     Ok(response)
 }
 

@@ -10,6 +10,7 @@ mod bad_input;
 mod batches;
 mod cancel_and_list;
 mod compat;
+mod feeds;
 mod health;
 mod jobs;
 mod keys;

@@ -90,6 +90,8 @@ impl TestApp {
             webhook_secret_rotation_grace: Duration::from_secs(86_400),
             compat_batch_max_urls: 3,
             max_video_duration_seconds: 600,
+            feed_cache_ttl: Some(Duration::from_secs(300)),
+            feed_max_count: 500,
         };
         let state = AppState::new(pool.clone(), queue, settings).await.unwrap();
         let (row, key) = keys_cli::create_api_key(&pool, "test key").await.unwrap();

@@ -8,6 +8,7 @@ mod batch;
 mod cache_and_wait;
 mod error_cases;
 mod extraction;
+mod feeds;
 mod ground_truth;
 mod harness;
 mod resilience;

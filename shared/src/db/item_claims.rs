@@ -334,6 +334,38 @@ pub async fn end_item(
         }
         _ => (None, None),
     };
+    match finish_open_job(
+        &mut *connection,
+        job_id,
+        terminal_status,
+        job_error_code,
+        job_error_message,
+    )
+    .await?
+    {
+        Some(status) => Ok(ItemEndReport {
+            job_status: status,
+            job_finished: true,
+        }),
+        None => Ok(ItemEndReport {
+            job_status: counts.status,
+            job_finished: false,
+        }),
+    }
+}
+
+/// Moves a still-open (`queued`/`running`) job to `terminal_status` inside the caller's
+/// transaction, keeping an error already on the job unless one is given; sends the job-finished
+/// NOTIFY ([`JOB_FINISHED_CHANNEL`]) and writes the terminal webhook event (`job.completed` /
+/// `job.failed`). Returns the new status, or `None` when the job was no longer open (nothing
+/// written). Shared by the item path ([`end_item`]) and the feed path (`feed_walks`).
+pub async fn finish_open_job(
+    connection: &mut PgConnection,
+    job_id: Uuid,
+    terminal_status: &str,
+    error_code: Option<&str>,
+    error_message: Option<&str>,
+) -> Result<Option<String>, sqlx::Error> {
     let finished: Option<String> = sqlx::query_scalar(
         "update jobs
          set status = $2, finished_at = now(),
@@ -343,31 +375,21 @@ pub async fn end_item(
     )
     .bind(job_id)
     .bind(terminal_status)
-    .bind(job_error_code)
-    .bind(job_error_message)
+    .bind(error_code)
+    .bind(error_message)
     .fetch_optional(&mut *connection)
     .await?;
-
-    match finished {
-        Some(status) => {
-            sqlx::query("select pg_notify($1, $2)")
-                .bind(JOB_FINISHED_CHANNEL)
-                .bind(job_id.to_string())
-                .execute(&mut *connection)
-                .await?;
-            if let Some(event_type) = terminal_event_type(&status) {
-                webhooks::enqueue_job_event(&mut *connection, job_id, event_type, None).await?;
-            }
-            Ok(ItemEndReport {
-                job_status: status,
-                job_finished: true,
-            })
+    if let Some(status) = &finished {
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(JOB_FINISHED_CHANNEL)
+            .bind(job_id.to_string())
+            .execute(&mut *connection)
+            .await?;
+        if let Some(event_type) = terminal_event_type(status) {
+            webhooks::enqueue_job_event(&mut *connection, job_id, event_type, None).await?;
         }
-        None => Ok(ItemEndReport {
-            job_status: counts.status,
-            job_finished: false,
-        }),
     }
+    Ok(finished)
 }
 
 /// Finishes the still-queued duplicates of `item_id` (items of the same job linked to it by

@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::config::DatabaseArgs;
 
 pub mod api_keys;
+pub mod feed_walks;
 pub mod item_claims;
 pub mod job_items;
 pub mod jobs;
@@ -28,6 +29,10 @@ pub const JOB_FINISHED_CHANNEL: &str = "tokworks_job_finished";
 /// Postgres NOTIFY channel that wakes the webhook deliverer: sent in the transaction that writes
 /// an outbox row (or a redelivery), so it fires only when the row committed.
 pub const WEBHOOK_READY_CHANNEL: &str = "tokworks_webhook_ready";
+
+/// Postgres NOTIFY channel that wakes the feed walkers: sent in the transaction that creates a
+/// feed walk (payload = walk id), so it fires only when the walk committed.
+pub const FEED_WALK_READY_CHANNEL: &str = "tokworks_feed_walk_ready";
 
 /// Failure to reach or migrate Postgres.
 #[derive(Debug, thiserror::Error)]

@@ -135,7 +135,7 @@ pub async fn enqueue_job_event(
                 'links', jsonb_strip_nulls(jsonb_build_object(
                     'self', '/v1/jobs/' || job.job_id,
                     'deliveries', '/v1/jobs/' || job.job_id || '/deliveries',
-                    'items', case when job.kind = 'batch'
+                    'items', case when job.kind <> 'video'
                                   then '/v1/jobs/' || job.job_id || '/items' end,
                     'video', case when job.kind = 'video' and job.first_video_id is not null
                                   then '/v1/videos/' || job.first_video_id end)),

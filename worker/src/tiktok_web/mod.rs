@@ -19,7 +19,11 @@ use std::time::{Duration, Instant};
 
 use tokworks_shared::error_code::ErrorCode;
 
-use crate::web_extractor::client::{ClientSetupError, WebNetwork, build_client};
+use crate::web_extractor::client::{ClientSetupError, Session, WebNetwork, build_client};
+use crate::web_extractor::thumbnail::{CoverOutcome, download_cover};
+
+/// The `Referer` of cover downloads of feed items (the page a browser shows them on).
+const FEED_COVER_REFERER: &str = "https://www.tiktok.com/";
 
 pub use classify::FeedFailure;
 pub use feeds::{FeedPage, FeedWalker, MAX_PAGE_COUNT};
@@ -140,6 +144,23 @@ impl TiktokWebClient {
     /// Walks a user feed to the end.
     pub async fn user(&self, username_or_url: &str, count: usize) -> FeedWalk {
         self.user_walker(username_or_url, count).finish().await
+    }
+
+    /// Downloads the cover of a feed item through this client (proxy, TLS settings) with a
+    /// fresh cookie session and `Referer: https://www.tiktok.com/` (covers are URL-signed).
+    /// A failure is reported in the outcome, never fatal.
+    pub async fn download_cover(&self, item: &serde_json::Value) -> CoverOutcome {
+        let session = Session::new(&self.client);
+        tokio::time::timeout(
+            self.settings.request_timeout,
+            download_cover(&session, item, FEED_COVER_REFERER),
+        )
+        .await
+        .unwrap_or_else(|_| CoverOutcome {
+            thumbnail: None,
+            error: Some("the cover download timed out".to_owned()),
+            duration: self.settings.request_timeout,
+        })
     }
 
     fn walker(&self, state: WalkState, count: usize) -> FeedWalker<'_> {

@@ -4,6 +4,7 @@
 
 mod apalis_runtime;
 mod extract_item;
+mod feed_walks;
 mod queue;
 mod reconciler;
 mod startup_signal;

@@ -1,0 +1,117 @@
+//! Submitting a feed job (trending, hashtag, user) from Rust code: `POST /v1/jobs` and the
+//! compatibility endpoints (`/trending`, `/category`) call [`submit_feed_job`]. The job is
+//! answered from the feed cache, attached to the feed's in-flight walk, or given a new walk, in
+//! one transaction (`shared::db::feed_walks`).
+
+use tokworks_shared::db::feed_walks::{
+    self as feed_db, FeedService, NewFeedWalk, SubmitFeedOutcome,
+};
+use tokworks_shared::db::jobs::{self as job_db, NewJob, NewJobWebhook};
+use tokworks_shared::jobs::ExtractItemTask;
+use uuid::Uuid;
+
+use crate::auth::ApiKey;
+use crate::feed_request::FeedJobRequest;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// A feed job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmittedFeedJob {
+    pub job_id: Uuid,
+    /// The Idempotency-Key named an earlier job with the same request: that job, unchanged.
+    pub replayed: bool,
+    /// How a new job is served (`None` on a replay).
+    pub service: Option<FeedService>,
+}
+
+/// Stores the feed job of `key` and serves it (cache, coalescing or a new walk). A reused
+/// Idempotency-Key with another body is `IDEMPOTENCY_KEY_REUSED`.
+pub async fn submit_feed_job(
+    state: &AppState,
+    key: &ApiKey,
+    feed_job: &FeedJobRequest,
+    idempotency_key: Option<String>,
+) -> Result<SubmittedFeedJob, ApiError> {
+    let new_job = NewJob {
+        job_id: Uuid::now_v7(),
+        api_key_id: key.api_key_id,
+        kind: feed_job.feed.kind().to_owned(),
+        request: feed_job.normalised_request(),
+        options: serde_json::to_value(&feed_job.options).unwrap_or_default(),
+        metadata: feed_job.metadata.clone(),
+        idempotency_key,
+        items: Vec::new(),
+        webhook: feed_job.webhook.as_ref().map(|webhook| NewJobWebhook {
+            url: webhook.url.clone(),
+            events: webhook.events.clone(),
+        }),
+    };
+    let walk = NewFeedWalk {
+        walk_id: Uuid::now_v7(),
+        feed_key: feed_job.feed_key(),
+        kind: feed_job.feed.kind().to_owned(),
+        target: feed_job.feed.target().map(str::to_owned),
+        requested_count: i32::try_from(feed_job.count).unwrap_or(i32::MAX),
+        max_attempts: state.settings.item_max_attempts,
+    };
+    let mut connection = state.db.acquire().await?;
+    let outcome = feed_db::submit_feed_job(
+        &mut connection,
+        &new_job,
+        &walk,
+        state.settings.feed_cache_ttl,
+        feed_job.options.refresh,
+    )
+    .await?;
+    drop(connection);
+    match outcome {
+        SubmitFeedOutcome::IdempotencyKeyExists {
+            same_request: false,
+            ..
+        } => Err(ApiError::IdempotencyKeyReused),
+        SubmitFeedOutcome::IdempotencyKeyExists {
+            existing_job_id,
+            same_request: true,
+        } => Ok(SubmittedFeedJob {
+            job_id: existing_job_id,
+            replayed: true,
+            service: None,
+        }),
+        SubmitFeedOutcome::Created(service) => {
+            tracing::info!(job_id = %new_job.job_id, feed_key = walk.feed_key, ?service, "feed job accepted");
+            if let FeedService::FromCache {
+                items_to_enqueue, ..
+            } = &service
+                && !items_to_enqueue.is_empty()
+            {
+                enqueue_feed_items(state, new_job.job_id, items_to_enqueue).await;
+            }
+            Ok(SubmittedFeedJob {
+                job_id: new_job.job_id,
+                replayed: false,
+                service: Some(service),
+            })
+        }
+    }
+}
+
+/// Pushes one extract task per queued item (a feed job that asks for enrichment), then records
+/// the task ids. Redis trouble is logged: the worker's reconciler enqueues from Postgres.
+async fn enqueue_feed_items(state: &AppState, job_id: Uuid, item_ids: &[Uuid]) {
+    let tasks: Vec<ExtractItemTask> = item_ids
+        .iter()
+        .map(|item_id| ExtractItemTask::new(job_id, *item_id))
+        .collect();
+    match state.queue.push(&tasks).await {
+        Ok(task_ids) => {
+            let enqueued: Vec<(Uuid, String)> = item_ids.iter().copied().zip(task_ids).collect();
+            if let Err(error) = job_db::record_items_enqueued(&state.db, &enqueued).await {
+                tracing::warn!(%job_id, %error, "could not record task ids after enqueue");
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%job_id, %error, "enqueue failed; the reconciler will enqueue the items");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Turning a finished feed walk into the items of one job attached to it: one item per video
+//! (succeeded, from the `videos` cache) or, when the job asks for enrichment, one queued item
+//! per video for the ordinary extract path; counters, terminal status, webhook outbox and NOTIFY
+//! in the caller's transaction.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::db::item_claims::finish_open_job;
+use crate::db::webhooks;
+
+use super::{FeedStopCode, WalkStatus};
+
+/// A finished walk, as far as its jobs need it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FinishedWalkRow {
+    pub walk_id: Uuid,
+    pub status: String,
+    pub video_ids: Vec<String>,
+    pub stop_code: Option<String>,
+    pub stop_message: Option<String>,
+}
+
+/// What materialising did to one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaterialisedJob {
+    pub job_id: Uuid,
+    /// The job's status afterwards (`running` when its items wait for enrichment).
+    pub job_status: String,
+    /// Queued items the caller must enqueue as `ExtractItemTask`s after commit (enrichment).
+    pub items_to_enqueue: Vec<Uuid>,
+}
+
+/// Whether the job's options ask for a stage that runs per item in the extract handler.
+fn wants_enrichment(options: &serde_json::Value) -> bool {
+    ["analyze_thumbnail", "transcript"]
+        .iter()
+        .any(|name| options.get(name).and_then(serde_json::Value::as_bool) == Some(true))
+}
+
+/// Materialises `walk` into job `job_id` if the job is still open (else `None`, nothing written).
+/// Lock order: the walk row (held by the caller), then the job row, then new item rows.
+pub async fn materialise_job(
+    connection: &mut PgConnection,
+    job_id: Uuid,
+    walk: &FinishedWalkRow,
+    cache_hit: bool,
+    max_attempts: i32,
+) -> Result<Option<MaterialisedJob>, sqlx::Error> {
+    let options: Option<serde_json::Value> = sqlx::query_scalar(
+        "select options from jobs
+         where job_id = $1 and status in ('queued', 'running') for update",
+    )
+    .bind(job_id)
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some(options) = options else {
+        return Ok(None);
+    };
+    let enrich = wants_enrichment(&options);
+    let item_ids: Vec<Uuid> = walk.video_ids.iter().map(|_| Uuid::now_v7()).collect();
+    let inserted: Vec<Uuid> = sqlx::query_scalar(
+        "insert into job_items (item_id, job_id, position, input_url, canonical_url, video_id,
+                                status, max_attempts, cache_hit, result_video_id, started_at,
+                                finished_at)
+         select t.item_id, $1, (t.ordinal - 1)::int4, v.data->>'url', v.data->>'url', v.video_id,
+                case when $4 then 'queued' else 'succeeded' end, $5,
+                case when $4 then null else $6 end,
+                case when $4 then null else v.video_id end,
+                case when $4 then null else now() end,
+                case when $4 then null else now() end
+         from unnest($2::uuid[], $3::text[]) with ordinality as t(item_id, video_id, ordinal)
+         join videos v on v.video_id = t.video_id
+         order by t.ordinal
+         returning item_id",
+    )
+    .bind(job_id)
+    .bind(&item_ids)
+    .bind(&walk.video_ids)
+    .bind(enrich)
+    .bind(max_attempts)
+    .bind(cache_hit)
+    .fetch_all(&mut *connection)
+    .await?;
+    let count = i32::try_from(inserted.len())
+        .map_err(|_| sqlx::Error::Protocol("too many feed items".into()))?;
+    let walk_failed_early =
+        walk.status == WalkStatus::Partial.as_str() || walk.status == WalkStatus::Failed.as_str();
+    let stop_error = walk
+        .stop_code
+        .as_deref()
+        .filter(|code| walk_failed_early && FeedStopCode::is_error(code));
+    sqlx::query(
+        "update jobs
+         set items_total = $2, items_succeeded = case when $3 then 0 else $2 end,
+             feed_walk_id = $4, feed_cache_hit = $5,
+             status = 'running', started_at = coalesce(started_at, now()),
+             error_code = coalesce($6, error_code), error_message = coalesce($7, error_message)
+         where job_id = $1",
+    )
+    .bind(job_id)
+    .bind(count)
+    .bind(enrich)
+    .bind(walk.walk_id)
+    .bind(cache_hit)
+    .bind(stop_error)
+    .bind(stop_error.and(walk.stop_message.as_deref()))
+    .execute(&mut *connection)
+    .await?;
+
+    if enrich && count > 0 {
+        return Ok(Some(MaterialisedJob {
+            job_id,
+            job_status: "running".to_owned(),
+            items_to_enqueue: inserted,
+        }));
+    }
+    for item_id in &inserted {
+        webhooks::enqueue_job_event(&mut *connection, job_id, "item.succeeded", Some(*item_id))
+            .await?;
+    }
+    let terminal_status = match (count, stop_error) {
+        (0, Some(_)) => "failed",
+        (_, Some(_)) => "partial",
+        (_, None) => "succeeded",
+    };
+    let status = finish_open_job(&mut *connection, job_id, terminal_status, None, None)
+        .await?
+        .unwrap_or_else(|| terminal_status.to_owned());
+    Ok(Some(MaterialisedJob {
+        job_id,
+        job_status: status,
+        items_to_enqueue: Vec::new(),
+    }))
+}

@@ -1,0 +1,258 @@
+//! Feeds that go wrong: faults after the first page (partial), a missing hashtag, an empty 200
+//! retried then failed, a dead worker's walk taken over, a canceled job, and enrichment items.
+
+use super::*;
+
+/// A carcabot-style sign server that, when asked to sign the second hashtag item page, first
+/// installs `fault` on the simulator (once): a fault exactly after the first page.
+async fn start_faulting_sign_server(sim_base_url: String, fault: Value) -> String {
+    let pages = Arc::new(AtomicUsize::new(0));
+    let sign = move |axum::Json(body): axum::Json<Value>| {
+        let (pages, fault, sim_base_url) = (pages.clone(), fault.clone(), sim_base_url.clone());
+        async move {
+            let Ok(mut url) = url::Url::parse(body["url"].as_str().unwrap_or_default()) else {
+                return axum::Json(json!({"status": "error", "message": "URL is required"}));
+            };
+            if url.path().starts_with("/api/challenge/item_list/")
+                && pages.fetch_add(1, Ordering::SeqCst) == 1
+            {
+                add_fault(&sim_base_url, &fault).await;
+            }
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .into_owned()
+                .filter(|(name, _)| !matches!(name.as_str(), "X-Bogus" | "X-Gnarly" | "msToken"))
+                .collect();
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(kept)
+                .append_pair(
+                    "msToken",
+                    "signerMsToken_0123456789abcdefghijklmnopqrstuvwxyz==",
+                )
+                .append_pair("X-Bogus", "DFSzswVLsignedBySignServer01")
+                .append_pair("X-Gnarly", "gnarlySignedBySignServer0123456789");
+            axum::Json(json!({
+                "status": "ok",
+                "data": {
+                    "signed_url": url.as_str(),
+                    "x-bogus": "DFSzswVLsignedBySignServer01",
+                    "x-gnarly": "gnarlySignedBySignServer0123456789",
+                    "cookies": "tt_chain_token=fromSigner; ttwid=signerTtwid",
+                    "navigator": { "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) SignerBrowser/1.0" }
+                }
+            }))
+        }
+    };
+    let app = axum::Router::new().route("/signature", axum::routing::post(sign));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("the sign server binds");
+    let address = listener.local_addr().expect("a bound address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}/signature")
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn faults_after_the_first_page_end_the_job_partial_with_that_pages_items(pool: PgPool) {
+    let key = api_key(&pool).await;
+    for (fault, expected) in [
+        (
+            json!({"fault": "http_429", "retry_after_secs": 30}),
+            ErrorCode::UpstreamRateLimited,
+        ),
+        (json!({"fault": "empty_200"}), ErrorCode::UpstreamEmpty),
+        // The WAF page instead of JSON. (The simulator's `layout_change` strips the rehydration
+        // script of HTML pages only; an API answer of an unknown shape is UPSTREAM_CHANGED, as
+        // `tiktok_web::classify`'s tests show.)
+        (json!({"fault": "challenge"}), ErrorCode::UpstreamBlocked),
+    ] {
+        let sim = start_sim().await;
+        let mut rule = fault.clone();
+        rule["match"] = json!({"path_prefix": "/api/challenge/item_list/"});
+        rule["times"] = json!(1);
+        let signer_url = start_faulting_sign_server(sim.base_url(), rule).await;
+        let runner = runner(&pool, &sim, SignerChoice::External { url: signer_url }).await;
+        let tag = biggest_hashtag(&sim);
+        let ask = FeedAsk {
+            kind: "hashtag",
+            target: tag["name"].as_str(),
+            count: 100,
+            options: json!({}),
+        };
+        // `refresh`: the previous round's walk of the same feed is in the cache.
+        let (job_id, _) = submit(&pool, key, &ask, true).await;
+        let outcome = run_one(&runner).await;
+        assert!(
+            matches!(
+                outcome,
+                WalkOutcome::Finished {
+                    status: WalkStatus::Partial,
+                    videos: 35,
+                    ..
+                }
+            ),
+            "{fault}: {outcome:?}"
+        );
+        let job = job_row(&pool, job_id).await;
+        assert_eq!(job.status, "partial", "{fault}");
+        assert_eq!(
+            job.error_code.as_deref(),
+            Some(expected.as_str()),
+            "{fault}"
+        );
+        assert_eq!(
+            video_ids(&items(&pool, job_id).await),
+            strings(&tag["video_ids"])[..35].to_vec()
+        );
+    }
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_missing_hashtag_fails_and_an_empty_200_is_retried_then_fails(pool: PgPool) {
+    let sim = start_sim().await;
+    let key = api_key(&pool).await;
+    let signed = runner(&pool, &sim, SignerChoice::BuiltIn).await;
+    let missing = FeedAsk {
+        kind: "hashtag",
+        target: Some("no_such_tag_zz_9"),
+        count: 30,
+        options: json!({}),
+    };
+    let (job_id, _) = submit(&pool, key, &missing, false).await;
+    run_one(&signed).await;
+    let job = job_row(&pool, job_id).await;
+    assert_eq!(
+        (job.status.as_str(), job.error_code.as_deref()),
+        ("failed", Some("HASHTAG_NOT_FOUND"))
+    );
+
+    // Unsigned, TikTok answers the recommend endpoint with an empty 200: retried (max 2), then
+    // the job fails UPSTREAM_EMPTY instead of succeeding with "no videos".
+    let unsigned = runner(&pool, &sim, SignerChoice::None).await;
+    let (job_id, _) = submit(&pool, key, &trending(10), false).await;
+    let outcome = run_one(&unsigned).await;
+    assert!(
+        matches!(
+            outcome,
+            WalkOutcome::RetryScheduled {
+                error_code: ErrorCode::UpstreamEmpty,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(job_row(&pool, job_id).await.status, "running");
+    assert!(
+        unsigned.run_due_walks().await.is_empty(),
+        "not due before its backoff"
+    );
+    sqlx::query("update feed_walks set not_before = now() where status = 'queued'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    run_one(&unsigned).await;
+    let job = job_row(&pool, job_id).await;
+    assert_eq!(
+        (job.status.as_str(), job.error_code.as_deref()),
+        ("failed", Some("UPSTREAM_EMPTY"))
+    );
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_walk_whose_worker_died_is_taken_over_and_the_dead_claim_writes_nothing(pool: PgPool) {
+    let sim = start_sim().await;
+    let key = api_key(&pool).await;
+    let (job_id, _) = submit(&pool, key, &trending(30), false).await;
+    let dead = walk_claims::claim_due_walks(&pool, "dead-worker", Duration::from_secs(10), 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(job_row(&pool, job_id).await.status, "running");
+    let alive = runner(&pool, &sim, SignerChoice::BuiltIn).await;
+    assert!(
+        alive.run_due_walks().await.is_empty(),
+        "held under a live lease"
+    );
+    // The dead worker's lease runs out.
+    sqlx::query("update feed_walks set lease_expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let outcome = run_one(&alive).await;
+    assert!(matches!(
+        outcome,
+        WalkOutcome::Finished {
+            status: WalkStatus::Succeeded,
+            jobs: 1,
+            ..
+        }
+    ));
+    assert_eq!(job_row(&pool, job_id).await.status, "succeeded");
+
+    let mut transaction = pool.begin().await.unwrap();
+    let late = walk_claims::end_walk(
+        &mut transaction,
+        &dead[0],
+        &WalkEnd::Retry {
+            stop_code: "UPSTREAM_EMPTY".to_owned(),
+            stop_message: "late".to_owned(),
+            retry_after: Duration::from_secs(1),
+        },
+    )
+    .await;
+    assert!(matches!(
+        late,
+        Err(walk_claims::WalkClaimError::LostClaim { .. })
+    ));
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_canceled_job_stays_canceled_while_the_walk_serves_the_others(pool: PgPool) {
+    let sim = start_sim().await;
+    let runner = runner(&pool, &sim, SignerChoice::BuiltIn).await;
+    let key = api_key(&pool).await;
+    let (canceled, _) = submit(&pool, key, &trending(20), false).await;
+    let (kept, _) = submit(&pool, key, &trending(20), false).await;
+    let mut connection = pool.acquire().await.unwrap();
+    let outcome = job_db::cancel_job_for_key(&mut connection, canceled, key)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CancelJobOutcome::Canceled { .. }));
+    run_one(&runner).await;
+    assert_eq!(job_row(&pool, canceled).await.status, "canceled");
+    assert!(items(&pool, canceled).await.is_empty());
+    assert_eq!(job_row(&pool, kept).await.status, "succeeded");
+    assert_eq!(items(&pool, kept).await.len(), 20);
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_job_asking_for_enrichment_gets_queued_items_with_extract_tasks(pool: PgPool) {
+    let sim = start_sim().await;
+    let runner = runner(&pool, &sim, SignerChoice::BuiltIn).await;
+    let key = api_key(&pool).await;
+    let ask = FeedAsk {
+        kind: "trending",
+        target: None,
+        count: 5,
+        options: json!({"analyze_thumbnail": true}),
+    };
+    let (job_id, _) = submit(&pool, key, &ask, false).await;
+    run_one(&runner).await;
+    let rows = items(&pool, job_id).await;
+    assert_eq!(video_ids(&rows), truth_trending(&sim, 5));
+    assert!(rows.iter().all(|item| item.0 == "queued"));
+    assert_eq!(job_row(&pool, job_id).await.status, "running");
+    let task_ids: Vec<String> = sqlx::query_scalar(
+        "select task_id from job_items where job_id = $1 and task_id is not null",
+    )
+    .bind(job_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(task_ids.len(), 5);
+    let pending = runner.queue.tasks_pending(&task_ids).await.unwrap();
+    assert!(pending.iter().all(|pending| *pending), "{pending:?}");
+}
