@@ -61,6 +61,16 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("not ready: {detail}")]
     NotReady { detail: String },
+    /// A synchronous compatibility request whose job was still running when the wait ended.
+    #[error("job {job_id} did not finish within the wait; poll /v1/jobs/{job_id}")]
+    JobNotFinished { job_id: uuid::Uuid },
+    /// A synchronous feed request whose job failed (e.g. `HASHTAG_NOT_FOUND`).
+    #[error("{message} (job {job_id})")]
+    FeedFailed {
+        code: ErrorCode,
+        message: String,
+        job_id: uuid::Uuid,
+    },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("the server panicked while handling the request")]
@@ -114,6 +124,12 @@ impl ApiError {
             | ApiError::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused => StatusCode::CONFLICT,
             ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::JobNotFinished { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::FeedFailed { code, .. } => match code {
+                ErrorCode::HashtagNotFound | ErrorCode::UserNotFound => StatusCode::NOT_FOUND,
+                ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_GATEWAY,
+            },
             ApiError::Database(_) | ApiError::Panic => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -139,15 +155,23 @@ impl ApiError {
             ApiError::InvalidHeader { .. } => "INVALID_HEADER",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::NotReady { .. } => "NOT_READY",
+            ApiError::JobNotFinished { .. } => "JOB_NOT_FINISHED",
+            ApiError::FeedFailed { code, .. } => code.as_str(),
             ApiError::Database(_) | ApiError::Panic => "INTERNAL",
         }
     }
 
     fn retryable(&self) -> bool {
-        matches!(
-            self,
-            ApiError::NotReady { .. } | ApiError::Database(_) | ApiError::Panic
-        )
+        match self {
+            ApiError::FeedFailed { code, .. } => code.is_retryable(),
+            other => matches!(
+                other,
+                ApiError::NotReady { .. }
+                    | ApiError::JobNotFinished { .. }
+                    | ApiError::Database(_)
+                    | ApiError::Panic
+            ),
+        }
     }
 
     fn field_problems(&self) -> Vec<FieldProblem> {

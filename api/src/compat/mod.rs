@@ -1,11 +1,13 @@
-//! Compatibility endpoints of the old Python analyzer (seed-analyzer.md §1): `POST /extract`,
-//! `POST /extract/batch`, `GET /`, `GET /health`, `GET /stats`, `GET /supported-platforms`,
-//! with its request and response shapes, over tokworks' job engine and real figures.
+//! Compatibility endpoints of the two services tokworks replaces, over its job engine: the old
+//! Python analyzer's (seed-analyzer.md §1) `POST /extract`, `POST /extract/batch`, `GET /`,
+//! `GET /health`, `GET /stats`, `GET /supported-platforms`, and the old Flask fetcher's
+//! `GET /trending`, `GET /category?hashtag=` (`fetcher`), with their shapes and real figures.
 
 pub mod batch;
 pub mod envelope;
 pub mod error_map;
 pub mod extract;
+pub mod fetcher;
 pub mod fetcher_list;
 pub mod service;
 pub mod transcript;
@@ -29,4 +31,6 @@ pub fn compat_routes() -> Router<AppState> {
         )
         .route("/extract", post(extract::extract))
         .route("/extract/batch", post(batch::extract_batch))
+        .route("/trending", get(fetcher::get_trending))
+        .route("/category", get(fetcher::get_category))
 }

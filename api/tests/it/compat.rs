@@ -2,6 +2,7 @@
 //! seed-analyzer.md §1, `/extract` over the job engine with each error mapping, batches with
 //! per-item codes and limits, the service endpoints' true values, and auth.
 
+mod fetcher;
 mod harness;
 mod ordered_json;
 

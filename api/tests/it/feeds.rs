@@ -4,9 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use std::time::Duration;
 use tokworks_shared::db::feed_walks::WalkStatus;
-use tokworks_shared::db::feed_walks::claims::{self as walk_claims, WalkEnd};
 use uuid::Uuid;
 
 use crate::support::TestApp;
@@ -22,42 +20,6 @@ fn walk_id(job: &Value) -> String {
         .as_str()
         .expect("a walk id")
         .to_owned()
-}
-
-/// Plays the worker: stores `video_ids` as videos and ends the due walk with them.
-async fn finish_walk(app: &TestApp, video_ids: &[&str], status: WalkStatus, stop_code: &str) {
-    for video_id in video_ids {
-        sqlx::query(
-            "insert into videos (video_id, data, source, fetched_at)
-             values ($1, jsonb_build_object('id', $1::text,
-                     'url', 'https://www.tiktok.com/@creator/video/' || $1), 'web', now())",
-        )
-        .bind(video_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    }
-    let walks = walk_claims::claim_due_walks(&app.pool, "test-worker", Duration::from_secs(10), 1)
-        .await
-        .unwrap();
-    assert_eq!(walks.len(), 1);
-    let mut transaction = app.pool.begin().await.unwrap();
-    walk_claims::end_walk(
-        &mut transaction,
-        &walks[0],
-        &WalkEnd::Finished {
-            status,
-            video_ids: video_ids.iter().map(|id| (*id).to_owned()).collect(),
-            stop_code: stop_code.to_owned(),
-            stop_message: (stop_code == "UPSTREAM_RATE_LIMITED")
-                .then(|| "TikTok answered 429".to_owned()),
-            pages_fetched: 1,
-            walk_duration: Duration::from_millis(5),
-        },
-    )
-    .await
-    .unwrap();
-    transaction.commit().await.unwrap();
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
@@ -127,7 +89,8 @@ async fn identical_feed_jobs_share_a_walk_and_a_finished_walk_serves_the_next_fr
         "7300000000000000012",
         "7300000000000000013",
     ];
-    finish_walk(&app, &videos, WalkStatus::Succeeded, "COUNT_REACHED").await;
+    app.finish_walk(&videos, WalkStatus::Succeeded, "COUNT_REACHED")
+        .await;
     for job in [&first, &second] {
         let id = job["id"].as_str().unwrap();
         let view = app.get(&format!("/v1/jobs/{id}")).await;
@@ -174,8 +137,7 @@ async fn a_feed_stopped_short_is_partial_with_the_reason(pool: PgPool) {
     )
     .await;
     assert_eq!(job["feed"]["username"], "Some.One");
-    finish_walk(
-        &app,
+    app.finish_walk(
         &["7300000000000000021"],
         WalkStatus::Partial,
         "UPSTREAM_RATE_LIMITED",

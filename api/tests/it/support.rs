@@ -10,6 +10,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokworks_api::{ApiSettings, AppState, QueueHandle, keys_cli, router};
+use tokworks_shared::db::feed_walks::WalkStatus;
+use tokworks_shared::db::feed_walks::claims::{self as walk_claims, WalkEnd};
 use tokworks_shared::db::item_claims::{self, ItemEnd};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -184,9 +186,6 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Plays the worker: stores `video_id` (unless present), marks the job's queued item
-    /// succeeded with timings, the job succeeded, and sends the NOTIFY — in one transaction,
-    /// with the guards a worker uses.
     /// Awaits (without sleeping) until `count` requests have subscribed to a job's end.
     pub async fn until_waiting(&self, count: u64) {
         let mut subscriptions = self.state.waiters.subscriptions();
@@ -219,6 +218,48 @@ impl TestApp {
         transaction.commit().await.unwrap();
     }
 
+    /// Plays the feed walker: stores each of `video_ids` as a minimal video (unless present),
+    /// claims the due walk and ends it with them through the real claim and end.
+    pub async fn finish_walk(&self, video_ids: &[&str], status: WalkStatus, stop_code: &str) {
+        for video_id in video_ids {
+            sqlx::query(
+                "insert into videos (video_id, data, source, fetched_at)
+                 values ($1, jsonb_build_object('id', $1::text,
+                         'url', 'https://www.tiktok.com/@creator/video/' || $1), 'web', now())
+                 on conflict (video_id) do nothing",
+            )
+            .bind(video_id)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        }
+        let walks =
+            walk_claims::claim_due_walks(&self.pool, "test-worker", Duration::from_secs(10), 1)
+                .await
+                .unwrap();
+        assert_eq!(walks.len(), 1);
+        let mut transaction = self.pool.begin().await.unwrap();
+        walk_claims::end_walk(
+            &mut transaction,
+            &walks[0],
+            &WalkEnd::Finished {
+                status,
+                video_ids: video_ids.iter().map(|id| (*id).to_owned()).collect(),
+                stop_code: stop_code.to_owned(),
+                stop_message: (stop_code == "UPSTREAM_RATE_LIMITED")
+                    .then(|| "TikTok answered 429".to_owned()),
+                pages_fetched: 1,
+                walk_duration: Duration::from_millis(5),
+            },
+        )
+        .await
+        .unwrap();
+        transaction.commit().await.unwrap();
+    }
+
+    /// Plays the worker: stores `video_id` (unless present), marks the job's queued item
+    /// succeeded with timings, the job succeeded, and sends the NOTIFY — in one transaction,
+    /// with the guards a worker uses.
     pub async fn finish_video_job(&self, job_id: Uuid, video_id: &str, cache_hit: bool) {
         let mut transaction = self.pool.begin().await.unwrap();
         sqlx::query(

@@ -74,6 +74,31 @@ async fn a_trending_job_matches_the_ground_truth_and_its_repeat_comes_from_the_c
     assert_eq!(item_video_ids(&service, again).await, expected);
     let (since, _) = service.sim_requests(mark).await;
     assert!(since.is_empty(), "no upstream request: {since:?}");
+
+    // The old fetcher's `GET /trending` over the same feed: its list shape, from the cache too.
+    let list: Value = service
+        .http
+        .get(format!("{}/trending?count=30", service.api_url))
+        .header("x-api-key", &service.api_key)
+        .send()
+        .await
+        .expect("GET /trending")
+        .json()
+        .await
+        .expect("a JSON list");
+    let entries = list.as_array().expect("a plain list");
+    let ids: Vec<String> = entries
+        .iter()
+        .map(|entry| entry["id"].as_str().expect("an id").to_owned())
+        .collect();
+    assert_eq!(ids, expected);
+    for entry in entries {
+        assert!(entry["author"]["uniqueId"].is_string(), "{entry}");
+        assert!(entry["stats"]["playCount"].is_u64(), "{entry}");
+        assert!(entry["video"]["url"].is_string(), "{entry}");
+    }
+    let (since, _) = service.sim_requests(mark).await;
+    assert!(since.is_empty(), "still no upstream request: {since:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
