@@ -76,7 +76,11 @@ impl FetcherVideo {
                 id: video.author.id.clone(),
                 unique_id: video.author.unique_id.clone(),
                 nickname: video.author.nickname.clone(),
-                avatar_thumb: video.author.avatar.as_ref().map(|avatar| avatar.url.clone()),
+                avatar_thumb: video
+                    .author
+                    .avatar
+                    .as_ref()
+                    .map(|avatar| avatar.url.clone()),
                 verified: video.author.verified,
             },
             stats: FetcherStats {

@@ -10,8 +10,10 @@ use crate::config::DatabaseArgs;
 
 pub mod api_keys;
 pub mod item_claims;
+pub mod job_events;
 pub mod job_items;
 pub mod jobs;
+pub mod service_gauges;
 pub mod stats;
 pub mod videos;
 pub mod webhooks;
