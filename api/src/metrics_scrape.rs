@@ -98,7 +98,7 @@ fn count_of(rows: &[GaugeRow], family: &str, label: &str) -> f64 {
     rows.iter()
         .filter(|row| row.family == family && row.label == label)
         .map(|row| row.value as f64)
-        .sum()
+        .fold(0.0, |total, value| total + value)
 }
 
 fn record_database_gauges(rows: &[GaugeRow]) {
