@@ -266,7 +266,7 @@ fn sse_event(name: &str, cursor: Option<EndedItemCursor>, data: &impl Serialize)
 
 /// The `id:` of an event: the position after the last item sent, versioned and base64url
 /// encoded (`v1:` alone before any item).
-fn encode_event_id(cursor: Option<EndedItemCursor>) -> String {
+pub fn encode_event_id(cursor: Option<EndedItemCursor>) -> String {
     let text = match cursor {
         None => EVENT_ID_VERSION.to_owned(),
         Some(cursor) => format!(
@@ -278,8 +278,9 @@ fn encode_event_id(cursor: Option<EndedItemCursor>) -> String {
     URL_SAFE_NO_PAD.encode(text)
 }
 
-/// Decodes an event id written by [`encode_event_id`].
-fn decode_event_id(id: &str) -> Option<Option<EndedItemCursor>> {
+/// Decodes an event id written by [`encode_event_id`] (`Some(None)`: before any item; `None`:
+/// not an id this API writes). Public for the fuzz target.
+pub fn decode_event_id(id: &str) -> Option<Option<EndedItemCursor>> {
     let bytes = URL_SAFE_NO_PAD.decode(id).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let rest = text.strip_prefix(EVENT_ID_VERSION)?;

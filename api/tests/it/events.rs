@@ -331,3 +331,31 @@ async fn another_keys_job_is_404_no_key_is_401_and_a_forged_id_is_400(pool: PgPo
         .await;
     response.assert_problem(StatusCode::BAD_REQUEST, "INVALID_HEADER");
 }
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_stream_closes_at_events_max_without_an_end_and_resumes(pool: PgPool) {
+    let app = TestApp::with_settings(pool, |settings| {
+        settings.events_and_metrics.events_max = Duration::from_millis(300);
+        settings.events_and_metrics.events_poll_interval = Duration::from_millis(50);
+    })
+    .await;
+    let job_id = submit_batch(&app, 2).await;
+    let events = open_stream(&app, job_id, None).await.to_close().await;
+    assert_eq!(
+        names(&events),
+        vec!["state"],
+        "closed by the server, no end"
+    );
+    let open_streams = app.state.metrics.render();
+    assert!(
+        open_streams.contains("tokworks_event_streams_open 0"),
+        "{open_streams}"
+    );
+
+    end_item(&app, job_id, 0, true).await;
+    let resumed = open_stream(&app, job_id, Some(&events[0].id))
+        .await
+        .to_close()
+        .await;
+    assert_eq!(names(&resumed), vec!["state", "item"]);
+}
