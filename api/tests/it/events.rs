@@ -132,7 +132,7 @@ impl SseReader {
     }
 
     /// Reads until the server closes the stream; returns every event read.
-    async fn to_close(&mut self) -> Vec<SseEvent> {
+    async fn until_closed(&mut self) -> Vec<SseEvent> {
         let mut events = Vec::new();
         while let Some(event) = self.next().await {
             events.push(event);
@@ -218,7 +218,7 @@ async fn a_listening_client_gets_state_then_each_item_as_it_ends_then_end(pool: 
         );
         events.extend(read);
     }
-    let rest = stream.to_close().await;
+    let rest = stream.until_closed().await;
     assert_eq!(
         rest.last().map(|event| event.name.as_str()),
         Some("end"),
@@ -258,7 +258,7 @@ async fn resuming_with_last_event_id_sends_exactly_the_missed_events(pool: PgPoo
     end_item(&app, job_id, 1, true).await;
     end_item(&app, job_id, 2, false).await;
     let mut resumed = open_stream(&app, job_id, Some(&last_id)).await;
-    let events = resumed.to_close().await;
+    let events = resumed.until_closed().await;
     assert_eq!(names(&events), vec!["state", "item", "item", "end"]);
     assert_eq!(item_positions(&events), vec![1, 2]);
     assert_eq!(events[0].data["status"], "partial");
@@ -266,7 +266,7 @@ async fn resuming_with_last_event_id_sends_exactly_the_missed_events(pool: PgPoo
     // Resuming after the end: the current state and the end again, no item.
     let end_id = events.last().unwrap().id.clone();
     let mut after_end = open_stream(&app, job_id, Some(&end_id)).await;
-    assert_eq!(names(&after_end.to_close().await), vec!["state", "end"]);
+    assert_eq!(names(&after_end.until_closed().await), vec!["state", "end"]);
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
@@ -279,7 +279,7 @@ async fn a_finished_job_replays_state_every_ended_item_and_end_then_closes(pool:
         StatusCode::OK
     );
 
-    let events = open_stream(&app, job_id, None).await.to_close().await;
+    let events = open_stream(&app, job_id, None).await.until_closed().await;
     assert_eq!(names(&events), vec!["state", "item", "item", "item", "end"]);
     assert_eq!(events[0].data["status"], "canceled");
     assert_eq!(events[0].data["counts"]["canceled"], 2);
@@ -293,7 +293,7 @@ async fn a_finished_job_replays_state_every_ended_item_and_end_then_closes(pool:
     let second_id = events[2].id.clone();
     let rest = open_stream(&app, job_id, Some(&second_id))
         .await
-        .to_close()
+        .until_closed()
         .await;
     assert_eq!(names(&rest), vec!["state", "item", "end"]);
     assert_eq!(item_positions(&rest), vec![2]);
@@ -340,7 +340,7 @@ async fn a_stream_closes_at_events_max_without_an_end_and_resumes(pool: PgPool) 
     })
     .await;
     let job_id = submit_batch(&app, 2).await;
-    let events = open_stream(&app, job_id, None).await.to_close().await;
+    let events = open_stream(&app, job_id, None).await.until_closed().await;
     assert_eq!(
         names(&events),
         vec!["state"],
@@ -355,7 +355,7 @@ async fn a_stream_closes_at_events_max_without_an_end_and_resumes(pool: PgPool) 
     end_item(&app, job_id, 0, true).await;
     let resumed = open_stream(&app, job_id, Some(&events[0].id))
         .await
-        .to_close()
+        .until_closed()
         .await;
     assert_eq!(names(&resumed), vec!["state", "item"]);
 }
