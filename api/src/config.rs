@@ -81,6 +81,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub webhook_guard: WebhookGuardArgs,
 
+    #[command(flatten)]
+    pub events_and_metrics: EventsAndMetricsArgs,
+
     /// How long a rotated webhook secret keeps signing deliveries (next to the new one), in
     /// seconds.
     #[arg(
@@ -157,6 +160,27 @@ pub struct HttpArgs {
     #[arg(long = "feed-max-count", env = "FEED_MAX_COUNT", default_value_t = 500,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub feed_max_count: u32,
+}
+
+/// Job event streams (`GET /v1/jobs/{id}/events`) and `GET /metrics`.
+#[derive(Debug, Clone, Args)]
+pub struct EventsAndMetricsArgs {
+    /// Longest life of one job event stream, in seconds; the server then closes it and the
+    /// client resumes with `Last-Event-ID`.
+    #[arg(long = "events-max-seconds", env = "EVENTS_MAX_SECONDS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub events_max_seconds: u64,
+
+    /// How often an open event stream checks Postgres for items that ended, in milliseconds
+    /// (the job's end wakes it at once through LISTEN/NOTIFY).
+    #[arg(long = "events-poll-milliseconds", env = "EVENTS_POLL_MILLISECONDS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub events_poll_milliseconds: u64,
+
+    /// When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`; unset, it is
+    /// open (keep it on a private network).
+    #[arg(long = "metrics-token", env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
 }
 
 /// A parsed command line: the log filter and the command to run.
@@ -272,5 +296,31 @@ mod tests {
             panic!("not serve")
         };
         assert_eq!(args.http.wait_max_seconds, 10);
+    }
+
+    #[test]
+    fn event_and_metrics_settings_have_defaults_and_are_listed_in_help() {
+        let invocation = Invocation::try_parse_from([
+            "tokworks-api",
+            "--database-url",
+            "postgres://x@127.0.0.1/db",
+            "--redis-url",
+            "redis://127.0.0.1:6379",
+        ])
+        .unwrap();
+        let Command::Serve(args) = invocation.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.events_and_metrics.events_max_seconds, 3600);
+        assert_eq!(args.events_and_metrics.events_poll_milliseconds, 500);
+        assert!(args.events_and_metrics.metrics_token.is_none());
+        let help = Cli::command().render_long_help().to_string();
+        for name in [
+            "EVENTS_MAX_SECONDS",
+            "EVENTS_POLL_MILLISECONDS",
+            "METRICS_TOKEN",
+        ] {
+            assert!(help.contains(name), "--help does not mention {name}");
+        }
     }
 }

@@ -12,6 +12,8 @@ pub mod job_request;
 pub mod job_view;
 pub mod json_body;
 pub mod keys_cli;
+pub mod metrics;
+pub mod metrics_scrape;
 pub mod problem;
 pub mod routes;
 pub mod state;
@@ -25,7 +27,7 @@ use tokio::net::TcpListener;
 use tokworks_shared::db;
 
 pub use routes::router;
-pub use state::{ApiSettings, AppState, QueueHandle};
+pub use state::{ApiSettings, AppState, EventsAndMetricsSettings, QueueHandle};
 
 use crate::config::ServeArgs;
 
@@ -66,6 +68,19 @@ impl From<&ServeArgs> for ApiSettings {
             feed_cache_ttl: (args.http.feed_cache_ttl_seconds > 0)
                 .then(|| Duration::from_secs(args.http.feed_cache_ttl_seconds)),
             feed_max_count: args.http.feed_max_count,
+            events_and_metrics: EventsAndMetricsSettings {
+                events_max: Duration::from_secs(args.events_and_metrics.events_max_seconds),
+                events_poll_interval: Duration::from_millis(
+                    args.events_and_metrics.events_poll_milliseconds,
+                ),
+                metrics_token_sha256: args
+                    .events_and_metrics
+                    .metrics_token
+                    .as_ref()
+                    .map(|token| token.expose_secret().trim())
+                    .filter(|token| !token.is_empty())
+                    .map(metrics_scrape::metrics_token_sha256),
+            },
         }
     }
 }

@@ -11,6 +11,7 @@ use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::{ExtractQueue, QueueDepth, QueueError};
 use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
+use crate::metrics::ApiMetrics;
 use crate::wait::JobWaiters;
 
 /// How long one queue operation (connect included) may take before the api gives up on it:
@@ -39,6 +40,30 @@ pub struct ApiSettings {
     pub feed_cache_ttl: Option<Duration>,
     /// Largest `count` of a feed job (FEED_MAX_COUNT).
     pub feed_max_count: u32,
+    /// Job event streams and `/metrics` (EVENTS_MAX_SECONDS, EVENTS_POLL_MILLISECONDS,
+    /// METRICS_TOKEN).
+    pub events_and_metrics: EventsAndMetricsSettings,
+}
+
+/// Settings of the job event streams and of `GET /metrics`.
+#[derive(Debug, Clone)]
+pub struct EventsAndMetricsSettings {
+    /// Longest life of one event stream.
+    pub events_max: Duration,
+    /// How often an open event stream looks for items that ended.
+    pub events_poll_interval: Duration,
+    /// SHA-256 of METRICS_TOKEN; `None`: `/metrics` is open.
+    pub metrics_token_sha256: Option<[u8; 32]>,
+}
+
+impl Default for EventsAndMetricsSettings {
+    fn default() -> Self {
+        EventsAndMetricsSettings {
+            events_max: Duration::from_secs(3600),
+            events_poll_interval: Duration::from_millis(500),
+            metrics_token_sha256: None,
+        }
+    }
 }
 
 /// Shared state of the router (cheap to clone).
@@ -48,6 +73,8 @@ pub struct AppState {
     pub queue: QueueHandle,
     pub waiters: JobWaiters,
     pub settings: Arc<ApiSettings>,
+    /// The Prometheus registry of this instance.
+    pub metrics: ApiMetrics,
 }
 
 impl AppState {
@@ -63,6 +90,7 @@ impl AppState {
             queue,
             waiters,
             settings: Arc::new(settings),
+            metrics: ApiMetrics::start(),
         })
     }
 }

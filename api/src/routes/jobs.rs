@@ -290,7 +290,7 @@ pub(crate) async fn find_job(
 }
 
 /// The full view of a job: timings and, for a succeeded video job, the stored video.
-async fn job_response(state: &AppState, row: &JobRow) -> Result<JobResponse, ApiError> {
+pub(crate) async fn job_response(state: &AppState, row: &JobRow) -> Result<JobResponse, ApiError> {
     let timings = job_db::list_stage_timings_for_job(&state.db, row.job_id).await?;
     let feed = feed_db::find_job_feed(&state.db, row.job_id).await?;
     let result_video = match (

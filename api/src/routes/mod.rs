@@ -1,6 +1,7 @@
 //! The router: every resource's routes and the middleware stack, in one place.
 
 pub mod health;
+pub mod job_events;
 pub mod job_items;
 pub mod jobs;
 pub mod stats;
@@ -30,6 +31,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{job_id}/cancel", post(jobs::cancel_job))
         .route("/v1/jobs/{job_id}/items", get(job_items::list_items))
         .route(
+            "/v1/jobs/{job_id}/events",
+            get(job_events::stream_job_events),
+        )
+        .route(
             "/v1/jobs/{job_id}/deliveries",
             get(webhooks::list_deliveries),
         )
@@ -44,9 +49,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/videos/{video_id}", get(videos::get_video))
         .route("/v1/stats", get(stats::get_stats))
+        .route("/metrics", get(crate::metrics_scrape::get_metrics))
         .merge(crate::compat::compat_routes())
         .fallback(problem::route_not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::record_http_request,
+        ))
         .with_state(state);
     with_middleware(routes)
 }

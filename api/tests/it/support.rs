@@ -80,10 +80,24 @@ impl TestApp {
         Self::build(pool, &redis_url(), wait_max).await
     }
 
+    /// The api with settings changed by `adjust` (e.g. METRICS_TOKEN, the event poll interval).
+    pub async fn with_settings(pool: PgPool, adjust: impl FnOnce(&mut ApiSettings)) -> TestApp {
+        Self::build_with(pool, &redis_url(), Duration::from_secs(30), adjust).await
+    }
+
     async fn build(pool: PgPool, redis_url: &str, wait_max: Duration) -> TestApp {
+        Self::build_with(pool, redis_url, wait_max, |_| {}).await
+    }
+
+    async fn build_with(
+        pool: PgPool,
+        redis_url: &str,
+        wait_max: Duration,
+        adjust: impl FnOnce(&mut ApiSettings),
+    ) -> TestApp {
         let namespace = format!("test_{}", Uuid::new_v4().simple());
         let queue = QueueHandle::new(redis_url.into(), namespace.clone());
-        let settings = ApiSettings {
+        let mut settings = ApiSettings {
             item_max_attempts: 4,
             batch_max_urls: 1000,
             max_request_body_bytes: 1024 * 1024,
@@ -94,7 +108,9 @@ impl TestApp {
             max_video_duration_seconds: 600,
             feed_cache_ttl: Some(Duration::from_secs(300)),
             feed_max_count: 500,
+            events_and_metrics: Default::default(),
         };
+        adjust(&mut settings);
         let state = AppState::new(pool.clone(), queue, settings).await.unwrap();
         let (row, key) = keys_cli::create_api_key(&pool, "test key").await.unwrap();
         TestApp {

@@ -1,0 +1,145 @@
+//! `GET /metrics`: the Prometheus text exposition. Open by default; with METRICS_TOKEN set it
+//! needs `Authorization: Bearer <token>`. Job, item and worker gauges are read from Postgres
+//! (one query) and the queue depth from Redis at scrape time.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use metrics::gauge;
+use sha2::{Digest, Sha256};
+use tokworks_shared::db::service_gauges::{self, GaugeRow};
+use tokworks_shared::queue::QueueDepth;
+
+use crate::metrics::{JOB_ITEMS, JOBS, LIVE_WORKERS, QUEUE_TASKS, SCRAPE_SOURCE_UP};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The Prometheus text format's content type.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A worker whose heartbeat is older than this is not counted as live (as in `/v1/stats`).
+const LIVE_WORKER_WINDOW: Duration = Duration::from_secs(30);
+
+/// Every job status, so that a status without jobs is reported as 0 rather than left stale.
+const JOB_STATUSES: [&str; 7] = [
+    "queued",
+    "running",
+    "succeeded",
+    "partial",
+    "failed",
+    "canceled",
+    "expired",
+];
+/// Every item status.
+const ITEM_STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "canceled"];
+
+/// `GET /metrics`.
+pub async fn get_metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(expected_sha256) = state.settings.events_and_metrics.metrics_token_sha256
+        && presented_token_sha256(&headers) != Some(expected_sha256)
+    {
+        return Err(ApiError::Unauthenticated);
+    }
+    let (gauges, depth) = tokio::join!(
+        service_gauges::read_service_gauges(&state.db, LIVE_WORKER_WINDOW),
+        state.queue.depth()
+    );
+    state.metrics.with_recorder(|| {
+        match gauges {
+            Ok(rows) => {
+                record_database_gauges(&rows);
+                gauge!(SCRAPE_SOURCE_UP, "source" => "postgres").set(1.0);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "metrics scrape: cannot read Postgres gauges");
+                gauge!(SCRAPE_SOURCE_UP, "source" => "postgres").set(0.0);
+            }
+        }
+        match depth {
+            Ok(depth) => {
+                record_queue_depth(&depth);
+                gauge!(SCRAPE_SOURCE_UP, "source" => "redis").set(1.0);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "metrics scrape: cannot read the queue depth");
+                gauge!(SCRAPE_SOURCE_UP, "source" => "redis").set(0.0);
+            }
+        }
+    });
+    let mut response = state.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROMETHEUS_TEXT),
+    );
+    Ok(response)
+}
+
+/// SHA-256 of the bearer token sent (digests are compared, so the comparison time does not
+/// depend on how much of the token matches).
+fn presented_token_sha256(headers: &HeaderMap) -> Option<[u8; 32]> {
+    let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+        .then(|| Sha256::digest(token.as_bytes()).into())
+}
+
+/// SHA-256 of METRICS_TOKEN, as kept in the settings.
+pub fn metrics_token_sha256(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn count_of(rows: &[GaugeRow], family: &str, label: &str) -> f64 {
+    rows.iter()
+        .filter(|row| row.family == family && row.label == label)
+        .map(|row| row.value as f64)
+        .fold(0.0, |total, value| total + value)
+}
+
+fn record_database_gauges(rows: &[GaugeRow]) {
+    for status in JOB_STATUSES {
+        gauge!(JOBS, "status" => status).set(count_of(rows, "jobs", status));
+    }
+    for status in ITEM_STATUSES {
+        gauge!(JOB_ITEMS, "status" => status).set(count_of(rows, "job_items", status));
+    }
+    gauge!(LIVE_WORKERS).set(count_of(rows, "live_workers", ""));
+}
+
+fn record_queue_depth(depth: &QueueDepth) {
+    for (queue_state, count) in [
+        ("pending", depth.pending),
+        ("scheduled", depth.scheduled),
+        ("running", depth.running),
+        ("done", depth.done),
+        ("dead", depth.dead),
+    ] {
+        gauge!(QUEUE_TASKS, "state" => queue_state).set(count as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_bearer_token_is_read() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(presented_token_sha256(&headers), None);
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(presented_token_sha256(&headers), None);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer  s3cret "),
+        );
+        assert_eq!(
+            presented_token_sha256(&headers),
+            Some(metrics_token_sha256("s3cret"))
+        );
+    }
+}

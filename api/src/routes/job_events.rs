@@ -1,0 +1,344 @@
+//! `GET /v1/jobs/{job_id}/events`: a job's progress as Server-Sent Events — `state` (status and
+//! counts: first, then on every change), `item` (one per item that ended, in the order of
+//! `(finished_at, item_id)`), `end` (the final job view; then the server closes the stream).
+//!
+//! Every event's `id:` is an opaque cursor into that item order; sending it back as
+//! `Last-Event-ID` resumes after it (the current `state` is always sent first on connect).
+//! The stream wakes on the job-finished NOTIFY (`crate::wait`) and polls Postgres every
+//! EVENTS_POLL_MILLISECONDS for items; it lives at most EVENTS_MAX_SECONDS and stops querying
+//! as soon as the client goes away (the stream is only driven while it is being sent).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt, stream};
+use serde::Serialize;
+use tokio::time::Instant;
+use tokworks_shared::db::job_events::{self as job_event_db, EndedItemCursor, EndedItemRow};
+use tokworks_shared::db::jobs::{self as job_db, JobRow};
+use uuid::Uuid;
+
+use crate::auth::ApiKey;
+use crate::job_view::{JobCountsResponse, JobSummaryResponse};
+use crate::metrics::OpenEventStreamGuard;
+use crate::problem::ApiError;
+use crate::routes::jobs::{find_job, job_response, parse_job_id};
+use crate::state::AppState;
+use crate::wait::JobFinishedSubscription;
+
+/// The request header a reconnecting client sends (the `id:` of the last event it received).
+const LAST_EVENT_ID: &str = "last-event-id";
+/// Interval of the keep-alive comments.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(15);
+/// How long a client waits before reconnecting (sent once, as `retry:`).
+const CLIENT_RETRY: Duration = Duration::from_secs(1);
+/// Longest time an item-ending transaction may stay open and still be streamed in order (see
+/// `shared::db::job_events::settled_horizon`).
+const MAX_COMMIT_LAG: Duration = Duration::from_secs(10);
+/// Most item events read in one query.
+const ITEM_PAGE: i64 = 500;
+const EVENT_ID_VERSION: &str = "v1:";
+
+/// `GET /v1/jobs/{job_id}/events`.
+pub async fn stream_job_events(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let job_id = parse_job_id(path)?;
+    let resume_after = last_event_cursor(&headers)?;
+    // Subscribe before reading, so that a NOTIFY between the read and the wait is not lost.
+    let subscription = state.waiters.subscribe(job_id);
+    let row = find_job(&state, &key, job_id).await?;
+    let deadline = Instant::now() + state.settings.events_and_metrics.events_max;
+    let open_stream = state.metrics.event_stream_opened();
+    let job_stream = JobEventStream {
+        state,
+        api_key_id: key.api_key_id,
+        job_id,
+        subscription,
+        cursor: resume_after,
+        last_state_sent: None,
+        first_row: Some(row),
+        deadline,
+        ended: false,
+        _open_stream: open_stream,
+    };
+    let events = stream::unfold(job_stream, JobEventStream::next_events)
+        .flat_map(stream::iter)
+        .map(Ok::<Event, Infallible>);
+    Ok(event_stream_response(events))
+}
+
+fn event_stream_response(
+    events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
+) -> Response {
+    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL));
+    // Ask buffering reverse proxies (nginx) to pass events through at once.
+    (
+        [(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        )],
+        sse,
+    )
+        .into_response()
+}
+
+/// The `data` of a `state` event.
+#[derive(Debug, Clone, Serialize)]
+struct StateEventData {
+    job_id: Uuid,
+    status: String,
+    counts: JobCountsResponse,
+}
+
+impl StateEventData {
+    fn from_row(row: &JobRow) -> Self {
+        StateEventData {
+            job_id: row.job_id,
+            status: row.status.clone(),
+            counts: JobSummaryResponse::from_row(row).counts,
+        }
+    }
+
+    /// What a client can see change: the status and every counter.
+    fn key(&self) -> (&str, [i32; 5]) {
+        let counts = &self.counts;
+        (
+            &self.status,
+            [
+                counts.total,
+                counts.succeeded,
+                counts.failed,
+                counts.canceled,
+                counts.pending,
+            ],
+        )
+    }
+}
+
+/// The `data` of an `item` event: what identifies the item and how it ended (the result itself
+/// is at `/v1/jobs/{id}/items`).
+#[derive(Debug, Clone, Serialize)]
+struct ItemEventData {
+    item_id: Uuid,
+    position: i32,
+    status: String,
+    error_code: Option<String>,
+    custom_id: Option<String>,
+    video_id: Option<String>,
+    finished_at: DateTime<Utc>,
+}
+
+impl From<EndedItemRow> for ItemEventData {
+    fn from(row: EndedItemRow) -> Self {
+        ItemEventData {
+            item_id: row.item_id,
+            position: row.position,
+            status: row.status,
+            error_code: row.error_code,
+            custom_id: row.custom_id,
+            video_id: row.video_id,
+            finished_at: row.finished_at,
+        }
+    }
+}
+
+/// The state of one open stream (dropped, with its subscription, when the client goes away).
+struct JobEventStream {
+    state: AppState,
+    api_key_id: Uuid,
+    job_id: Uuid,
+    subscription: JobFinishedSubscription,
+    /// The last item sent (or the client's `Last-Event-ID`).
+    cursor: Option<EndedItemCursor>,
+    last_state_sent: Option<StateEventData>,
+    /// The job row the handler read (used for the first events instead of a second read).
+    first_row: Option<JobRow>,
+    deadline: Instant,
+    /// The `end` event was sent: the stream closes.
+    ended: bool,
+    _open_stream: OpenEventStreamGuard,
+}
+
+impl JobEventStream {
+    /// The next events to send, or `None` to close the stream (after `end`, at the deadline,
+    /// or when Postgres fails: the client then resumes with `Last-Event-ID`).
+    async fn next_events(mut self) -> Option<(Vec<Event>, Self)> {
+        loop {
+            if self.ended {
+                return None;
+            }
+            match self.read_new_events().await {
+                Ok(events) if !events.is_empty() => return Some((events, self)),
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(job_id = %self.job_id, %error, "job event stream closed: read failed");
+                    return None;
+                }
+            }
+            if self.ended || Instant::now() >= self.deadline {
+                return None;
+            }
+            let poll_interval = self.state.settings.events_and_metrics.events_poll_interval;
+            tokio::select! {
+                () = self.subscription.changed() => {}
+                () = tokio::time::sleep(poll_interval) => {}
+                () = tokio::time::sleep_until(self.deadline) => {}
+            }
+        }
+    }
+
+    /// Reads the job and the items that ended since the cursor; returns the events they make.
+    async fn read_new_events(&mut self) -> Result<Vec<Event>, ApiError> {
+        let row = match self.first_row.take() {
+            Some(row) => row,
+            None => {
+                let found =
+                    job_db::find_job_for_key(&self.state.db, self.job_id, self.api_key_id).await?;
+                let Some(row) = found else {
+                    self.ended = true;
+                    return Ok(Vec::new());
+                };
+                row
+            }
+        };
+        let horizon = job_event_db::settled_horizon(&self.state.db, MAX_COMMIT_LAG).await?;
+        let items = job_event_db::list_ended_items(
+            &self.state.db,
+            self.job_id,
+            self.cursor,
+            horizon,
+            ITEM_PAGE,
+        )
+        .await?;
+        let all_items_read = (items.len() as i64) < ITEM_PAGE;
+
+        let mut events = Vec::new();
+        let state_now = StateEventData::from_row(&row);
+        let state_changed = self
+            .last_state_sent
+            .as_ref()
+            .is_none_or(|sent| sent.key() != state_now.key());
+        if state_changed {
+            let mut event = sse_event("state", self.cursor, &state_now);
+            if self.last_state_sent.is_none() {
+                event = event.retry(CLIENT_RETRY);
+            }
+            events.push(event);
+            self.last_state_sent = Some(state_now);
+        }
+        for item in items {
+            self.cursor = Some(item.cursor());
+            events.push(sse_event("item", self.cursor, &ItemEventData::from(item)));
+        }
+        // Every item that ended before the job finished has been read once the horizon passed
+        // the job's end.
+        let job_end_settled = row
+            .finished_at
+            .is_some_and(|finished_at| finished_at < horizon);
+        if row.is_finished() && all_items_read && job_end_settled {
+            let view = job_response(&self.state, &row).await?;
+            events.push(sse_event("end", self.cursor, &view));
+            self.ended = true;
+        }
+        Ok(events)
+    }
+}
+
+fn sse_event(name: &str, cursor: Option<EndedItemCursor>, data: &impl Serialize) -> Event {
+    let data = serde_json::to_string(data).unwrap_or_else(|_| "null".to_owned());
+    Event::default()
+        .event(name)
+        .id(encode_event_id(cursor))
+        .data(data)
+}
+
+/// The `id:` of an event: the position after the last item sent, versioned and base64url
+/// encoded (`v1:` alone before any item).
+pub fn encode_event_id(cursor: Option<EndedItemCursor>) -> String {
+    let text = match cursor {
+        None => EVENT_ID_VERSION.to_owned(),
+        Some(cursor) => format!(
+            "{EVENT_ID_VERSION}{}:{}",
+            cursor.finished_at.timestamp_micros(),
+            cursor.item_id
+        ),
+    };
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+/// Decodes an event id written by [`encode_event_id`] (`Some(None)`: before any item; `None`:
+/// not an id this API writes). Public for the fuzz target.
+pub fn decode_event_id(id: &str) -> Option<Option<EndedItemCursor>> {
+    let bytes = URL_SAFE_NO_PAD.decode(id).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let rest = text.strip_prefix(EVENT_ID_VERSION)?;
+    if rest.is_empty() {
+        return Some(None);
+    }
+    let (micros, item_id) = rest.split_once(':')?;
+    let finished_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    Some(Some(EndedItemCursor {
+        finished_at,
+        item_id: item_id.parse().ok()?,
+    }))
+}
+
+/// The cursor of `Last-Event-ID` (none, or empty: from the start); 400 INVALID_HEADER when it
+/// is not an id this API sent.
+fn last_event_cursor(headers: &HeaderMap) -> Result<Option<EndedItemCursor>, ApiError> {
+    let Some(value) = headers.get(LAST_EVENT_ID) else {
+        return Ok(None);
+    };
+    let invalid = || ApiError::InvalidHeader {
+        name: "Last-Event-ID",
+        message: "not an event id sent by this stream".to_owned(),
+    };
+    let id = value.to_str().map_err(|_| invalid())?.trim();
+    if id.is_empty() {
+        return Ok(None);
+    }
+    decode_event_id(id).ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn the_start_id_and_garbage() {
+        assert_eq!(decode_event_id(&encode_event_id(None)), Some(None));
+        assert_eq!(decode_event_id("not an id"), None);
+        assert_eq!(decode_event_id(&URL_SAFE_NO_PAD.encode("v1:12:nope")), None);
+        assert_eq!(decode_event_id(&URL_SAFE_NO_PAD.encode("v2:")), None);
+    }
+
+    proptest! {
+        #[test]
+        fn event_ids_round_trip(micros in 0_i64..4_102_444_800_000_000, id in any::<u128>()) {
+            let cursor = EndedItemCursor {
+                finished_at: DateTime::from_timestamp_micros(micros).unwrap(),
+                item_id: Uuid::from_u128(id),
+            };
+            prop_assert_eq!(decode_event_id(&encode_event_id(Some(cursor))), Some(Some(cursor)));
+        }
+
+        #[test]
+        fn arbitrary_ids_never_panic(id in ".{0,80}") {
+            let _ = decode_event_id(&id);
+        }
+    }
+}
