@@ -25,7 +25,9 @@ ONE PORT, THREE ROLES
 FAULT RULES (--fault, repeatable, or POST /_sim/faults)
   {\"match\": {\"video_id\": \"7454730070402848956\"} | {\"path_prefix\": \"/api/\"} | {\"host\": \"vm.tiktok.com\"} | {\"all\": true},
    \"fault\": \"latency\" | \"http_429\" | \"http_403\" | \"http_500\" | \"http_503\" | \"empty_200\" | \"reset\" |
-            \"hang\" | \"truncate\" | \"challenge\" | \"login_wall\" | \"layout_change\" |
+            \"hang\" | \"truncate\" | \"challenge\" | \"login_wall\" |
+            \"layout_change\" (HTML pages lose the rehydration script; JSON feed answers keep
+            statusCode 0 but their items lose `id`/`author`) |
             \"malformed_vtt\" (subtitle files served as SubRip),
    \"latency_ms\": 0, \"jitter_ms\": 0, \"retry_after_secs\": 30, \"probability\": 1.0, \"times\": N}
   Probabilistic rules decide with a hash of (seed, rule, path, per-path counter): same seed and

@@ -29,9 +29,9 @@ use crate::apalis_runtime::maintenance::Maintenance;
 use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
 use crate::extractor::VideoExtractor;
-use crate::transcripts::SubtitleFetcher;
 use crate::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings};
 use crate::tiktok_web::TiktokWebClient;
+use crate::transcripts::SubtitleFetcher;
 use crate::web_extractor::{ClientSetupError, WebExtractor, WebNetwork};
 use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
 

@@ -179,6 +179,8 @@ struct JobCountsRow {
     items_succeeded: i32,
     items_failed: i32,
     items_canceled: i32,
+    /// A feed job whose walk stopped short: the stop reason is already the job's error.
+    feed_stopped_short: bool,
 }
 
 /// Ends the attempt held by `claim_id`, inside the caller's transaction (which also stores the
@@ -282,7 +284,8 @@ pub async fn end_item(
         "update jobs
          set items_succeeded = items_succeeded + $2, items_failed = items_failed + $3
          where job_id = $1
-         returning status, items_total, items_succeeded, items_failed, items_canceled",
+         returning status, items_total, items_succeeded, items_failed, items_canceled,
+                   (feed_walk_id is not null and error_code is not null) as feed_stopped_short",
     )
     .bind(job_id)
     .bind(succeeded_delta)
@@ -317,8 +320,14 @@ pub async fn end_item(
         });
     }
 
+    // A feed job (with enrichment) whose walk stopped short is `partial` even when every item it
+    // got succeeded, as the same job without enrichment is when the walk materialises it.
     let terminal_status = if counts.items_succeeded == counts.items_total {
-        "succeeded"
+        if counts.feed_stopped_short {
+            "partial"
+        } else {
+            "succeeded"
+        }
     } else if counts.items_succeeded == 0 {
         "failed"
     } else {

@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod challenge;
+pub mod layout_drift;
 pub mod rules;
 
 use std::collections::HashMap;

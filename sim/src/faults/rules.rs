@@ -50,7 +50,8 @@ pub enum FaultKind {
     /// `302` to `https://www.tiktok.com/login?redirect_url=…`.
     #[serde(rename = "login_wall")]
     LoginWall,
-    /// The site's page without its `__UNIVERSAL_DATA_FOR_REHYDRATION__` script.
+    /// The site's page without its `__UNIVERSAL_DATA_FOR_REHYDRATION__` script; a JSON API answer
+    /// drifts instead (`statusCode` 0, items without `id`/`author`; see `faults::layout_drift`).
     #[serde(rename = "layout_change")]
     LayoutChange,
     /// A subtitle file rewritten as SubRip (no `WEBVTT` line, comma decimal separators); other

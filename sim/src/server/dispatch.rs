@@ -13,6 +13,7 @@ use crate::control::counters::tiktok_route_family;
 use crate::control::request_log::LogEntry;
 use crate::exchange::{Scheme, SimRequest, SimResponse};
 use crate::faults::challenge::{CHALLENGE_COOKIE, Challenge};
+use crate::faults::layout_drift::apply_layout_change;
 use crate::faults::{FaultKind, MatchSubject};
 use crate::openai;
 use crate::server::http::RequestHead;
@@ -386,7 +387,7 @@ fn proxied(state: &SimState, request: &SimRequest) -> Dispatched {
         }
         FaultKind::LayoutChange => {
             let mut response = state.site.handle(request);
-            response.body = remove_rehydration_script(&response.body);
+            apply_layout_change(&mut response);
             Reply::Respond(response)
         }
         FaultKind::MalformedVtt => {
@@ -415,27 +416,6 @@ fn status_page(status: StatusCode) -> SimResponse {
     )
 }
 
-/// The page with every `<script …id="__UNIVERSAL_DATA_FOR_REHYDRATION__"…>…</script>` removed.
-pub fn remove_rehydration_script(body: &Bytes) -> Bytes {
-    const MARKER: &str = "__UNIVERSAL_DATA_FOR_REHYDRATION__";
-    let Ok(mut html) = String::from_utf8(body.to_vec()) else {
-        return body.clone();
-    };
-    while let Some(marker) = html.find(MARKER) {
-        let Some(start) = html[..marker].rfind("<script") else {
-            break;
-        };
-        let Some(end) = html[marker..]
-            .find("</script>")
-            .map(|offset| marker + offset + "</script>".len())
-        else {
-            break;
-        };
-        html.replace_range(start..end, "");
-    }
-    Bytes::from(html)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,16 +441,5 @@ mod tests {
             )
         );
         assert_eq!(split_absolute("http://vm.tiktok.com").unwrap().3, "/");
-    }
-
-    #[test]
-    fn removes_rehydration_script() {
-        let page = Bytes::from_static(
-            b"<html><script src=a></script><script id=\"__UNIVERSAL_DATA_FOR_REHYDRATION__\" type=\"application/json\">{}</script><p>x</p></html>",
-        );
-        assert_eq!(
-            &remove_rehydration_script(&page)[..],
-            b"<html><script src=a></script><p>x</p></html>"
-        );
     }
 }

@@ -1,6 +1,7 @@
 //! Lenient types of the web API envelopes (reference/tiktok-formats.md §3.1–§3.4, §6.1):
 //! `statusCode` or `status_code`, `hasMore`/`has_more`/`hasMorePrevious` as bool or 0/1,
-//! `cursor` as string or int, an absent `itemList` = no items; `challengeInfo` with `statsV2`
+//! `cursor` as string or int, an absent `itemList` = no items, a listed item without `id` =
+//! `UPSTREAM_CHANGED` (layout drift); `challengeInfo` with `statsV2`
 //! preferred; `userInfo.user`. Items stay raw `itemStruct` JSON for `map_item`.
 
 use serde::Deserialize;
@@ -70,6 +71,18 @@ impl ItemListPage {
         let page: ItemListPage = serde_json::from_value(value)
             .map_err(|error| FeedFailure::changed(format!("{what}: {error}")))?;
         page.status.check(what)?;
+        // A layout change keeps `statusCode` 0 and the list but renames the item fields: an
+        // item without `id` is drift, never "no video" (it would otherwise be dropped silently
+        // and the walk would end as if the feed were exhausted).
+        if let Some(position) = page
+            .items()
+            .iter()
+            .position(|item| super::feeds::item_id(item).is_none())
+        {
+            return Err(FeedFailure::changed(format!(
+                "{what}: item {position} of the list has no `id` (TikTok changed the item layout)"
+            )));
+        }
         Ok(page)
     }
 
@@ -276,6 +289,11 @@ mod tests {
         assert_eq!(failed.unwrap_err().code, ErrorCode::UpstreamBlocked);
         let shape = ItemListPage::parse("x", json!([1]));
         assert_eq!(shape.unwrap_err().code, ErrorCode::UpstreamChanged);
+        let drifted = ItemListPage::parse(
+            "x",
+            json!({"statusCode": 0, "hasMore": true, "itemList": [{"id": "1"}, {"itemId": "2"}]}),
+        );
+        assert_eq!(drifted.unwrap_err().code, ErrorCode::UpstreamChanged);
     }
 
     #[test]

@@ -1,7 +1,12 @@
-//! Feeds that go wrong: faults after the first page (partial), a missing hashtag, an empty 200
-//! retried then failed, a dead worker's walk taken over, a canceled job, and enrichment items.
+//! Feeds that go wrong: faults after the first page (partial, also with enrichment), a missing
+//! hashtag, an empty 200 retried then failed, a dead worker's walk taken over, a canceled job,
+//! and enrichment items.
+
+use tokworks_shared::jobs::ExtractItemTask;
+use tokworks_worker::jobs::extract_item::run_extract_item;
 
 use super::*;
+use crate::support::{FailingExtractor, context, subtitles_through};
 
 /// A carcabot-style sign server that, when asked to sign the second hashtag item page, first
 /// installs `fault` on the simulator (once): a fault exactly after the first page.
@@ -64,9 +69,13 @@ async fn faults_after_the_first_page_end_the_job_partial_with_that_pages_items(p
             ErrorCode::UpstreamRateLimited,
         ),
         (json!({"fault": "empty_200"}), ErrorCode::UpstreamEmpty),
-        // The WAF page instead of JSON. (The simulator's `layout_change` strips the rehydration
-        // script of HTML pages only; an API answer of an unknown shape is UPSTREAM_CHANGED, as
-        // `tiktok_web::classify`'s tests show.)
+        // A 200 JSON answer with `statusCode` 0 whose items lost `id` and `author`: drift, not
+        // the end of the feed.
+        (
+            json!({"fault": "layout_change"}),
+            ErrorCode::UpstreamChanged,
+        ),
+        // The WAF page instead of JSON.
         (json!({"fault": "challenge"}), ErrorCode::UpstreamBlocked),
     ] {
         let sim = start_sim().await;
@@ -255,4 +264,53 @@ async fn a_job_asking_for_enrichment_gets_queued_items_with_extract_tasks(pool: 
     assert_eq!(task_ids.len(), 5);
     let pending = runner.queue.tasks_pending(&task_ids).await.unwrap();
     assert!(pending.iter().all(|pending| *pending), "{pending:?}");
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn an_enriched_job_whose_walk_stopped_short_ends_partial_after_its_items(pool: PgPool) {
+    let sim = start_sim().await;
+    let key = api_key(&pool).await;
+    let rule = json!({"fault": "http_429", "retry_after_secs": 30, "times": 1,
+                      "match": {"path_prefix": "/api/challenge/item_list/"}});
+    let signer_url = start_faulting_sign_server(sim.base_url(), rule).await;
+    let runner = runner(&pool, &sim, SignerChoice::External { url: signer_url }).await;
+    let tag = biggest_hashtag(&sim);
+    let ask = FeedAsk {
+        kind: "hashtag",
+        target: tag["name"].as_str(),
+        count: 100,
+        options: json!({"transcript": true}),
+    };
+    let (job_id, _) = submit(&pool, key, &ask, false).await;
+    run_one(&runner).await;
+    let job = job_row(&pool, job_id).await;
+    assert_eq!(job.status, "running");
+    assert_eq!(job.error_code.as_deref(), Some("UPSTREAM_RATE_LIMITED"));
+
+    // The items go through the ordinary extract path; the walk stored the videos, so every item
+    // is a cache hit (an extractor that always fails proves it).
+    let extractor = FailingExtractor::new(ErrorCode::UpstreamUnavailable);
+    let mut context = context(pool.clone(), unique_queue().await, extractor.clone());
+    context.subtitles = subtitles_through(&sim);
+    let item_ids: Vec<Uuid> =
+        sqlx::query_scalar("select item_id from job_items where job_id = $1 order by position")
+            .bind(job_id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(item_ids.len(), 35);
+    for item_id in item_ids {
+        run_extract_item(&context, ExtractItemTask::new(job_id, item_id))
+            .await
+            .expect("the handler runs");
+    }
+    assert_eq!(extractor.calls.load(Ordering::SeqCst), 0);
+    let rows = items(&pool, job_id).await;
+    assert!(rows.iter().all(|item| item.0 == "succeeded"), "{rows:?}");
+    assert_eq!(video_ids(&rows), strings(&tag["video_ids"])[..35].to_vec());
+    let job = job_row(&pool, job_id).await;
+    assert_eq!(
+        (job.status.as_str(), job.error_code.as_deref()),
+        ("partial", Some("UPSTREAM_RATE_LIMITED"))
+    );
 }
