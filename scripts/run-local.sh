@@ -100,7 +100,6 @@ tokworks is running on http://$bind_address ($worker_count workers; logs in $log
   try:     curl -s -H "x-api-key: $API_KEY" -H 'Prefer: wait=30' \\
              -d '{"kind":"video","url":"https://www.tiktok.com/@user/video/ID"}' \\
              -H 'content-type: application/json' http://$bind_address/v1/jobs
-  docs:    http://$bind_address/docs
 Press Ctrl-C to stop.
 EOF
 
