@@ -239,12 +239,6 @@ fn validate_common(
         .map(|webhook| validate_webhook(webhook, &limits.webhook_policy))
         .transpose()?;
     let options = options.unwrap_or_default();
-    if options.analyze_thumbnail {
-        return Err(ApiError::UnsupportedOption {
-            option: "options.analyze_thumbnail".to_owned(),
-            message: "thumbnail analysis is not performed yet; omit it or send false".to_owned(),
-        });
-    }
     if options.transcript {
         return Err(ApiError::UnsupportedOption {
             option: "options.transcript".to_owned(),
@@ -402,16 +396,32 @@ mod tests {
     #[test]
     fn features_not_implemented_are_rejected_not_ignored() {
         let url = "https://www.tiktok.com/@a/video/7300000000000000001";
-        for body in [
-            format!(r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true}}}}"#),
-            format!(r#"{{"kind":"video","url":"{url}","options":{{"transcript":true}}}}"#),
-        ] {
+        for body in [format!(
+            r#"{{"kind":"video","url":"{url}","options":{{"transcript":true}}}}"#
+        )] {
             assert_eq!(
                 validate(&body).unwrap_err().code(),
                 "UNSUPPORTED_OPTION",
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn thumbnail_analysis_is_accepted_with_its_language_in_the_normalised_options() {
+        let url = "https://www.tiktok.com/@a/video/7300000000000000001";
+        let job = validate(&format!(
+            r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true,"language":"id"}}}}"#
+        ))
+        .unwrap();
+        let request = job.normalised_request();
+        assert_eq!(request["options"]["analyze_thumbnail"], true);
+        assert_eq!(request["options"]["language"], "id");
+        let error = validate(&format!(
+            r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true,"language":"fr"}}}}"#
+        ))
+        .unwrap_err();
+        assert!(error.code().starts_with("INVALID"), "{}", error.code());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use tokworks_shared::queue::ExtractQueue;
 
 use crate::extractor::VideoExtractor;
+use crate::thumbnail_analysis::ThumbnailAnalyzer;
 
 /// Lease of a claimed item; renewed every [`crate::apalis_runtime::MAINTENANCE_HEARTBEAT`]
 /// while the process lives, so it only runs out when the process died or hung.
@@ -75,4 +76,7 @@ pub struct JobContext {
     pub extractor: Arc<dyn VideoExtractor>,
     pub identity: Arc<WorkerIdentity>,
     pub settings: Arc<ExtractSettings>,
+    /// The `analyze` stage (always set by the worker process; `None` only in tests of other
+    /// stages, where a requested analysis fails saying it is not available).
+    pub thumbnail_analyzer: Option<Arc<ThumbnailAnalyzer>>,
 }

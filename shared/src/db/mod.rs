@@ -13,6 +13,7 @@ pub mod item_claims;
 pub mod job_items;
 pub mod jobs;
 pub mod stats;
+pub mod thumbnail_analyses;
 pub mod videos;
 pub mod webhooks;
 pub mod worker_heartbeats;

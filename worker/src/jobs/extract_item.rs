@@ -10,6 +10,7 @@ use apalis::prelude::{AbortError, BoxDynError, Data};
 use chrono::Utc;
 use rand::Rng;
 use tokworks_shared::db::item_claims::{self, ClaimError, ClaimedItem, ItemEnd};
+use tokworks_shared::db::thumbnail_analyses::{self, ItemAnalysisOutcome};
 use tokworks_shared::db::videos::{self, VideoRecord};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::jobs::{EXTRACT_ITEM_TASK_VERSION, ExtractItemTask};
@@ -18,6 +19,7 @@ use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 
 use crate::context::JobContext;
 use crate::extractor::{ExtractionFailure, ThumbnailBytes};
+use crate::thumbnail_analysis::{ThumbnailAnalyzer, analyze_item_thumbnail};
 use crate::tiktok::{MapContext, map_item, status_code_error};
 
 /// Failures of the handler's own machinery (not of the extraction, which ends the item).
@@ -101,6 +103,8 @@ struct AttemptSuccess {
     cache_hit: bool,
     extract_duration: Option<Duration>,
     thumbnail_duration: Option<Duration>,
+    /// The `analyze` stage's outcome, when the job asked for a thumbnail analysis.
+    analysis: Option<ItemAnalysisOutcome>,
 }
 
 /// Stage timings of one attempt.
@@ -108,6 +112,7 @@ struct StageTimings {
     queue_wait: Duration,
     extract: Option<Duration>,
     thumbnail: Option<Duration>,
+    analyze: Option<Duration>,
     store_started: Option<Instant>,
     handler_started: Instant,
 }
@@ -135,13 +140,24 @@ pub async fn run_extract_item(
         queue_wait: Duration::from_secs_f64(claim.queue_wait_ms.max(0.0) / 1000.0),
         extract: None,
         thumbnail: None,
+        analyze: None,
         store_started: None,
         handler_started,
     };
     match attempt(context, &claim).await {
-        Ok(success) => {
+        Ok(mut success) => {
             timings.extract = success.extract_duration;
             timings.thumbnail = success.thumbnail_duration;
+            if let Some(language) = ThumbnailAnalyzer::requested_language(&claim.job_options) {
+                let started = Instant::now();
+                let analyzer = context.thumbnail_analyzer.as_deref();
+                let (video_id, thumbnail) = (&success.video_id, success.thumbnail.as_ref());
+                success.analysis = Some(
+                    analyze_item_thumbnail(analyzer, &context.pool, video_id, thumbnail, language)
+                        .await,
+                );
+                timings.analyze = Some(started.elapsed());
+            }
             store_success(context, &claim, success, timings).await
         }
         Err(failure) => store_failure(context, &claim, task, failure, timings).await,
@@ -186,6 +202,7 @@ async fn attempt(
             cache_hit: true,
             extract_duration: None,
             thumbnail_duration: None,
+            analysis: None,
         });
     }
 
@@ -238,6 +255,7 @@ async fn attempt(
         cache_hit: false,
         extract_duration: Some(extract_duration),
         thumbnail_duration,
+        analysis: None,
     })
 }
 
@@ -271,6 +289,15 @@ async fn store_success(
             )
             .await?;
         }
+    }
+    if let Some(analysis) = &success.analysis {
+        thumbnail_analyses::record_item_analysis(
+            &mut transaction,
+            claim.item_id,
+            claim.claim_id,
+            analysis,
+        )
+        .await?;
     }
     let end = ItemEnd::Succeeded {
         video_id: success.video_id.clone(),
@@ -352,6 +379,7 @@ async fn finish(
     let mut stages = vec![("queue_wait", timings.queue_wait)];
     stages.extend(timings.extract.map(|duration| ("extract", duration)));
     stages.extend(timings.thumbnail.map(|duration| ("thumbnail", duration)));
+    stages.extend(timings.analyze.map(|duration| ("analyze", duration)));
     stages.extend(
         timings
             .store_started

@@ -76,6 +76,7 @@ pub fn context(
             item_lease: Duration::from_secs(10),
             retry_delays: vec![Duration::from_secs(2), Duration::from_secs(8)],
         }),
+        thumbnail_analyzer: None,
     }
 }
 
