@@ -7,6 +7,7 @@ mod extract_item;
 mod queue;
 mod reconciler;
 mod support;
+mod thumbnail_analysis;
 mod tiktok_web_client;
 mod web_extractor;
 mod webhooks;
