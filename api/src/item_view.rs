@@ -8,6 +8,8 @@ use tokworks_shared::db::job_items::JobItemRow;
 use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
 
+use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
+
 /// One item of a job.
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemResponse {
@@ -29,6 +31,8 @@ pub struct ItemResponse {
     pub duplicate_of: Option<Uuid>,
     /// The stored `Video` JSON of a succeeded item.
     pub result: Option<Value>,
+    /// Null unless the job asked for `options.analyze_thumbnail` (then its outcome).
+    pub thumbnail_analysis: Option<ThumbnailAnalysisResponse>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -85,9 +89,18 @@ impl ItemResponse {
             attempts: row.attempts,
             duplicate_of: row.duplicate_of,
             result: row.result,
+            thumbnail_analysis: None,
             created_at: row.created_at,
             finished_at: row.finished_at,
         }
+    }
+}
+
+impl ItemResponse {
+    /// The item with its thumbnail analysis (read separately, see `thumbnail_analysis_view`).
+    pub fn with_thumbnail_analysis(mut self, analysis: Option<ThumbnailAnalysisResponse>) -> Self {
+        self.thumbnail_analysis = analysis;
+        self
     }
 }
 

@@ -10,6 +10,8 @@ use tokworks_shared::db::jobs::{JobRow, StageTimingRow, StoredVideoRow};
 use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
 
+use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
+
 /// A job as listed by `GET /v1/jobs` (and the common part of [`JobResponse`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct JobSummaryResponse {
@@ -118,6 +120,9 @@ pub struct VideoResponse {
     pub updated_at: DateTime<Utc>,
     /// The stored `Video` JSON (shared::video), passed through.
     pub video: Value,
+    /// The latest successful thumbnail analysis of the current cover per language
+    /// (`{"en": {...}, "id": {...}}`, `{}` when none).
+    pub thumbnail_analysis: BTreeMap<String, ThumbnailAnalysisResponse>,
 }
 
 impl From<StoredVideoRow> for VideoResponse {
@@ -129,6 +134,7 @@ impl From<StoredVideoRow> for VideoResponse {
             fetched_at: row.fetched_at,
             updated_at: row.updated_at,
             video: row.data,
+            thumbnail_analysis: BTreeMap::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod keys_cli;
 pub mod problem;
 pub mod routes;
 pub mod state;
+pub mod thumbnail_analysis_view;
 pub mod wait;
 
 use std::time::Duration;

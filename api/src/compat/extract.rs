@@ -15,11 +15,15 @@ use crate::auth::ApiKey;
 use crate::compat::envelope::{CompatError, CompatErrorCode, CompatRequest, ErrorDetails};
 use crate::compat::error_map::{item_error, refused_url_error};
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
-use crate::job_request::{AcceptedJobRequest, CreateJobRequest, JobKindRequest, ValidationLimits};
+use crate::job_request::{
+    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, LanguageRequest,
+    ValidationLimits,
+};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::jobs::{enqueue_items, new_video_job, wait_for_job};
 use crate::state::AppState;
+use crate::thumbnail_analysis_view::analyses_of_items;
 
 /// `details.reason` of a job that had not finished when the wait ended.
 pub const JOB_NOT_FINISHED: &str = "JOB_NOT_FINISHED";
@@ -28,7 +32,10 @@ pub const JOB_NOT_FINISHED: &str = "JOB_NOT_FINISHED";
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExtractRequest {
     pub url: String,
-    /// Accepted; `thumbnail_analysis` is null until analysis is built.
+    /// Asks for the thumbnail analysis (default true, as the old service); it is made in
+    /// Indonesian, the only language the old service used. `thumbnail_analysis` is the 25-field
+    /// object, or null when not asked for or when the analysis failed (the reason is on the
+    /// item: `GET /v1/jobs/{id}/items`, and in the worker's log).
     #[serde(default)]
     pub include_thumbnail_analysis: Option<bool>,
     /// Accepted; `transcript` is null and `has_transcript` false until transcripts are built.
@@ -69,7 +76,11 @@ async fn run_extract(
         count: None,
         hashtag: None,
         username: None,
-        options: None,
+        options: Some(JobOptionsRequest {
+            analyze_thumbnail: body.include_thumbnail_analysis.unwrap_or(true),
+            language: LanguageRequest::Id,
+            ..JobOptionsRequest::default()
+        }),
         webhook: None,
         metadata: Some(serde_json::json!({ "compat_endpoint": "/extract" })),
     };
@@ -118,7 +129,13 @@ async fn run_extract(
             .unwrap_or_else(|| request.elapsed_ms()),
         transcript_requested: body.include_transcript.unwrap_or(false),
     };
-    Ok(VideoMetadata::from_video(&video.data, facts))
+    let mut metadata = VideoMetadata::from_video(&video.data, facts);
+    metadata.thumbnail_analysis = analyses_of_items(&state.db, &[item_id])
+        .await
+        .map_err(|_| internal_error())?
+        .remove(&item_id)
+        .and_then(|analysis| analysis.analysis);
+    Ok(metadata)
 }
 
 /// The validation limits of the compatibility endpoints.

@@ -17,6 +17,7 @@ use crate::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_nd
 use crate::problem::ApiError;
 use crate::routes::jobs::{find_job, one_of, parse_job_id};
 use crate::state::AppState;
+use crate::thumbnail_analysis_view::analyses_of_items;
 
 const MAX_ITEMS_LIMIT: i64 = 1000;
 const DEFAULT_ITEMS_LIMIT: i64 = 100;
@@ -86,7 +87,15 @@ pub async fn list_items(
     } else {
         None
     };
-    let items: Vec<ItemResponse> = rows.into_iter().map(ItemResponse::from_row).collect();
+    let item_ids: Vec<_> = rows.iter().map(|row| row.item_id).collect();
+    let mut analyses = analyses_of_items(&state.db, &item_ids).await?;
+    let items: Vec<ItemResponse> = rows
+        .into_iter()
+        .map(|row| {
+            let analysis = analyses.remove(&row.item_id);
+            ItemResponse::from_row(row).with_thumbnail_analysis(analysis)
+        })
+        .collect();
 
     let (content_type, body) = match requested_format(&headers) {
         ItemsFormat::Json => {

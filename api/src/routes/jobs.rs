@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use serde_json::Value;
 use tokworks_shared::db::jobs::{
     self as job_db, CancelJobOutcome, InsertJobOutcome, JobListQuery, JobRow, NewJob, NewJobItem,
     NewJobWebhook,
@@ -28,6 +29,7 @@ use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::path_segment;
 use crate::state::AppState;
+use crate::thumbnail_analysis_view::analyses_of_items;
 
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
@@ -270,7 +272,18 @@ async fn job_response(state: &AppState, row: &JobRow) -> Result<JobResponse, Api
         }
         _ => None,
     };
-    Ok(JobResponse::from_parts(row, &timings, result_video))
+    let mut response = JobResponse::from_parts(row, &timings, result_video);
+    if let (Some(Value::Object(result)), Some(item_id)) = (&mut response.result, row.first_item_id)
+    {
+        let analysis = analyses_of_items(&state.db, &[item_id])
+            .await?
+            .remove(&item_id);
+        result.insert(
+            "thumbnail_analysis".to_owned(),
+            serde_json::to_value(analysis).unwrap_or_default(),
+        );
+    }
+    Ok(response)
 }
 
 /// Waits (LISTEN/NOTIFY, no polling) until the job is finished or `wait` has passed.

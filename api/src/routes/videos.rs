@@ -10,6 +10,7 @@ use crate::job_view::VideoResponse;
 use crate::problem::ApiError;
 use crate::routes::path_segment;
 use crate::state::AppState;
+use crate::thumbnail_analysis_view::analyses_of_video;
 
 /// TikTok ids are decimal, 19 digits today; anything else cannot be stored.
 const MAX_VIDEO_ID_DIGITS: usize = 32;
@@ -30,5 +31,7 @@ pub async fn get_video(
     let row = job_db::find_stored_video_for_key(&state.db, &video_id, key.api_key_id)
         .await?
         .ok_or(ApiError::NotFound { what: "video" })?;
-    Ok(Json(VideoResponse::from(row)))
+    let mut response = VideoResponse::from(row);
+    response.thumbnail_analysis = analyses_of_video(&state.db, &video_id).await?;
+    Ok(Json(response))
 }
