@@ -11,4 +11,5 @@ mod extraction;
 mod ground_truth;
 mod harness;
 mod resilience;
+mod thumbnail_analysis;
 mod webhooks;
