@@ -139,6 +139,34 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Arbitrary model output never panics the validator, and changing any one field of a
+        /// valid answer to an arbitrary string is accepted only if that string is one of the
+        /// language's values for an enum field.
+        #[test]
+        fn arbitrary_content_is_refused_or_accepted_as_is(
+            content in ".{0,300}",
+            field_index in 0_usize..25,
+            replacement in "[a-z_]{0,12}",
+        ) {
+            let prompts = load_prompt_set(&default_prompts_dir()).unwrap();
+            let english = &prompts.english;
+            if let Ok(analysis) = validate_answer(&prompts, english, &message(&content)) {
+                proptest::prop_assert_eq!(analysis, serde_json::from_str::<Value>(&content).unwrap());
+            }
+            let mut answer = english_answer();
+            let field = answer.as_object().unwrap().keys().nth(field_index).unwrap().clone();
+            answer[&field] = json!(replacement.clone());
+            let accepted = validate_answer(&prompts, english, &message(&answer.to_string())).is_ok();
+            let allowed = english
+                .enum_values
+                .get(&field)
+                .is_some_and(|values| values.contains(&Some(replacement.clone())));
+            let free_text = field == "focal_point" && replacement.len() >= 5;
+            proptest::prop_assert_eq!(accepted, allowed || free_text);
+        }
+    }
+
     #[test]
     fn invalid_answers_are_refused_with_the_reason() {
         let prompts = load_prompt_set(&default_prompts_dir()).unwrap();
