@@ -2,6 +2,11 @@
 //! endpoint. The analysis appears on the job's inline result, its items, `GET /v1/videos/{id}`
 //! and the compatibility `POST /extract`; identical analyses are made once.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -26,10 +31,10 @@ async fn get(service: &TestService, path: &str) -> Value {
         .header("x-api-key", &service.api_key)
         .send()
         .await
-        .unwrap()
+        .expect("GET the api")
         .json()
         .await
-        .unwrap()
+        .expect("JSON body")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,8 +98,8 @@ async fn an_analysis_shows_on_every_view_and_is_made_once() {
         .json(&json!({"url": url}))
         .send()
         .await
-        .unwrap();
-    let body: Value = response.json().await.unwrap();
+        .expect("POST /extract");
+    let body: Value = response.json().await.expect("JSON body");
     assert_eq!(
         body["data"]["thumbnail_analysis"], analysis["analysis"],
         "{body}"

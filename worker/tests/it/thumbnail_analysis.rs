@@ -3,6 +3,11 @@
 //! invalid answers retried once then failed with the extraction intact, 429 + Retry-After, 5xx,
 //! the cache, coalescing, the global concurrency limit, and a broken template stopping the worker.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
