@@ -424,3 +424,32 @@ fn a_broken_template_stops_the_worker_binary_with_a_message_naming_the_file() {
     assert!(stderr.contains("id.yaml"), "{stderr}");
     assert!(stderr.contains("sections must be exactly"), "{stderr}");
 }
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_refusal_or_malformed_answer_is_retried_once_and_the_retry_may_succeed(pool: PgPool) {
+    let sim = start_sim().await;
+    let analyzer = analyzer(&sim, &namespace(), Some("sk-test"), 4).await;
+    for (number, knobs) in [
+        json!({"refusal_next": 1}),
+        json!({"malformed_json_next": 1}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        set_knobs(&sim, knobs).await;
+        let seed = u8::try_from(number).unwrap() + 20;
+        let outcome = analyzer
+            .analyze_for_item(&pool, "1", Some(&image(seed)), AnalysisLanguage::Id)
+            .await;
+        assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+        assert_eq!(vision_calls(&sim).await.len(), 2 * (number + 1));
+    }
+    set_knobs(&sim, json!({"malformed_json_next": 1, "refusal_next": 1})).await;
+    let outcome = analyzer
+        .analyze_for_item(&pool, "1", Some(&image(30)), AnalysisLanguage::Id)
+        .await;
+    assert_eq!(outcome.status, "failed");
+    let message = outcome.error_message.unwrap();
+    assert!(message.contains("not JSON"), "{message}");
+    assert_eq!(vision_calls(&sim).await.len(), 6);
+}
