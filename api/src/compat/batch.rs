@@ -20,16 +20,21 @@ use crate::compat::extract::{
     validation_limits,
 };
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
-use crate::job_request::{AcceptedJobRequest, CreateJobRequest, JobKindRequest, parse_video_url};
+use crate::job_request::{
+    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, LanguageRequest,
+    parse_video_url,
+};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::jobs::new_batch_job;
 use crate::state::AppState;
+use crate::thumbnail_analysis_view::analyses_of_items;
 
 /// The body of `POST /extract/batch` (unknown fields are ignored, as pydantic did).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExtractBatchRequest {
     pub urls: Vec<String>,
+    /// Default true: each item gets an Indonesian analysis, as in `POST /extract`.
     #[serde(default)]
     pub include_thumbnail_analysis: Option<bool>,
     #[serde(default)]
@@ -139,7 +144,8 @@ async fn run_batch(
     let mut times = HashMap::new();
     let mut unfinished_job = None;
     if refused.len() < body.urls.len() {
-        let job = run_batch_job(state, &key, &body.urls).await?;
+        let analyze = body.include_thumbnail_analysis.unwrap_or(true);
+        let job = run_batch_job(state, &key, &body.urls, analyze).await?;
         times = item_processing_times(state, job.job_id).await?;
         if !job.finished {
             unfinished_job = Some(job.job_id);
@@ -150,6 +156,13 @@ async fn run_batch(
             }
         }
     }
+    let item_ids: Vec<Uuid> = items_by_position
+        .values()
+        .map(|item| item.item_id)
+        .collect();
+    let mut analyses = analyses_of_items(&state.db, &item_ids)
+        .await
+        .map_err(|_| internal_error())?;
     let transcript_requested = body.include_transcript.unwrap_or(false);
     let mut results = Vec::with_capacity(body.urls.len());
     for (position, url) in body.urls.iter().enumerate() {
@@ -162,7 +175,13 @@ async fn run_batch(
                     processing_time_ms: times.get(&item.item_id).copied().unwrap_or(0),
                     transcript_requested,
                 };
-                item_outcome(url, item, facts, unfinished_job)
+                let mut outcome = item_outcome(url, item, facts, unfinished_job);
+                if let Some(data) = &mut outcome.data {
+                    data.thumbnail_analysis = analyses
+                        .remove(&item.item_id)
+                        .and_then(|analysis| analysis.analysis);
+                }
+                outcome
             }
             (None, None) => ProcessedVideo::failed(url, internal_error()),
         };
@@ -182,6 +201,7 @@ async fn run_batch_job(
     state: &AppState,
     key: &ApiKey,
     urls: &[String],
+    analyze_thumbnail: bool,
 ) -> Result<BatchJobOutcome, CompatError> {
     let create = CreateJobRequest {
         kind: JobKindRequest::Batch,
@@ -192,7 +212,11 @@ async fn run_batch_job(
         count: None,
         hashtag: None,
         username: None,
-        options: None,
+        options: Some(JobOptionsRequest {
+            analyze_thumbnail,
+            language: LanguageRequest::Id,
+            ..JobOptionsRequest::default()
+        }),
         webhook: None,
         metadata: Some(serde_json::json!({ "compat_endpoint": "/extract/batch" })),
     };

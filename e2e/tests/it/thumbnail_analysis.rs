@@ -104,6 +104,19 @@ async fn an_analysis_shows_on_every_view_and_is_made_once() {
         body["data"]["thumbnail_analysis"], analysis["analysis"],
         "{body}"
     );
+    let response = service
+        .http
+        .post(format!("{}/extract/batch", service.api_url))
+        .header("x-api-key", &service.api_key)
+        .json(&json!({"urls": [url]}))
+        .send()
+        .await
+        .expect("POST /extract/batch");
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(
+        body["data"]["processed"][0]["data"]["thumbnail_analysis"], analysis["analysis"],
+        "{body}"
+    );
     assert_eq!(
         vision_calls(&service).await,
         1,
