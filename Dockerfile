@@ -26,6 +26,7 @@ WORKDIR /app
 COPY prompts /app/prompts
 COPY --from=builder /out/ /usr/local/bin/
 ENV YTDLP_PATH=/opt/yt-dlp/bin/yt-dlp \
+    PROMPTS_DIR=/app/prompts \
     BIND_ADDR=0.0.0.0:8000 \
     RUST_LOG=info
 USER tokworks

@@ -9,6 +9,7 @@ use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
 
 use crate::transcript_view::TranscriptResponse;
+use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
 
 /// One item of a job.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +34,8 @@ pub struct ItemResponse {
     pub result: Option<Value>,
     /// The transcript when the job asked for one (`options.transcript`) and the item succeeded.
     pub transcript: Option<TranscriptResponse>,
+    /// Null unless the job asked for `options.analyze_thumbnail` (then its outcome).
+    pub thumbnail_analysis: Option<ThumbnailAnalysisResponse>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -90,9 +93,18 @@ impl ItemResponse {
             duplicate_of: row.duplicate_of,
             result: row.result,
             transcript: None,
+            thumbnail_analysis: None,
             created_at: row.created_at,
             finished_at: row.finished_at,
         }
+    }
+}
+
+impl ItemResponse {
+    /// The item with its thumbnail analysis (read separately, see `thumbnail_analysis_view`).
+    pub fn with_thumbnail_analysis(mut self, analysis: Option<ThumbnailAnalysisResponse>) -> Self {
+        self.thumbnail_analysis = analysis;
+        self
     }
 }
 

@@ -247,12 +247,6 @@ pub(crate) fn validate_common(
         .map(|webhook| validate_webhook(webhook, &limits.webhook_policy))
         .transpose()?;
     let options = options.unwrap_or_default();
-    if options.analyze_thumbnail {
-        return Err(ApiError::UnsupportedOption {
-            option: "options.analyze_thumbnail".to_owned(),
-            message: "thumbnail analysis is not performed yet; omit it or send false".to_owned(),
-        });
-    }
     let metadata = validate_metadata(metadata)?;
     Ok(CommonFields {
         options,
@@ -396,18 +390,6 @@ mod tests {
     }
 
     #[test]
-    fn features_not_implemented_are_rejected_not_ignored() {
-        let url = "https://www.tiktok.com/@a/video/7300000000000000001";
-        let body =
-            format!(r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true}}}}"#);
-        assert_eq!(
-            validate(&body).unwrap_err().code(),
-            "UNSUPPORTED_OPTION",
-            "{body}"
-        );
-    }
-
-    #[test]
     fn a_transcript_can_be_asked_for_in_either_language() {
         let url = "https://www.tiktok.com/@a/video/7300000000000000001";
         let body = format!(
@@ -420,6 +402,23 @@ mod tests {
             r#"{{"kind":"video","url":"{url}","options":{{"transcript":true,"language":"fr"}}}}"#
         );
         assert!(validate(&body).is_err(), "only en and id");
+    }
+
+    #[test]
+    fn thumbnail_analysis_is_accepted_with_its_language_in_the_normalised_options() {
+        let url = "https://www.tiktok.com/@a/video/7300000000000000001";
+        let job = validate(&format!(
+            r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true,"language":"id"}}}}"#
+        ))
+        .unwrap();
+        let request = job.normalised_request();
+        assert_eq!(request["options"]["analyze_thumbnail"], true);
+        assert_eq!(request["options"]["language"], "id");
+        let error = validate(&format!(
+            r#"{{"kind":"video","url":"{url}","options":{{"analyze_thumbnail":true,"language":"fr"}}}}"#
+        ))
+        .unwrap_err();
+        assert!(error.code().starts_with("INVALID"), "{}", error.code());
     }
 
     #[test]

@@ -12,6 +12,8 @@ use tokworks_shared::db::jobs::{JobRow, StageTimingRow, StoredVideoRow};
 use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
 
+use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
+
 /// A job as listed by `GET /v1/jobs` (and the common part of [`JobResponse`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct JobSummaryResponse {
@@ -199,6 +201,9 @@ pub struct VideoResponse {
     pub video: Value,
     /// The transcripts stored for this video, one per subtitle track fetched so far.
     pub transcripts: Vec<StoredTranscriptResponse>,
+    /// The latest successful thumbnail analysis of the current cover per language
+    /// (`{"en": {...}, "id": {...}}`, `{}` when none).
+    pub thumbnail_analysis: BTreeMap<String, ThumbnailAnalysisResponse>,
 }
 
 impl From<StoredVideoRow> for VideoResponse {
@@ -211,6 +216,7 @@ impl From<StoredVideoRow> for VideoResponse {
             updated_at: row.updated_at,
             video: row.data,
             transcripts: Vec::new(),
+            thumbnail_analysis: BTreeMap::new(),
         }
     }
 }

@@ -49,8 +49,6 @@ pub enum ApiError {
         "job kind `{kind}` is not available in this version (available: video, batch, trending, hashtag, user)"
     )]
     UnsupportedJobKind { kind: String },
-    #[error("`{option}` is not available in this version: {message}")]
-    UnsupportedOption { option: String, message: String },
     #[error("`webhook.url` is not allowed: {message}")]
     WebhookUrlNotAllowed { message: String },
     #[error("invalid query parameter `{name}`: {message}")]
@@ -119,7 +117,6 @@ impl ApiError {
             | ApiError::TooManyUrls { .. }
             | ApiError::NoValidUrls { .. }
             | ApiError::UnsupportedJobKind { .. }
-            | ApiError::UnsupportedOption { .. }
             | ApiError::WebhookUrlNotAllowed { .. }
             | ApiError::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused => StatusCode::CONFLICT,
@@ -149,7 +146,6 @@ impl ApiError {
             ApiError::TooManyUrls { .. } => "TOO_MANY_URLS",
             ApiError::NoValidUrls { .. } => "NO_VALID_URLS",
             ApiError::UnsupportedJobKind { .. } => "UNSUPPORTED_JOB_KIND",
-            ApiError::UnsupportedOption { .. } => "UNSUPPORTED_OPTION",
             ApiError::WebhookUrlNotAllowed { .. } => "WEBHOOK_URL_NOT_ALLOWED",
             ApiError::InvalidParameter { .. } => "INVALID_PARAMETER",
             ApiError::InvalidHeader { .. } => "INVALID_HEADER",
@@ -179,7 +175,6 @@ impl ApiError {
             ApiError::UnknownField { field }
             | ApiError::InvalidField { field, .. }
             | ApiError::InvalidUrl { field, .. } => field.clone(),
-            ApiError::UnsupportedOption { option, .. } => option.clone(),
             ApiError::WebhookUrlNotAllowed { .. } => "webhook.url".to_owned(),
             ApiError::InvalidParameter { name, .. } => name.clone(),
             ApiError::TooManyUrls { .. } => "urls".to_owned(),

@@ -131,6 +131,36 @@ pub struct WorkerConfig {
     /// Timeout of one webhook request (connect, send, response), in seconds.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_seconds: u64,
+
+    /// Folder holding thumbnail_analysis/{en.yaml,id.yaml,schema.json}; loaded and checked at
+    /// start (a broken file stops the worker). Default: the repository's prompts/.
+    #[arg(long, env = "PROMPTS_DIR", default_value_os_t = crate::thumbnail_analysis::prompts::default_prompts_dir())]
+    pub prompts_dir: PathBuf,
+
+    /// Key of the OpenAI-compatible vision API. Unset or empty: requested thumbnail analyses
+    /// fail with THUMBNAIL_ANALYSIS_FAILED ("vision is not configured").
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<SecretString>,
+
+    /// Base URL of the OpenAI-compatible API (`/chat/completions` is appended).
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    pub openai_base_url: String,
+
+    /// Vision model of thumbnail analyses (recorded with every result).
+    #[arg(long, env = "VISION_MODEL", default_value = "gpt-4o-mini")]
+    pub vision_model: String,
+
+    /// Vision calls in flight at once across ALL workers sharing this Redis and QUEUE_NAMESPACE.
+    #[arg(long, env = "VISION_MAX_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub vision_max_concurrency: u32,
+
+    /// Deadline of one item's thumbnail analysis (retries and waits included), in seconds.
+    #[arg(long, env = "VISION_DEADLINE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub vision_deadline_seconds: u64,
 }
 
 /// Proxy settings derived from TIKTOK_PROXY_URL / TIKTOK_PROXY_INSECURE_TLS / SCRAPERAPI_KEY.
@@ -197,6 +227,20 @@ impl WorkerConfig {
 
     pub fn concurrency(&self) -> usize {
         usize::from(self.worker_concurrency)
+    }
+
+    /// The thumbnail analyzer's settings (an empty OPENAI_API_KEY counts as unset).
+    pub fn analyzer_settings(&self) -> crate::thumbnail_analysis::AnalyzerSettings {
+        crate::thumbnail_analysis::AnalyzerSettings {
+            openai_base_url: self.openai_base_url.clone(),
+            openai_api_key: self
+                .openai_api_key
+                .clone()
+                .filter(|key| !key.expose_secret().trim().is_empty()),
+            vision_model: self.vision_model.clone(),
+            max_concurrency: self.vision_max_concurrency,
+            deadline: Duration::from_secs(self.vision_deadline_seconds),
+        }
     }
 
     /// The webhook deliverer's settings.
@@ -313,6 +357,28 @@ mod tests {
     }
 
     #[test]
+    fn vision_defaults_and_an_empty_key_means_not_configured() {
+        let settings = parse(&[]).analyzer_settings();
+        assert_eq!(settings.openai_base_url, "https://api.openai.com/v1");
+        assert_eq!(settings.vision_model, "gpt-4o-mini");
+        assert_eq!(settings.max_concurrency, 4);
+        assert_eq!(settings.deadline, Duration::from_secs(60));
+        assert!(settings.openai_api_key.is_none());
+        assert!(
+            parse(&["--openai-api-key", " "])
+                .analyzer_settings()
+                .openai_api_key
+                .is_none()
+        );
+        assert!(
+            parse(&["--openai-api-key", "sk-1"])
+                .analyzer_settings()
+                .openai_api_key
+                .is_some()
+        );
+    }
+
+    #[test]
     fn extractor_defaults_to_ytdlp_and_accepts_web() {
         assert_eq!(parse(&[]).extractor, ExtractorKind::Ytdlp);
         assert_eq!(parse(&["--extractor", "web"]).extractor, ExtractorKind::Web);
@@ -348,6 +414,12 @@ mod tests {
             "FEED_MAX_COUNT",
             "FEED_WALK_CONCURRENCY",
             "FEED_DEADLINE_SECONDS",
+            "PROMPTS_DIR",
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "VISION_MODEL",
+            "VISION_MAX_CONCURRENCY",
+            "VISION_DEADLINE_SECONDS",
         ] {
             assert!(help.contains(name), "--help does not mention {name}");
         }

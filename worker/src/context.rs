@@ -10,6 +10,7 @@ use tokworks_shared::queue::ExtractQueue;
 
 use crate::extractor::VideoExtractor;
 use crate::transcripts::SubtitleFetcher;
+use crate::thumbnail_analysis::ThumbnailAnalyzer;
 
 /// Lease of a claimed item; renewed every [`crate::apalis_runtime::MAINTENANCE_HEARTBEAT`]
 /// while the process lives, so it only runs out when the process died or hung.
@@ -78,4 +79,7 @@ pub struct JobContext {
     pub settings: Arc<ExtractSettings>,
     /// Downloads subtitle tracks for the transcript stage (the extractor's proxy and TLS).
     pub subtitles: SubtitleFetcher,
+    /// The `analyze` stage (always set by the worker process; `None` only in tests of other
+    /// stages, where a requested analysis fails saying it is not available).
+    pub thumbnail_analyzer: Option<Arc<ThumbnailAnalyzer>>,
 }

@@ -1,7 +1,8 @@
 //! tokworks-worker: apalis workers that take extraction tasks from Redis, run yt-dlp (a pool of
 //! long-lived helper processes) or the native web extractor (`EXTRACTOR=web`), map TikTok's item
 //! to our `Video`, and store everything in Postgres — plus the maintenance loop (promoter,
-//! cleanup, heartbeats, leases, reconciler), the webhook deliverer and the feed walker.
+//! cleanup, heartbeats, leases, reconciler), the webhook deliverer, the feed walker, and the
+//! thumbnail-analysis stage (vision API).
 
 pub mod apalis_runtime;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod extractor;
 pub mod jobs;
 pub mod reconciler;
 pub mod retry_after;
+pub mod thumbnail_analysis;
 pub mod tiktok;
 pub mod tiktok_web;
 pub mod transcripts;
@@ -32,6 +34,8 @@ use crate::extractor::VideoExtractor;
 use crate::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings};
 use crate::tiktok_web::TiktokWebClient;
 use crate::transcripts::SubtitleFetcher;
+use crate::thumbnail_analysis::prompts::{PromptError, load_prompt_set};
+use crate::thumbnail_analysis::{AnalyzerSetupError, ThumbnailAnalyzer};
 use crate::web_extractor::{ClientSetupError, WebExtractor, WebNetwork};
 use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
 
@@ -48,6 +52,10 @@ pub enum WorkerRunError {
     WebExtractor(#[from] ClientSetupError),
     #[error("feed client: {0}")]
     FeedClient(#[from] crate::tiktok_web::TiktokWebSetupError),
+    #[error("thumbnail-analysis prompts (PROMPTS_DIR): {0}")]
+    Prompts(#[from] PromptError),
+    #[error("thumbnail analyzer: {0}")]
+    Analyzer(#[from] AnalyzerSetupError),
     #[error("apalis monitor: {0}")]
     Monitor(#[from] apalis::prelude::MonitorError),
 }
@@ -60,6 +68,8 @@ pub async fn run_worker_process(
     config: WorkerConfig,
     shutdown_signal: impl Future<Output = std::io::Result<()>> + Send,
 ) -> Result<(), WorkerRunError> {
+    // First: a broken prompt template stops the worker before it connects to anything.
+    let prompts = load_prompt_set(&config.prompts_dir)?;
     let identity = Arc::new(WorkerIdentity::new(&config.worker_name));
     tracing::info!(
         worker_name = identity.worker_name,
@@ -79,6 +89,13 @@ pub async fn run_worker_process(
         proxy_url: proxy.proxy_url,
         insecure_tls: proxy.insecure_tls,
     })?;
+    let thumbnail_analyzer = ThumbnailAnalyzer::start(
+        prompts,
+        config.analyzer_settings(),
+        config.redis.redis_url.expose_secret(),
+        &config.redis.queue_namespace,
+    )
+    .await?;
 
     let max_duration = config.max_video_duration_seconds;
     let context = JobContext {
@@ -94,6 +111,7 @@ pub async fn run_worker_process(
             retry_delays: ExtractSettings::default_retry_delays(),
         }),
         subtitles,
+        thumbnail_analyzer: Some(thumbnail_analyzer),
     };
 
     let deliverer = webhooks::Deliverer {

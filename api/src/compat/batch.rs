@@ -21,18 +21,21 @@ use crate::compat::extract::{
 };
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
 use crate::job_request::{
-    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, parse_video_url,
+    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, LanguageRequest,
+    parse_video_url,
 };
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::jobs::new_batch_job;
 use crate::state::AppState;
 use crate::transcript_view::item_transcripts;
+use crate::thumbnail_analysis_view::analyses_of_items;
 
 /// The body of `POST /extract/batch` (unknown fields are ignored, as pydantic did).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExtractBatchRequest {
     pub urls: Vec<String>,
+    /// Default true: each item gets an Indonesian analysis, as in `POST /extract`.
     #[serde(default)]
     pub include_thumbnail_analysis: Option<bool>,
     #[serde(default)]
@@ -144,7 +147,8 @@ async fn run_batch(
     let transcript_requested = body.include_transcript.unwrap_or(false);
     let mut transcripts = HashMap::new();
     if refused.len() < body.urls.len() {
-        let job = run_batch_job(state, &key, &body.urls, transcript_requested).await?;
+        let analyze = body.include_thumbnail_analysis.unwrap_or(true);
+        let job = run_batch_job(state, &key, &body.urls, transcript_requested, analyze).await?;
         times = item_processing_times(state, job.job_id).await?;
         if transcript_requested {
             let item_ids: Vec<Uuid> = job.items.iter().map(|item| item.item_id).collect();
@@ -161,6 +165,13 @@ async fn run_batch(
             }
         }
     }
+    let item_ids: Vec<Uuid> = items_by_position
+        .values()
+        .map(|item| item.item_id)
+        .collect();
+    let mut analyses = analyses_of_items(&state.db, &item_ids)
+        .await
+        .map_err(|_| internal_error())?;
     let mut results = Vec::with_capacity(body.urls.len());
     for (position, url) in body.urls.iter().enumerate() {
         let outcome = match (refused.get(&position), items_by_position.get(&position)) {
@@ -173,7 +184,13 @@ async fn run_batch(
                     transcript_requested,
                     transcript: transcripts.get(&item.item_id),
                 };
-                item_outcome(url, item, facts, unfinished_job)
+                let mut outcome = item_outcome(url, item, facts, unfinished_job);
+                if let Some(data) = &mut outcome.data {
+                    data.thumbnail_analysis = analyses
+                        .remove(&item.item_id)
+                        .and_then(|analysis| analysis.analysis);
+                }
+                outcome
             }
             (None, None) => ProcessedVideo::failed(url, internal_error()),
         };
@@ -194,6 +211,7 @@ async fn run_batch_job(
     key: &ApiKey,
     urls: &[String],
     transcript: bool,
+    analyze_thumbnail: bool,
 ) -> Result<BatchJobOutcome, CompatError> {
     let create = CreateJobRequest {
         kind: JobKindRequest::Batch,
@@ -206,6 +224,10 @@ async fn run_batch_job(
         username: None,
         options: Some(JobOptionsRequest {
             transcript,
+            analyze_thumbnail,
+            // The old service's language: its analysis was always Indonesian and its transcript
+            // preference was `id` first.
+            language: LanguageRequest::Id,
             ..JobOptionsRequest::default()
         }),
         webhook: None,

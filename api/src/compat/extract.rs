@@ -16,13 +16,15 @@ use crate::compat::envelope::{CompatError, CompatErrorCode, CompatRequest, Error
 use crate::compat::error_map::{item_error, refused_url_error};
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
 use crate::job_request::{
-    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, ValidationLimits,
+    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, LanguageRequest,
+    ValidationLimits,
 };
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::jobs::{enqueue_items, new_video_job, wait_for_job};
 use crate::state::AppState;
 use crate::transcript_view::item_transcripts;
+use crate::thumbnail_analysis_view::analyses_of_items;
 
 /// `details.reason` of a job that had not finished when the wait ended.
 pub const JOB_NOT_FINISHED: &str = "JOB_NOT_FINISHED";
@@ -31,7 +33,10 @@ pub const JOB_NOT_FINISHED: &str = "JOB_NOT_FINISHED";
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExtractRequest {
     pub url: String,
-    /// Accepted; `thumbnail_analysis` is null until analysis is built.
+    /// Asks for the thumbnail analysis (default true, as the old service); it is made in
+    /// Indonesian, the only language the old service used. `thumbnail_analysis` is the 25-field
+    /// object, or null when not asked for or when the analysis failed (the reason is on the
+    /// item: `GET /v1/jobs/{id}/items`, and in the worker's log).
     #[serde(default)]
     pub include_thumbnail_analysis: Option<bool>,
     /// Asks for the transcript (`options.transcript`, language `en`).
@@ -74,6 +79,10 @@ async fn run_extract(
         username: None,
         options: Some(JobOptionsRequest {
             transcript: body.include_transcript.unwrap_or(false),
+            analyze_thumbnail: body.include_thumbnail_analysis.unwrap_or(true),
+            // The old service's language: its analysis was always Indonesian and its transcript
+            // preference was `id` first.
+            language: LanguageRequest::Id,
             ..JobOptionsRequest::default()
         }),
         webhook: None,
@@ -129,7 +138,13 @@ async fn run_extract(
         transcript_requested: body.include_transcript.unwrap_or(false),
         transcript: transcript.as_ref(),
     };
-    Ok(VideoMetadata::from_video(&video.data, facts))
+    let mut metadata = VideoMetadata::from_video(&video.data, facts);
+    metadata.thumbnail_analysis = analyses_of_items(&state.db, &[item_id])
+        .await
+        .map_err(|_| internal_error())?
+        .remove(&item_id)
+        .and_then(|analysis| analysis.analysis);
+    Ok(metadata)
 }
 
 /// The validation limits of the compatibility endpoints.

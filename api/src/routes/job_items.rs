@@ -18,6 +18,7 @@ use crate::problem::ApiError;
 use crate::routes::jobs::{find_job, one_of, parse_job_id};
 use crate::state::AppState;
 use crate::transcript_view::item_transcripts;
+use crate::thumbnail_analysis_view::analyses_of_items;
 
 const MAX_ITEMS_LIMIT: i64 = 1000;
 const DEFAULT_ITEMS_LIMIT: i64 = 100;
@@ -89,14 +90,17 @@ pub async fn list_items(
     };
     let item_ids: Vec<_> = rows.iter().map(|row| row.item_id).collect();
     let mut transcripts = item_transcripts(&state.db, &item_ids).await?;
+    let mut analyses = analyses_of_items(&state.db, &item_ids).await?;
     let items: Vec<ItemResponse> = rows
         .into_iter()
         .map(|row| {
             let transcript = transcripts.remove(&row.item_id);
+            let analysis = analyses.remove(&row.item_id);
             ItemResponse {
                 transcript,
                 ..ItemResponse::from_row(row)
             }
+            .with_thumbnail_analysis(analysis)
         })
         .collect();
 

@@ -34,6 +34,7 @@ use crate::problem::ApiError;
 use crate::routes::path_segment;
 use crate::state::AppState;
 use crate::transcript_view::item_transcripts;
+use crate::thumbnail_analysis_view::analyses_of_items;
 
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
@@ -311,6 +312,13 @@ pub(crate) async fn job_response(state: &AppState, row: &JobRow) -> Result<JobRe
         // Strings and JSON values only: serialising cannot fail.
         let transcript = serde_json::to_value(transcript).unwrap_or_default();
         result.insert("transcript".to_owned(), transcript);
+        let analysis = analyses_of_items(&state.db, &[item_id])
+            .await?
+            .remove(&item_id);
+        result.insert(
+            "thumbnail_analysis".to_owned(),
+            serde_json::to_value(analysis).unwrap_or_default(),
+        );
     }
     response.feed = feed.map(|feed| JobFeedResponse::from_parts(row, &feed));
     Ok(response)

@@ -11,6 +11,7 @@ use crate::job_view::VideoResponse;
 use crate::problem::ApiError;
 use crate::routes::path_segment;
 use crate::state::AppState;
+use crate::thumbnail_analysis_view::analyses_of_video;
 
 /// TikTok ids are decimal, 19 digits today; anything else cannot be stored.
 const MAX_VIDEO_ID_DIGITS: usize = 32;
@@ -32,8 +33,10 @@ pub async fn get_video(
         .await?
         .ok_or(ApiError::NotFound { what: "video" })?;
     let transcripts = transcript_db::list_video_transcripts(&state.db, &video_id).await?;
-    Ok(Json(VideoResponse {
+    let mut response = VideoResponse {
         transcripts: transcripts.into_iter().map(Into::into).collect(),
         ..VideoResponse::from(row)
-    }))
+    };
+    response.thumbnail_analysis = analyses_of_video(&state.db, &video_id).await?;
+    Ok(Json(response))
 }

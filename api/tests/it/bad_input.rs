@@ -29,7 +29,7 @@ async fn invalid_bodies_are_rejected_with_their_code_and_create_no_job(pool: PgP
         ("batch with url", json!({"kind":"batch","url":VIDEO_URL,"urls":[VIDEO_URL]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("batch of only bad URLs", json!({"kind":"batch","urls":["hello","https://www.tiktok.com/@scout2015"]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "NO_VALID_URLS"),
         ("feed count out of range", json!({"kind":"trending","count":0}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
-        ("thumbnail analysis", json!({"kind":"video","url":VIDEO_URL,"options":{"analyze_thumbnail":true}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "UNSUPPORTED_OPTION"),
+        ("analysis language", json!({"kind":"video","url":VIDEO_URL,"options":{"analyze_thumbnail":true,"language":"fr"}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("transcript language", json!({"kind":"video","url":VIDEO_URL,"options":{"transcript":true,"language":"fr"}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("webhook event", json!({"kind":"video","url":VIDEO_URL,"webhook":{"url":"https://[2001:db8::10]/hook","events":["job.unknown"]}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("webhook loopback", json!({"kind":"video","url":VIDEO_URL,"webhook":{"url":"http://127.0.0.1/hook"}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "WEBHOOK_URL_NOT_ALLOWED"),

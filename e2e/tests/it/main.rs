@@ -12,5 +12,6 @@ mod feeds;
 mod ground_truth;
 mod harness;
 mod resilience;
+mod thumbnail_analysis;
 mod transcripts;
 mod webhooks;

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod service_gauges;
 pub mod stats;
 pub mod transcripts;
+pub mod thumbnail_analyses;
 pub mod videos;
 pub mod webhooks;
 pub mod worker_heartbeats;

@@ -16,6 +16,10 @@ pub struct CounterSnapshot {
     /// Status code as a string (`"200"`), or `"none"` for reset/hang.
     pub statuses: BTreeMap<String, u64>,
     pub faults: BTreeMap<String, u64>,
+    /// `/v1/...` (OpenAI) requests being answered right now (latency included).
+    pub openai_in_flight: u64,
+    /// The most `/v1/...` requests ever in flight at once since the last reset.
+    pub openai_max_in_flight: u64,
 }
 
 #[derive(Debug, Default)]
@@ -38,6 +42,25 @@ impl Counters {
         }
     }
 
+    /// An OpenAI request started being answered.
+    pub fn openai_started(&self) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.openai_in_flight += 1;
+        state.openai_max_in_flight = state.openai_max_in_flight.max(state.openai_in_flight);
+    }
+
+    /// An OpenAI request was answered (or its connection failed).
+    pub fn openai_finished(&self) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.openai_in_flight = state.openai_in_flight.saturating_sub(1);
+    }
+
     pub fn snapshot(&self) -> CounterSnapshot {
         self.state
             .lock()
@@ -46,10 +69,16 @@ impl Counters {
     }
 
     pub fn clear(&self) {
-        *self
+        let mut state = self
             .state
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = CounterSnapshot::default();
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let in_flight = state.openai_in_flight;
+        *state = CounterSnapshot {
+            openai_in_flight: in_flight,
+            openai_max_in_flight: in_flight,
+            ..CounterSnapshot::default()
+        };
     }
 }
 

@@ -11,6 +11,8 @@ use serde::Serialize;
 pub struct LogEntry {
     /// 1, 2, 3, … in arrival order of answers; never reused, even after a reset.
     pub seq: u64,
+    /// When the request arrived (its head was read), in Unix milliseconds.
+    pub received_at_ms: i64,
     pub method: String,
     /// `http` (plain proxied, direct) or `https` (inside a CONNECT tunnel).
     pub scheme: &'static str,

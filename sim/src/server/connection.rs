@@ -168,6 +168,10 @@ where
         let keep_alive = keep_alive && head.method != http::Method::CONNECT;
         let dispatched = dispatch(state, arrival, head, body);
         let mut entry = dispatched.entry;
+        let openai = entry.route == "openai";
+        if openai {
+            state.counters.openai_started();
+        }
         if !dispatched.delay.is_zero() {
             tokio::time::sleep(dispatched.delay).await;
         }
@@ -205,6 +209,9 @@ where
             }
             Reply::Reset => end = Some(SessionEnd::Reset),
             Reply::Hang => {
+                if openai {
+                    state.counters.openai_finished();
+                }
                 entry.duration_ms = 0.0;
                 record(state, entry, dispatched.count_only, started);
                 http.wait_for_peer_close().await;
@@ -226,6 +233,9 @@ where
                 let _ = http.send(&bytes).await;
                 end = Some(SessionEnd::Close);
             }
+        }
+        if openai {
+            state.counters.openai_finished();
         }
         record(state, entry, dispatched.count_only, started);
         if let Some(end) = end {

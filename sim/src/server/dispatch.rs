@@ -150,6 +150,7 @@ fn header_text(request: &SimRequest, name: header::HeaderName) -> Option<String>
 fn log_entry(request: &SimRequest, route: String) -> LogEntry {
     LogEntry {
         seq: 0,
+        received_at_ms: chrono::Utc::now().timestamp_millis(),
         method: request.method.to_string(),
         scheme: match request.scheme {
             Scheme::Http => "http",

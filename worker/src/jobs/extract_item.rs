@@ -10,6 +10,7 @@ use apalis::prelude::{AbortError, BoxDynError, Data};
 use chrono::Utc;
 use rand::Rng;
 use tokworks_shared::db::item_claims::{self, ClaimError, ClaimedItem, ItemEnd};
+use tokworks_shared::db::thumbnail_analyses::{self, ItemAnalysisOutcome};
 use tokworks_shared::db::videos::{self, VideoRecord};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::jobs::{EXTRACT_ITEM_TASK_VERSION, ExtractItemTask};
@@ -18,6 +19,7 @@ use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 
 use crate::context::JobContext;
 use crate::extractor::{ExtractionFailure, ThumbnailBytes};
+use crate::thumbnail_analysis::{ThumbnailAnalyzer, analyze_item_thumbnail};
 use crate::tiktok::{MapContext, map_item, status_code_error};
 use crate::transcripts::{
     StoreTranscriptError, TranscriptRequest, TranscriptStage, run_transcript_stage,
@@ -107,6 +109,8 @@ struct AttemptSuccess {
     cache_hit: bool,
     extract_duration: Option<Duration>,
     thumbnail_duration: Option<Duration>,
+    /// The `analyze` stage's outcome, when the job asked for a thumbnail analysis.
+    analysis: Option<ItemAnalysisOutcome>,
 }
 
 /// Stage timings of one attempt.
@@ -115,6 +119,7 @@ struct StageTimings {
     extract: Option<Duration>,
     thumbnail: Option<Duration>,
     transcript: Option<Duration>,
+    analyze: Option<Duration>,
     store_started: Option<Instant>,
     handler_started: Instant,
 }
@@ -143,15 +148,28 @@ pub async fn run_extract_item(
         extract: None,
         thumbnail: None,
         transcript: None,
+        analyze: None,
         store_started: None,
         handler_started,
     };
     match attempt(context, &claim, false).await {
         Ok(mut success) => {
+            // The transcript stage may extract again (a cached video's subtitle URL went stale),
+            // so it runs first and the analysis sees the final cover.
             let transcript = transcript_stage(context, &claim, &mut success).await;
             timings.transcript = transcript.as_ref().map(|stage| stage.duration);
             timings.extract = success.extract_duration;
             timings.thumbnail = success.thumbnail_duration;
+            if let Some(language) = ThumbnailAnalyzer::requested_language(&claim.job_options) {
+                let started = Instant::now();
+                let analyzer = context.thumbnail_analyzer.as_deref();
+                let (video_id, thumbnail) = (&success.video_id, success.thumbnail.as_ref());
+                success.analysis = Some(
+                    analyze_item_thumbnail(analyzer, &context.pool, video_id, thumbnail, language)
+                        .await,
+                );
+                timings.analyze = Some(started.elapsed());
+            }
             store_success(context, &claim, success, transcript, timings).await
         }
         Err(failure) => store_failure(context, &claim, task, failure, timings).await,
@@ -229,6 +247,7 @@ async fn attempt(
             cache_hit: true,
             extract_duration: None,
             thumbnail_duration: None,
+            analysis: None,
         });
     }
 
@@ -281,6 +300,7 @@ async fn attempt(
         cache_hit: false,
         extract_duration: Some(extract_duration),
         thumbnail_duration,
+        analysis: None,
     })
 }
 
@@ -319,6 +339,15 @@ async fn store_success(
     if let Some(stage) = &transcript {
         let (item, claim_id, video) = (claim.item_id, claim.claim_id, &success.video_id);
         store_transcript(&mut transaction, item, claim_id, video, stage).await?;
+    }
+    if let Some(analysis) = &success.analysis {
+        thumbnail_analyses::record_item_analysis(
+            &mut transaction,
+            claim.item_id,
+            claim.claim_id,
+            analysis,
+        )
+        .await?;
     }
     let end = ItemEnd::Succeeded {
         video_id: success.video_id.clone(),
@@ -401,6 +430,7 @@ async fn finish(
     stages.extend(timings.extract.map(|duration| ("extract", duration)));
     stages.extend(timings.thumbnail.map(|duration| ("thumbnail", duration)));
     stages.extend(timings.transcript.map(|duration| ("transcript", duration)));
+    stages.extend(timings.analyze.map(|duration| ("analyze", duration)));
     stages.extend(
         timings
             .store_started

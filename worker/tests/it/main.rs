@@ -9,6 +9,7 @@ mod queue;
 mod reconciler;
 mod startup_signal;
 mod support;
+mod thumbnail_analysis;
 mod tiktok_web_client;
 mod transcripts;
 mod web_extractor;

@@ -84,6 +84,7 @@ pub fn context(
             insecure_tls: false,
         })
         .expect("client builds"),
+        thumbnail_analyzer: None,
     }
 }
 

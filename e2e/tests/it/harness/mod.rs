@@ -167,6 +167,11 @@ impl TestService {
                     ("YTDLP_PATH".to_string(), ytdlp_path()),
                     ("WORKER_CONCURRENCY".to_string(), "4".to_string()),
                     ("WORKER_NAME".to_string(), format!("w{number}")),
+                    // Vision stays unconfigured unless a test sets OPENAI_API_KEY.
+                    (
+                        "OPENAI_BASE_URL".to_string(),
+                        format!("{}/v1", sim.base_url()),
+                    ),
                 ]);
                 environment.extend(options.worker_environment.iter().cloned());
                 ServiceProcess::spawn(
