@@ -8,8 +8,8 @@ use tokworks_shared::db::job_items::JobItemRow;
 use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
 
-use crate::transcript_view::TranscriptResponse;
 use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
+use crate::transcript_view::TranscriptResponse;
 
 /// One item of a job.
 #[derive(Debug, Clone, Serialize)]

@@ -17,8 +17,8 @@ pub mod metrics_scrape;
 pub mod problem;
 pub mod routes;
 pub mod state;
-pub mod transcript_view;
 pub mod thumbnail_analysis_view;
+pub mod transcript_view;
 pub mod wait;
 
 use std::time::Duration;

@@ -9,8 +9,8 @@ use sqlx::PgPool;
 use tokworks_shared::queue::ExtractQueue;
 
 use crate::extractor::VideoExtractor;
-use crate::transcripts::SubtitleFetcher;
 use crate::thumbnail_analysis::ThumbnailAnalyzer;
+use crate::transcripts::SubtitleFetcher;
 
 /// Lease of a claimed item; renewed every [`crate::apalis_runtime::MAINTENANCE_HEARTBEAT`]
 /// while the process lives, so it only runs out when the process died or hung.

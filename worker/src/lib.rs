@@ -32,10 +32,10 @@ use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
 use crate::extractor::VideoExtractor;
 use crate::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings};
-use crate::tiktok_web::TiktokWebClient;
-use crate::transcripts::SubtitleFetcher;
 use crate::thumbnail_analysis::prompts::{PromptError, load_prompt_set};
 use crate::thumbnail_analysis::{AnalyzerSetupError, ThumbnailAnalyzer};
+use crate::tiktok_web::TiktokWebClient;
+use crate::transcripts::SubtitleFetcher;
 use crate::web_extractor::{ClientSetupError, WebExtractor, WebNetwork};
 use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
 

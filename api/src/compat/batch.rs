@@ -28,8 +28,8 @@ use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::jobs::new_batch_job;
 use crate::state::AppState;
-use crate::transcript_view::item_transcripts;
 use crate::thumbnail_analysis_view::analyses_of_items;
+use crate::transcript_view::item_transcripts;
 
 /// The body of `POST /extract/batch` (unknown fields are ignored, as pydantic did).
 #[derive(Debug, Clone, Deserialize)]

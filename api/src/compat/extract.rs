@@ -23,8 +23,8 @@ use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::jobs::{enqueue_items, new_video_job, wait_for_job};
 use crate::state::AppState;
-use crate::transcript_view::item_transcripts;
 use crate::thumbnail_analysis_view::analyses_of_items;
+use crate::transcript_view::item_transcripts;
 
 /// `details.reason` of a job that had not finished when the wait ended.
 pub const JOB_NOT_FINISHED: &str = "JOB_NOT_FINISHED";

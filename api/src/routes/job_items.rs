@@ -17,8 +17,8 @@ use crate::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_nd
 use crate::problem::ApiError;
 use crate::routes::jobs::{find_job, one_of, parse_job_id};
 use crate::state::AppState;
-use crate::transcript_view::item_transcripts;
 use crate::thumbnail_analysis_view::analyses_of_items;
+use crate::transcript_view::item_transcripts;
 
 const MAX_ITEMS_LIMIT: i64 = 1000;
 const DEFAULT_ITEMS_LIMIT: i64 = 100;

@@ -33,8 +33,8 @@ use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::path_segment;
 use crate::state::AppState;
-use crate::transcript_view::item_transcripts;
 use crate::thumbnail_analysis_view::analyses_of_items;
+use crate::transcript_view::item_transcripts;
 
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");

@@ -77,7 +77,8 @@ async fn a_video_job_with_a_transcript_shows_it_in_the_job_items_and_video() {
     assert_eq!(plain["result"]["cache_hit"], true, "{plain}");
     assert_eq!(plain["result"]["transcript"], Value::Null);
 
-    // The old endpoint asks in English; the video's English track (if any) decides.
+    // The old endpoint asks in Indonesian (the old service's first preference): the same track,
+    // read from the transcripts cache.
     let response: Value = service
         .http
         .post(format!("{}/extract", service.api_url))
@@ -90,17 +91,9 @@ async fn a_video_job_with_a_transcript_shows_it_in_the_job_items_and_video() {
         .await
         .expect("JSON body");
     let data = &response["data"];
-    match track_text(&truth, "eng-US") {
-        Some(english) => {
-            assert_eq!(data["has_transcript"], true, "{response}");
-            assert_eq!(data["transcript_language"], "eng-US");
-            assert_eq!(data["transcript"]["transcript"]["full_text"], english);
-        }
-        None => {
-            assert_eq!(data["has_transcript"], false, "{response}");
-            assert_eq!(data["transcript"]["available_subtitles"][0], "ind-ID");
-        }
-    }
+    assert_eq!(data["has_transcript"], true, "{response}");
+    assert_eq!(data["transcript_language"], "ind-ID");
+    assert_eq!(data["transcript"]["transcript"]["full_text"], expected_text);
     assert_eq!(data["transcript_confidence"], Value::Null);
     assert_eq!(data["description"], truth["description"], "not rewritten");
 }
