@@ -65,8 +65,8 @@ pub struct JobOptionsRequest {
     pub transcript: bool,
 }
 
-/// The body of `POST /v1/jobs`, as sent. Fields of every kind are known (so that a kind that is
-/// not available yet gets `UNSUPPORTED_JOB_KIND`, not `UNKNOWN_FIELD`).
+/// The body of `POST /v1/jobs`, as sent: the fields of every kind (each kind's validation refuses
+/// the fields of the others).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJobRequest {

@@ -45,10 +45,6 @@ pub enum ApiError {
         count: usize,
         rejected: Vec<FieldProblem>,
     },
-    #[error(
-        "job kind `{kind}` is not available in this version (available: video, batch, trending, hashtag, user)"
-    )]
-    UnsupportedJobKind { kind: String },
     #[error("`webhook.url` is not allowed: {message}")]
     WebhookUrlNotAllowed { message: String },
     #[error("invalid query parameter `{name}`: {message}")]
@@ -116,7 +112,6 @@ impl ApiError {
             | ApiError::InvalidUrl { .. }
             | ApiError::TooManyUrls { .. }
             | ApiError::NoValidUrls { .. }
-            | ApiError::UnsupportedJobKind { .. }
             | ApiError::WebhookUrlNotAllowed { .. }
             | ApiError::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused => StatusCode::CONFLICT,
@@ -145,7 +140,6 @@ impl ApiError {
             ApiError::InvalidUrl { code, .. } => code.as_str(),
             ApiError::TooManyUrls { .. } => "TOO_MANY_URLS",
             ApiError::NoValidUrls { .. } => "NO_VALID_URLS",
-            ApiError::UnsupportedJobKind { .. } => "UNSUPPORTED_JOB_KIND",
             ApiError::WebhookUrlNotAllowed { .. } => "WEBHOOK_URL_NOT_ALLOWED",
             ApiError::InvalidParameter { .. } => "INVALID_PARAMETER",
             ApiError::InvalidHeader { .. } => "INVALID_HEADER",
