@@ -45,26 +45,34 @@ impl WebhookSecretRow {
 
 /// The key's secret, created now if the key has none yet (keys that predate webhooks, or a
 /// concurrent first use: the first insert wins).
-pub async fn ensure_webhook_secret(
-    executor: impl sqlx::PgExecutor<'_>,
+///
+/// Two statements, not one: when another transaction inserts the key's secret at the same
+/// moment, `insert … on conflict do nothing` waits for it and inserts nothing, and a select in
+/// that same statement would still read the snapshot taken before the other commit (no row).
+/// The second statement takes a new snapshot and sees the winner's secret.
+pub async fn ensure_webhook_secret<'a>(
+    connection: impl sqlx::Acquire<'a, Database = sqlx::Postgres>,
     api_key_id: Uuid,
 ) -> Result<WebhookSecretRow, sqlx::Error> {
-    sqlx::query_as::<_, WebhookSecretRow>(
-        "with inserted as (
-             insert into webhook_secrets (api_key_id, secret) values ($1, $2)
-             on conflict (api_key_id) do nothing
-             returning *
-         )
-         select api_key_id, secret, previous_secret, previous_valid_until, created_at, rotated_at
-         from inserted
-         union all
-         select api_key_id, secret, previous_secret, previous_valid_until, created_at, rotated_at
-         from webhook_secrets where api_key_id = $1
-         limit 1",
+    let mut connection = connection.acquire().await?;
+    let inserted = sqlx::query_as::<_, WebhookSecretRow>(
+        "insert into webhook_secrets (api_key_id, secret) values ($1, $2)
+         on conflict (api_key_id) do nothing
+         returning api_key_id, secret, previous_secret, previous_valid_until, created_at, rotated_at",
     )
     .bind(api_key_id)
     .bind(generate_secret())
-    .fetch_one(executor)
+    .fetch_optional(&mut *connection)
+    .await?;
+    if let Some(row) = inserted {
+        return Ok(row);
+    }
+    sqlx::query_as::<_, WebhookSecretRow>(
+        "select api_key_id, secret, previous_secret, previous_valid_until, created_at, rotated_at
+         from webhook_secrets where api_key_id = $1",
+    )
+    .bind(api_key_id)
+    .fetch_one(&mut *connection)
     .await
 }
 

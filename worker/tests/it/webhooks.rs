@@ -422,3 +422,31 @@ async fn loopback_is_refused_at_send_time_without_the_flag(pool: PgPool) {
     assert!(error.unwrap_or_default().contains("loopback"));
     assert!(receiver.received.try_recv().is_err(), "nothing was sent");
 }
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn concurrent_first_uses_of_a_keys_secret_all_get_the_one_secret(pool: PgPool) {
+    // The deliverer and the api may both be first to need a key's secret: every caller must get
+    // the single secret that won, none an error.
+    for round in 0..20u8 {
+        let api_key_id = Uuid::now_v7();
+        sqlx::query(
+            "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
+             values ($1, 'race', 'tok_race', $2)",
+        )
+        .bind(api_key_id)
+        .bind(vec![round; 32])
+        .execute(&pool)
+        .await
+        .unwrap();
+        let callers = (0..8).map(|_| webhook_db::ensure_webhook_secret(&pool, api_key_id));
+        let secrets: Vec<String> = futures::future::join_all(callers)
+            .await
+            .into_iter()
+            .map(|row| row.expect("every caller gets the secret").secret)
+            .collect();
+        assert!(
+            secrets.iter().all(|secret| *secret == secrets[0]),
+            "one secret per key: {secrets:?}"
+        );
+    }
+}
