@@ -134,6 +134,7 @@ pub async fn run_worker_process(
         queue,
         identity,
         item_lease: ITEM_LEASE,
+        vision_configured: config.analyzer_settings().openai_api_key.is_some(),
     };
     // Promote before the first fetch: apalis' fetch dies on ≥ 8000 due ids (§6.1).
     maintenance.promote().await;

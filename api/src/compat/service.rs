@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tokworks_shared::db::stats;
+use tokworks_shared::db::worker_heartbeats::{self, LiveWorkers};
 
 use crate::compat::envelope::{COMPAT_API_VERSION, CompatRequest, PLATFORM, iso_timestamp_now};
 use crate::compat::extract::internal_error;
@@ -72,7 +73,8 @@ pub struct CompatHealthResponse {
 }
 
 /// `GET /health`: always 200, as before; `status` is `healthy` only when Postgres and Redis
-/// answer and a worker is alive, `degraded` otherwise, `unhealthy` without Postgres.
+/// answer and a worker is alive, `degraded` otherwise, `unhealthy` without Postgres; `openai` is
+/// `configured` when a live worker announced a vision key.
 pub async fn get_health(State(state): State<AppState>) -> Json<CompatHealthResponse> {
     let db = &state.db;
     let (postgres, redis, workers, items, cache) = tokio::join!(
@@ -80,14 +82,18 @@ pub async fn get_health(State(state): State<AppState>) -> Json<CompatHealthRespo
         state.queue.ping(),
         tokio::time::timeout(
             PROBE_TIMEOUT,
-            stats::count_live_workers(db, LIVE_WORKER_WINDOW)
+            worker_heartbeats::live_workers(db, LIVE_WORKER_WINDOW)
         ),
         tokio::time::timeout(PROBE_TIMEOUT, stats::count_all_items_by_status(db)),
         tokio::time::timeout(PROBE_TIMEOUT, stats::count_all_cache_hits(db)),
     );
     let postgres_ok = matches!(postgres, Ok(Ok(())));
     let redis_ok = redis.is_ok();
-    let workers_alive = matches!(workers, Ok(Ok(count)) if count > 0);
+    let workers = match workers {
+        Ok(Ok(workers)) => workers,
+        _ => LiveWorkers::default(),
+    };
+    let workers_alive = workers.live > 0;
     let status = match (postgres_ok, redis_ok && workers_alive) {
         (false, _) => "unhealthy",
         (true, false) => "degraded",
@@ -112,7 +118,11 @@ pub async fn get_health(State(state): State<AppState>) -> Json<CompatHealthRespo
         version: COMPAT_API_VERSION,
         dependencies: HealthDependencies {
             yt_dlp: if workers_alive { "healthy" } else { "unknown" },
-            openai: "not_configured",
+            openai: if workers.vision_configured > 0 {
+                "configured"
+            } else {
+                "not_configured"
+            },
             redis: if redis_ok { "healthy" } else { "unhealthy" },
             postgres: if postgres_ok { "healthy" } else { "unhealthy" },
         },
@@ -256,15 +266,26 @@ pub struct SupportedPlatformsResponse {
     pub limitations: Limitations,
 }
 
-/// `GET /supported-platforms`: the URL shapes `POST /extract` accepts and the real limits.
+/// `GET /supported-platforms`: the URL shapes `POST /extract` accepts, the features the live
+/// workers offer (`thumbnail_analysis` only when one has a vision key) and the real limits.
 pub async fn get_supported_platforms(
     State(state): State<AppState>,
 ) -> Json<SupportedPlatformsResponse> {
+    let vision = tokio::time::timeout(
+        PROBE_TIMEOUT,
+        worker_heartbeats::live_workers(&state.db, LIVE_WORKER_WINDOW),
+    )
+    .await;
+    let mut supported_features = vec!["metadata_extraction", "engagement_metrics"];
+    if matches!(vision, Ok(Ok(workers)) if workers.vision_configured > 0) {
+        supported_features.insert(1, "thumbnail_analysis");
+    }
+    supported_features.push("transcripts");
     Json(SupportedPlatformsResponse {
         platforms: vec![SupportedPlatform {
             name: PLATFORM,
             domain: "tiktok.com",
-            supported_features: vec!["metadata_extraction", "engagement_metrics"],
+            supported_features,
             url_patterns: vec![
                 "https://www.tiktok.com/@{username}/video/{video_id}",
                 "https://www.tiktok.com/@{username}/photo/{video_id}",

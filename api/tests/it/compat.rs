@@ -13,6 +13,7 @@ use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::ItemEnd;
+use tokworks_shared::db::worker_heartbeats;
 use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
 
@@ -320,6 +321,37 @@ async fn the_service_endpoints_keep_the_old_shapes_with_true_values(pool: PgPool
     assert!(
         patterns.contains("/t/{short_id}") && patterns.contains("/photo/"),
         "{patterns}"
+    );
+    let features = &platforms.body["platforms"][0]["supported_features"];
+    assert_eq!(
+        features,
+        &json!(["metadata_extraction", "engagement_metrics", "transcripts"])
+    );
+
+    // A live worker with a vision key: /health and /supported-platforms say so.
+    let identity = worker_heartbeats::WorkerIdentity {
+        worker_name: "w-vision",
+        hostname: "test",
+        pid: 1,
+        started_at: chrono::Utc::now(),
+        vision_configured: true,
+    };
+    worker_heartbeats::upsert_heartbeat(&app.pool, &identity)
+        .await
+        .unwrap();
+    let health = call(&app, Method::GET, "/health", None, None).await;
+    assert_eq!(health.body["status"], "healthy", "{:#}", health.body);
+    assert_eq!(health.body["dependencies"]["yt_dlp"], "healthy");
+    assert_eq!(health.body["dependencies"]["openai"], "configured");
+    let platforms = call(&app, Method::GET, "/supported-platforms", None, None).await;
+    assert_eq!(
+        platforms.body["platforms"][0]["supported_features"],
+        json!([
+            "metadata_extraction",
+            "thumbnail_analysis",
+            "engagement_metrics",
+            "transcripts"
+        ])
     );
 
     let job_id = app.create_video_job(VIDEO_URL).await;

@@ -11,6 +11,8 @@ pub struct WorkerIdentity<'a> {
     pub hostname: &'a str,
     pub pid: i32,
     pub started_at: DateTime<Utc>,
+    /// The worker can analyse thumbnails (it has an OpenAI-compatible API key).
+    pub vision_configured: bool,
 }
 
 /// Inserts the worker's row or moves its `last_seen_at` to now.
@@ -19,17 +21,42 @@ pub async fn upsert_heartbeat(
     identity: &WorkerIdentity<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into worker_heartbeats (worker_name, hostname, pid, started_at, last_seen_at)
-         values ($1, $2, $3, $4, now())
-         on conflict (worker_name) do update set last_seen_at = now()",
+        "insert into worker_heartbeats
+             (worker_name, hostname, pid, started_at, last_seen_at, vision_configured)
+         values ($1, $2, $3, $4, now(), $5)
+         on conflict (worker_name)
+         do update set last_seen_at = now(), vision_configured = excluded.vision_configured",
     )
     .bind(identity.worker_name)
     .bind(identity.hostname)
     .bind(identity.pid)
     .bind(identity.started_at)
+    .bind(identity.vision_configured)
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// Live workers (seen within `within`), and how many of them can analyse thumbnails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]
+pub struct LiveWorkers {
+    pub live: i64,
+    pub vision_configured: i64,
+}
+
+/// Counts the live workers and their capabilities.
+pub async fn live_workers(
+    executor: impl PgExecutor<'_>,
+    within: std::time::Duration,
+) -> Result<LiveWorkers, sqlx::Error> {
+    sqlx::query_as(
+        "select count(*) as live, count(*) filter (where vision_configured) as vision_configured
+         from worker_heartbeats
+         where last_seen_at > now() - make_interval(secs => $1)",
+    )
+    .bind(within.as_secs_f64())
+    .fetch_one(executor)
+    .await
 }
 
 /// Removes the worker's row (graceful shutdown).

@@ -32,6 +32,8 @@ pub struct Maintenance {
     pub queue: ExtractQueue,
     pub identity: std::sync::Arc<WorkerIdentity>,
     pub item_lease: Duration,
+    /// Announced in the heartbeat: this worker can analyse thumbnails (OPENAI_API_KEY is set).
+    pub vision_configured: bool,
 }
 
 impl Maintenance {
@@ -86,6 +88,7 @@ impl Maintenance {
             hostname: &self.identity.hostname,
             pid: i32::try_from(self.identity.pid).unwrap_or(i32::MAX),
             started_at: self.identity.started_at,
+            vision_configured: self.vision_configured,
         };
         if let Err(error) = worker_heartbeats::upsert_heartbeat(&self.pool, &identity).await {
             tracing::warn!(%error, "cannot write the worker heartbeat");
