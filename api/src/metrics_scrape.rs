@@ -14,6 +14,7 @@ use tokworks_shared::queue::QueueDepth;
 
 use crate::metrics::{JOB_ITEMS, JOBS, LIVE_WORKERS, QUEUE_TASKS, SCRAPE_SOURCE_UP};
 use crate::problem::ApiError;
+use crate::routes::jobs::JOB_STATUSES;
 use crate::state::AppState;
 
 /// The Prometheus text format's content type.
@@ -22,16 +23,6 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// A worker whose heartbeat is older than this is not counted as live (as in `/v1/stats`).
 const LIVE_WORKER_WINDOW: Duration = Duration::from_secs(30);
 
-/// Every job status, so that a status without jobs is reported as 0 rather than left stale.
-const JOB_STATUSES: [&str; 7] = [
-    "queued",
-    "running",
-    "succeeded",
-    "partial",
-    "failed",
-    "canceled",
-    "expired",
-];
 /// Every item status.
 const ITEM_STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "canceled"];
 

@@ -41,7 +41,8 @@ const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-appli
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 const MAX_LIST_LIMIT: i64 = 100;
 const DEFAULT_LIST_LIMIT: i64 = 20;
-const JOB_STATUSES: [&str; 7] = [
+/// Every job status.
+pub(crate) const JOB_STATUSES: [&str; 7] = [
     "queued",
     "running",
     "succeeded",

@@ -24,19 +24,6 @@ async fn vision_calls(service: &TestService) -> usize {
         .count()
 }
 
-async fn get(service: &TestService, path: &str) -> Value {
-    service
-        .http
-        .get(format!("{}{path}", service.api_url))
-        .header("x-api-key", &service.api_key)
-        .send()
-        .await
-        .expect("GET the api")
-        .json()
-        .await
-        .expect("JSON body")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analysis_shows_on_every_view_and_is_made_once() {
     let service = TestService::start(
@@ -77,14 +64,12 @@ async fn an_analysis_shows_on_every_view_and_is_made_once() {
     assert!(job["timings"]["stages_ms"]["analyze"].is_number(), "{job}");
     assert_eq!(vision_calls(&service).await, 1);
 
-    let items = get(
-        &service,
-        &format!("/v1/jobs/{}/items", job["id"].as_str().unwrap()),
-    )
-    .await;
+    let items = service
+        .get_json(&format!("/v1/jobs/{}/items", job["id"].as_str().unwrap()))
+        .await;
     assert_eq!(items["data"][0]["thumbnail_analysis"], *analysis);
 
-    let video = get(&service, &format!("/v1/videos/{id}")).await;
+    let video = service.get_json(&format!("/v1/videos/{id}")).await;
     assert_eq!(
         video["thumbnail_analysis"]["id"]["analysis"], analysis["analysis"],
         "{video}"

@@ -20,19 +20,6 @@ fn track_text<'a>(truth: &'a Value, label: &str) -> Option<&'a str> {
         .as_str()
 }
 
-async fn get(service: &TestService, path: &str) -> Value {
-    service
-        .http
-        .get(format!("{}{path}", service.api_url))
-        .header("x-api-key", &service.api_key)
-        .send()
-        .await
-        .expect("GET answers")
-        .json()
-        .await
-        .expect("JSON body")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_video_job_with_a_transcript_shows_it_in_the_job_items_and_video() {
     let service = TestService::start(ServiceOptions::new("transcripts")).await;
@@ -65,9 +52,11 @@ async fn a_video_job_with_a_transcript_shows_it_in_the_job_items_and_video() {
         "{job}"
     );
 
-    let items = get(&service, &format!("/v1/jobs/{job_id}/items")).await;
+    let items = service.get_json(&format!("/v1/jobs/{job_id}/items")).await;
     assert_eq!(&items["data"][0]["transcript"], transcript);
-    let video = get(&service, &format!("/v1/videos/{}", video_id(&truth))).await;
+    let video = service
+        .get_json(&format!("/v1/videos/{}", video_id(&truth)))
+        .await;
     assert_eq!(video["transcripts"][0]["track_language"], "ind-ID");
     assert_eq!(video["transcripts"][0]["text"], expected_text);
 

@@ -42,21 +42,26 @@ impl TestService {
 
     /// `GET /v1/jobs/{id}`; asserts 200 and returns the body.
     pub async fn get_job(&self, job_id: Uuid) -> Value {
+        self.get_json(&format!("/v1/jobs/{job_id}")).await
+    }
+
+    /// `GET path` with the key; asserts 200 and returns the JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
         let response = self
             .http
-            .get(format!("{}/v1/jobs/{job_id}", self.api_url))
+            .get(format!("{}{path}", self.api_url))
             .header("x-api-key", &self.api_key)
             .send()
             .await
-            .expect("GET /v1/jobs/{id}");
+            .unwrap_or_else(|error| panic!("GET {path}: {error}"));
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
         assert_eq!(
             status,
             StatusCode::OK,
-            "GET /v1/jobs/{job_id} answered {status}: {text}"
+            "GET {path} answered {status}: {text}"
         );
-        serde_json::from_str(&text).expect("job body is JSON")
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("GET {path}: not JSON: {error}"))
     }
 
     /// Polls `GET /v1/jobs/{id}` until the job reaches a terminal status; returns that body.
