@@ -75,7 +75,7 @@ pub struct CreateJobRequest {
     pub url: Option<String>,
     /// `batch`: the URLs, each a string or `{"url", "custom_id"}`.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<serde_json::Value>>)]
     pub urls: Option<Value>,
     /// `trending`, `hashtag`, `user`: how many videos to collect.
     #[serde(default)]

@@ -38,7 +38,14 @@ pub struct RootResponse {
 }
 
 /// `GET /`: the old bare message.
-#[utoipa::path(get, path = "/", tag = "compatibility", description = "The old analyzer's greeting.", responses((status = 200, description = "The old service's answer.", body = Object)))]
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "compatibility",
+    operation_id = "compat_get_root",
+    description = "The old analyzer's greeting.",
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_root() -> Json<RootResponse> {
     Json(RootResponse {
         message: "Video Scraper Service is running",
@@ -74,7 +81,14 @@ pub struct CompatHealthResponse {
 
 /// `GET /health`: always 200, as before; `status` is `healthy` only when Postgres and Redis
 /// answer and a worker is alive, `degraded` otherwise, `unhealthy` without Postgres.
-#[utoipa::path(get, path = "/health", tag = "compatibility", description = "The old analyzer's health report (always 200).", responses((status = 200, description = "The old service's answer.", body = Object)))]
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "compatibility",
+    operation_id = "compat_get_health",
+    description = "The old analyzer's health report (always 200).",
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_health(State(state): State<AppState>) -> Json<CompatHealthResponse> {
     let db = &state.db;
     let (postgres, redis, workers, items, cache) = tokio::join!(
@@ -176,7 +190,14 @@ pub struct CompatStatsResponse {
 
 /// `GET /stats`: service-wide finished items (succeeded + failed), mean `total` stage time,
 /// error codes, and the stored-video cache; a database failure is a 500 envelope.
-#[utoipa::path(get, path = "/stats", tag = "compatibility", description = "The old analyzer's service statistics.", responses((status = 200, description = "The old service's answer.", body = Object)))]
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "compatibility",
+    operation_id = "compat_get_stats",
+    description = "The old analyzer's service statistics.",
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_stats(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match load_stats(&state).await {
         Ok(body) => Json(body).into_response(),
@@ -260,7 +281,14 @@ pub struct SupportedPlatformsResponse {
 }
 
 /// `GET /supported-platforms`: the URL shapes `POST /extract` accepts and the real limits.
-#[utoipa::path(get, path = "/supported-platforms", tag = "compatibility", description = "The old analyzer's supported platforms and limits.", responses((status = 200, description = "The old service's answer.", body = Object)))]
+#[utoipa::path(
+    get,
+    path = "/supported-platforms",
+    tag = "compatibility",
+    operation_id = "compat_get_supported_platforms",
+    description = "The old analyzer's supported platforms and limits.",
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_supported_platforms(
     State(state): State<AppState>,
 ) -> Json<SupportedPlatformsResponse> {

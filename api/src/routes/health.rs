@@ -29,7 +29,12 @@ pub struct ReadinessChecksResponse {
 }
 
 /// `GET /healthz`: liveness, no dependency checked.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "The process is alive.", body = HealthResponse)))]
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "The process is alive.", body = HealthResponse)),
+)]
 pub async fn get_health() -> Json<HealthResponse> {
     Json(HealthResponse {
         status: "ok",
@@ -38,7 +43,15 @@ pub async fn get_health() -> Json<HealthResponse> {
 }
 
 /// `GET /readyz`: `select 1` on Postgres and a Redis ping; 503 `NOT_READY` naming what failed.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Postgres and Redis answer.", body = HealthResponse), (status = 503, description = "A dependency does not answer (`NOT_READY`).", body = crate::problem::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Postgres and Redis answer.", body = HealthResponse),
+        (status = 503, description = "A dependency does not answer (`NOT_READY`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_readiness(
     State(state): State<AppState>,
 ) -> Result<Json<HealthResponse>, ApiError> {

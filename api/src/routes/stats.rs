@@ -82,7 +82,16 @@ fn counts(rows: Vec<CountRow>) -> (i64, BTreeMap<String, i64>) {
 }
 
 /// `GET /v1/stats`.
-#[utoipa::path(get, path = "/v1/stats", tag = "stats", security(("api_key" = []), ("bearer" = [])), responses((status = 200, description = "The key's jobs and items, stage percentiles, cache, queue and workers.", body = StatsResponse), (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/v1/stats",
+    tag = "stats",
+    security(("api_key" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The key's jobs and items, stage percentiles, cache, queue and workers.", body = StatsResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_stats(
     State(state): State<AppState>,
     key: ApiKey,

@@ -133,6 +133,16 @@ async fn the_document_is_openapi_3_1_and_documents_exactly_the_listed_routes(poo
         unlisted.is_empty(),
         "documented but not listed: {unlisted:?}"
     );
+    let operation_ids: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|operations| operations.as_object().unwrap().values())
+        .filter_map(|operation| operation["operationId"].as_str())
+        .collect();
+    let unique_ids: BTreeSet<&str> = operation_ids.iter().copied().collect();
+    assert_eq!(unique_ids.len(), operation_ids.len(), "{operation_ids:?}");
+    assert_eq!(operation_ids.len(), ROUTES.len(), "{operation_ids:?}");
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["api_key"]["name"], "x-api-key", "{schemes:#}");
     assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes:#}");
