@@ -3,8 +3,8 @@
 
 use std::sync::LazyLock;
 
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use axum::response::Html;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -86,12 +86,8 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// The document as JSON, rendered once.
-static DOCUMENT_JSON: LazyLock<String> = LazyLock::new(|| {
-    ApiDocument::openapi()
-        .to_json()
-        .unwrap_or_else(|error| format!(r#"{{"error":"the document did not serialize: {error}"}}"#))
-});
+/// The document, built once.
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDocument::openapi);
 
 /// `GET /openapi.json`: the OpenAPI 3.1 document (no key needed).
 #[utoipa::path(
@@ -100,12 +96,8 @@ static DOCUMENT_JSON: LazyLock<String> = LazyLock::new(|| {
     tag = "docs",
     responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object))
 )]
-pub async fn get_openapi_document() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        DOCUMENT_JSON.as_str(),
-    )
-        .into_response()
+pub async fn get_openapi_document() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(&DOCUMENT)
 }
 
 /// The docs page: Scalar's API reference (loaded from its CDN) over `/openapi.json`.
