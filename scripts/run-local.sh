@@ -97,6 +97,7 @@ cat <<EOF
 
 tokworks is running on http://$bind_address ($worker_count workers; logs in $log_directory)
   API key: $API_KEY
+  docs:    http://$bind_address/docs
   try:     curl -s -H "x-api-key: $API_KEY" -H 'Prefer: wait=30' \\
              -d '{"kind":"video","url":"https://www.tiktok.com/@user/video/ID"}' \\
              -H 'content-type: application/json' http://$bind_address/v1/jobs

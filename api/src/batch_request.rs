@@ -89,7 +89,7 @@ pub struct BatchEntry {
 }
 
 /// One URL of a batch refused at submit time (listed in the 202 answer as `rejected`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RejectedUrl {
     pub position: i32,
     pub url: String,
@@ -98,7 +98,7 @@ pub struct RejectedUrl {
 }
 
 /// Why a URL was refused: `INVALID_URL` or `UNSUPPORTED_URL`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RejectedUrlError {
     pub code: String,
     pub message: String,

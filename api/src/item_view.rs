@@ -12,7 +12,7 @@ use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
 use crate::transcript_view::TranscriptResponse;
 
 /// One item of a job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemResponse {
     pub id: Uuid,
     pub object: &'static str,
@@ -30,7 +30,8 @@ pub struct ItemResponse {
     pub attempts: i32,
     /// The id of the earlier item of the same video in this batch, whose result this one shares.
     pub duplicate_of: Option<Uuid>,
-    /// The stored `Video` JSON of a succeeded item.
+    /// The stored `Video` JSON of a succeeded item (the README describes it).
+    #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
     /// The transcript when the job asked for one (`options.transcript`) and the item succeeded.
     pub transcript: Option<TranscriptResponse>,
@@ -41,7 +42,7 @@ pub struct ItemResponse {
 }
 
 /// Why an item failed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemErrorResponse {
     pub code: String,
     pub message: String,
@@ -49,7 +50,7 @@ pub struct ItemErrorResponse {
 }
 
 /// `GET /v1/jobs/{id}/items` as JSON.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemListResponse {
     pub object: &'static str,
     pub data: Vec<ItemResponse>,

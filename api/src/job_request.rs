@@ -19,7 +19,7 @@ use crate::problem::ApiError;
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
 /// Job kinds of the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKindRequest {
     Video,
@@ -42,7 +42,7 @@ impl JobKindRequest {
 }
 
 /// Language of analyses and prompts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LanguageRequest {
     #[default]
@@ -51,7 +51,7 @@ pub enum LanguageRequest {
 }
 
 /// `options` of a job.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobOptionsRequest {
     /// Bypass the cache (CACHE_TTL_SECONDS) and fetch from TikTok again.
@@ -67,30 +67,41 @@ pub struct JobOptionsRequest {
 
 /// The body of `POST /v1/jobs`, as sent: the fields of every kind (each kind's validation refuses
 /// the fields of the others).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJobRequest {
     pub kind: JobKindRequest,
     #[serde(default)]
     pub url: Option<String>,
+    /// `batch`: the URLs, each a string or `{"url", "custom_id"}`.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<serde_json::Value>>)]
     pub urls: Option<Value>,
+    /// `trending`, `hashtag`, `user`: how many videos to collect.
     #[serde(default)]
+    #[schema(value_type = Option<u32>)]
     pub count: Option<Value>,
+    /// `hashtag`: the hashtag, without `#`.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub hashtag: Option<Value>,
+    /// `user`: the TikTok username, without `@`.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub username: Option<Value>,
     #[serde(default)]
     pub options: Option<JobOptionsRequest>,
     #[serde(default)]
+    #[schema(value_type = Option<WebhookRequest>)]
     pub webhook: Option<Value>,
+    /// Free JSON object (at most 16 KiB serialized), echoed on the job.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
 }
 
 /// `webhook` of a job, as sent.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookRequest {
     pub url: String,

@@ -15,14 +15,16 @@ use uuid::Uuid;
 use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
 
 /// A job as listed by `GET /v1/jobs` (and the common part of [`JobResponse`]).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobSummaryResponse {
     pub id: Uuid,
     pub object: &'static str,
     pub kind: String,
     pub status: String,
     pub input: JobInputResponse,
+    #[schema(value_type = Object)]
     pub options: Value,
+    #[schema(value_type = Object)]
     pub metadata: Value,
     pub counts: JobCountsResponse,
     pub error: Option<JobErrorResponse>,
@@ -32,17 +34,19 @@ pub struct JobSummaryResponse {
     pub links: JobLinksResponse,
     /// The job's webhook (`url`, `events`) when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub webhook: Option<Value>,
 }
 
 /// A job as returned by `POST /v1/jobs`, `GET /v1/jobs/{id}` and cancel.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobResponse {
     #[serde(flatten)]
     pub summary: JobSummaryResponse,
     pub timings: JobTimingsResponse,
     /// For `video` jobs that succeeded: the stored `Video` JSON plus `cache_hit`; else null
-    /// (a batch's results are on its items).
+    /// (a batch's results are on its items). The `Video` object is described in the README.
+    #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
     /// `POST /v1/jobs` of a batch only: the URLs refused at submit time (not items).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,7 +58,7 @@ pub struct JobResponse {
 }
 
 /// The feed of a feed job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobFeedResponse {
     /// `trending`, `hashtag` or `user`.
     pub kind: String,
@@ -69,7 +73,7 @@ pub struct JobFeedResponse {
 }
 
 /// The upstream walk that served (or serves) a feed job; shared by identical jobs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobFeedWalkResponse {
     pub id: Uuid,
     /// `queued`, `running`, `succeeded`, `partial` or `failed`.
@@ -84,7 +88,7 @@ pub struct JobFeedWalkResponse {
 }
 
 /// Why a feed stopped.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobFeedStopResponse {
     pub code: String,
     pub message: Option<String>,
@@ -127,7 +131,7 @@ impl JobFeedResponse {
 }
 
 /// What the job was asked to process (for `video` jobs: its URL; null fields for batches).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobInputResponse {
     pub url: Option<String>,
     pub canonical_url: Option<String>,
@@ -135,7 +139,7 @@ pub struct JobInputResponse {
 }
 
 /// Item counters.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct JobCountsResponse {
     pub total: i32,
     pub succeeded: i32,
@@ -145,7 +149,7 @@ pub struct JobCountsResponse {
 }
 
 /// Why a job failed (or that it was canceled).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobErrorResponse {
     pub code: String,
     pub message: String,
@@ -153,7 +157,7 @@ pub struct JobErrorResponse {
 }
 
 /// Stage durations of the job's (latest) attempt, in milliseconds, and the wall time.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobTimingsResponse {
     pub attempts: i32,
     /// Stage name → duration of the latest attempt that recorded it (e.g. `queue_wait`,
@@ -164,7 +168,7 @@ pub struct JobTimingsResponse {
 }
 
 /// Where to go next.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobLinksResponse {
     #[serde(rename = "self")]
     pub self_link: String,
@@ -180,7 +184,7 @@ pub struct JobLinksResponse {
 }
 
 /// `GET /v1/jobs`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobListResponse {
     pub object: &'static str,
     pub data: Vec<JobSummaryResponse>,
@@ -190,14 +194,15 @@ pub struct JobListResponse {
 }
 
 /// `GET /v1/videos/{video_id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VideoResponse {
     pub object: &'static str,
     pub video_id: String,
     pub source: String,
     pub fetched_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The stored `Video` JSON (shared::video), passed through.
+    /// The stored `Video` JSON (shared::video), passed through; the README describes it.
+    #[schema(value_type = Object)]
     pub video: Value,
     /// The transcripts stored for this video, one per subtitle track fetched so far.
     pub transcripts: Vec<StoredTranscriptResponse>,

@@ -14,6 +14,7 @@ pub mod json_body;
 pub mod keys_cli;
 pub mod metrics;
 pub mod metrics_scrape;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod state;

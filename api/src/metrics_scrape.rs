@@ -27,6 +27,16 @@ const LIVE_WORKER_WINDOW: Duration = Duration::from_secs(30);
 const ITEM_STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "canceled"];
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format (with `METRICS_TOKEN` set: `Authorization: Bearer <token>`).", body = String, content_type = "text/plain"),
+        (status = 401, description = "A wrong or missing token when `METRICS_TOKEN` is set.", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_metrics(
     State(state): State<AppState>,
     headers: HeaderMap,

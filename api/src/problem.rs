@@ -72,7 +72,7 @@ pub enum ApiError {
 }
 
 /// One problem with one field (`errors[]` of a problem).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldProblem {
     pub field: String,
     pub code: String,
@@ -81,7 +81,7 @@ pub struct FieldProblem {
 
 /// The RFC 9457 body. Kept in the response extensions so that the request-id middleware can
 /// render it with the id (handlers and extractors do not see it).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub problem_type: String,

@@ -11,7 +11,7 @@ use tokworks_shared::db::thumbnail_analyses::{self, ItemAnalysisRow, StoredAnaly
 use uuid::Uuid;
 
 /// An item's thumbnail analysis; `null` on the wire when the job did not ask for one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ThumbnailAnalysisResponse {
     /// `succeeded` or `failed`.
     pub status: String,
@@ -19,6 +19,7 @@ pub struct ThumbnailAnalysisResponse {
     pub model: Option<String>,
     pub prompt_version: Option<String>,
     /// The 25 fields (prompts/thumbnail_analysis/schema.json); null when failed.
+    #[schema(value_type = Option<Object>)]
     pub analysis: Option<Value>,
     pub usage: Option<TokenUsageResponse>,
     /// Duration of the vision call that produced the analysis.
@@ -29,7 +30,7 @@ pub struct ThumbnailAnalysisResponse {
 }
 
 /// Tokens the analysis cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TokenUsageResponse {
     pub prompt_tokens: i32,
     pub completion_tokens: i32,
@@ -37,7 +38,7 @@ pub struct TokenUsageResponse {
 }
 
 /// Why the analysis failed (`THUMBNAIL_ANALYSIS_FAILED`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AnalysisErrorResponse {
     pub code: String,
     pub message: String,

@@ -10,7 +10,7 @@ use tokworks_shared::db::transcripts::{self as transcript_db, ItemTranscriptRow,
 use uuid::Uuid;
 
 /// The transcript of one item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TranscriptResponse {
     /// `succeeded`, `unavailable` (no track in the language) or `failed`.
     pub status: String,
@@ -21,6 +21,7 @@ pub struct TranscriptResponse {
     /// `asr`, `mt` or `creator`; null unless succeeded.
     pub source: Option<String>,
     /// `[{start_ms, end_ms, text}]`; empty unless succeeded.
+    #[schema(value_type = Vec<Object>)]
     pub cues: Value,
     /// The cue texts joined; null unless succeeded.
     pub text: Option<String>,
@@ -30,7 +31,7 @@ pub struct TranscriptResponse {
 }
 
 /// Why a transcript failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TranscriptErrorResponse {
     pub code: String,
     pub message: String,
@@ -74,10 +75,11 @@ pub async fn item_transcripts(
 }
 
 /// One stored transcript of a video (`GET /v1/videos/{id}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredTranscriptResponse {
     pub track_language: String,
     pub source: String,
+    #[schema(value_type = Vec<Object>)]
     pub cues: Value,
     pub text: String,
     pub fetched_at: DateTime<Utc>,

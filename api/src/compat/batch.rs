@@ -83,6 +83,16 @@ pub struct BatchResult {
 }
 
 /// `POST /extract/batch`: 200 even when every item failed, as before.
+#[utoipa::path(
+    post,
+    path = "/extract/batch",
+    tag = "compatibility",
+    operation_id = "compat_extract_batch",
+    description = "The old analyzer's batch extraction (a `batch` job, waited for).",
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = Object, description = "The old service's request body."),
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn extract_batch(
     State(state): State<AppState>,
     headers: HeaderMap,

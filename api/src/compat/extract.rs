@@ -48,6 +48,16 @@ pub struct ExtractRequest {
 }
 
 /// `POST /extract`.
+#[utoipa::path(
+    post,
+    path = "/extract",
+    tag = "compatibility",
+    operation_id = "compat_extract",
+    description = "The old analyzer's single-video extraction (a `video` job, waited for).",
+    security(("api_key" = []), ("bearer" = [])),
+    request_body(content = Object, description = "The old service's request body."),
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn extract(
     State(state): State<AppState>,
     headers: HeaderMap,

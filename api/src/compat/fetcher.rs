@@ -35,6 +35,16 @@ pub const JOB_ID_HEADER: &str = "x-tokworks-job-id";
 pub const PARTIAL_HEADER: &str = "x-tokworks-partial";
 
 /// `GET /trending?count=N` (default 30).
+#[utoipa::path(
+    get,
+    path = "/trending",
+    tag = "compatibility",
+    operation_id = "compat_get_trending",
+    description = "The old fetcher's trending list (a `trending` job, waited for).",
+    security(("api_key" = []), ("bearer" = [])),
+    params(("count" = Option<u32>, Query, description = "How many videos (default 30).")),
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_trending(
     State(state): State<AppState>,
     key: Result<ApiKey, ApiError>,
@@ -46,6 +56,19 @@ pub async fn get_trending(
 }
 
 /// `GET /category?hashtag=NAME&count=N` (default 30; the hashtag with or without `#`).
+#[utoipa::path(
+    get,
+    path = "/category",
+    tag = "compatibility",
+    operation_id = "compat_get_category",
+    description = "The old fetcher's hashtag list (a `hashtag` job, waited for).",
+    security(("api_key" = []), ("bearer" = [])),
+    params(
+        ("hashtag" = String, Query, description = "The hashtag, with or without `#`."),
+        ("count" = Option<u32>, Query, description = "How many videos (default 30)."),
+    ),
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_category(
     State(state): State<AppState>,
     key: Result<ApiKey, ApiError>,

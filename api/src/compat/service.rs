@@ -39,6 +39,14 @@ pub struct RootResponse {
 }
 
 /// `GET /`: the old bare message.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "compatibility",
+    operation_id = "compat_get_root",
+    description = "The old analyzer's greeting.",
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_root() -> Json<RootResponse> {
     Json(RootResponse {
         message: "Video Scraper Service is running",
@@ -75,6 +83,14 @@ pub struct CompatHealthResponse {
 /// `GET /health`: always 200, as before; `status` is `healthy` only when Postgres and Redis
 /// answer and a worker is alive, `degraded` otherwise, `unhealthy` without Postgres; `openai` is
 /// `configured` when a live worker announced a vision key.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "compatibility",
+    operation_id = "compat_get_health",
+    description = "The old analyzer's health report (always 200).",
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_health(State(state): State<AppState>) -> Json<CompatHealthResponse> {
     let db = &state.db;
     let (postgres, redis, workers, items, cache) = tokio::join!(
@@ -184,6 +200,14 @@ pub struct CompatStatsResponse {
 
 /// `GET /stats`: service-wide finished items (succeeded + failed), mean `total` stage time,
 /// error codes, and the stored-video cache; a database failure is a 500 envelope.
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "compatibility",
+    operation_id = "compat_get_stats",
+    description = "The old analyzer's service statistics.",
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_stats(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match load_stats(&state).await {
         Ok(body) => Json(body).into_response(),
@@ -268,6 +292,14 @@ pub struct SupportedPlatformsResponse {
 
 /// `GET /supported-platforms`: the URL shapes `POST /extract` accepts, the features the live
 /// workers offer (`thumbnail_analysis` only when one has a vision key) and the real limits.
+#[utoipa::path(
+    get,
+    path = "/supported-platforms",
+    tag = "compatibility",
+    operation_id = "compat_get_supported_platforms",
+    description = "The old analyzer's supported platforms and limits.",
+    responses((status = 200, description = "The old service's answer.", body = Object)),
+)]
 pub async fn get_supported_platforms(
     State(state): State<AppState>,
 ) -> Json<SupportedPlatformsResponse> {

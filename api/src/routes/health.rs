@@ -14,7 +14,7 @@ use crate::state::AppState;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Body of `/healthz` and `/readyz`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HealthResponse {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -22,13 +22,19 @@ pub struct HealthResponse {
 }
 
 /// Each dependency's state.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReadinessChecksResponse {
     pub postgres: &'static str,
     pub redis: &'static str,
 }
 
 /// `GET /healthz`: liveness, no dependency checked.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "The process is alive.", body = HealthResponse)),
+)]
 pub async fn get_health() -> Json<HealthResponse> {
     Json(HealthResponse {
         status: "ok",
@@ -37,6 +43,15 @@ pub async fn get_health() -> Json<HealthResponse> {
 }
 
 /// `GET /readyz`: `select 1` on Postgres and a Redis ping; 503 `NOT_READY` naming what failed.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Postgres and Redis answer.", body = HealthResponse),
+        (status = 503, description = "A dependency does not answer (`NOT_READY`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_readiness(
     State(state): State<AppState>,
 ) -> Result<Json<HealthResponse>, ApiError> {

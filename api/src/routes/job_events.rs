@@ -48,6 +48,22 @@ const ITEM_PAGE: i64 = 500;
 const EVENT_ID_VERSION: &str = "v1:";
 
 /// `GET /v1/jobs/{job_id}/events`.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{job_id}/events",
+    tag = "jobs",
+    security(("api_key" = []), ("bearer" = [])),
+    params(
+        ("job_id" = uuid::Uuid, Path, description = "The job's id."),
+        ("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received: the stream resumes after it."),
+    ),
+    responses(
+        (status = 200, description = "Server-Sent Events: `state`, `item`, then `end` with the job.", body = String, content_type = "text/event-stream"),
+        (status = 400, description = "`INVALID_HEADER` (a bad `Last-Event-ID`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn stream_job_events(
     State(state): State<AppState>,
     key: ApiKey,

@@ -44,6 +44,24 @@ enum ItemsFormat {
 }
 
 /// `GET /v1/jobs/{job_id}/items`.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{job_id}/items",
+    tag = "jobs",
+    security(("api_key" = []), ("bearer" = [])),
+    params(
+        ("job_id" = uuid::Uuid, Path, description = "The job's id."),
+        ("status" = Option<String>, Query, description = "Only items with this status."),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page."),
+        ("limit" = Option<u32>, Query, description = "Page size, at most 1000 (default 100)."),
+    ),
+    responses(
+        (status = 200, description = "The items by position: JSON, or NDJSON / CSV by `Accept` (the next cursor then in a header).", content((crate::item_view::ItemListResponse = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`INVALID_PARAMETER`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn list_items(
     State(state): State<AppState>,
     key: ApiKey,

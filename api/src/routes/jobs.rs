@@ -55,6 +55,27 @@ const JOB_KINDS: [&str; 5] = ["video", "batch", "trending", "hashtag", "user"];
 
 /// `POST /v1/jobs`: validates, stores the job and its item in one transaction, enqueues, and
 /// answers 202 + `Location` (or, with `Prefer: wait=N`, 200 once the job has finished).
+#[utoipa::path(
+    post,
+    path = "/v1/jobs",
+    tag = "jobs",
+    security(("api_key" = []), ("bearer" = [])),
+    request_body = crate::job_request::CreateJobRequest,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: the same key with the same body answers the same job; with another body 409 `IDEMPOTENCY_KEY_REUSED`."),
+        ("Prefer" = Option<String>, Header, description = "`wait=N` (seconds, at most `WAIT_MAX_SECONDS`): answer 200 once the job has finished, or 202 when it is still running after N seconds."),
+    ),
+    responses(
+        (status = 202, description = "Accepted; `Location` names the job.", body = crate::job_view::JobResponse, headers(("Location" = String, description = "The job's URL."), ("Preference-Applied" = Option<String>, description = "`wait=N`, the wait applied (capped at `WAIT_MAX_SECONDS`), when `Prefer: wait` was sent."))),
+        (status = 200, description = "The finished job (after `Prefer: wait=N`, or a replayed `Idempotency-Key`).", body = crate::job_view::JobResponse, headers(("Location" = String, description = "The job's URL."), ("Preference-Applied" = Option<String>, description = "`wait=N`, the wait applied (capped at `WAIT_MAX_SECONDS`), when `Prefer: wait` was sent."))),
+        (status = 400, description = "`MALFORMED_JSON` or `INVALID_HEADER`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`IDEMPOTENCY_KEY_REUSED`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`BODY_TOO_LARGE`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`UNKNOWN_FIELD`, `INVALID_FIELD`, `INVALID_URL`, `UNSUPPORTED_URL`, `WEBHOOK_URL_NOT_ALLOWED`, `TOO_MANY_URLS`, `NO_VALID_URLS`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn create_job(
     State(state): State<AppState>,
     key: ApiKey,
@@ -153,6 +174,18 @@ async fn job_created_response(
 }
 
 /// `GET /v1/jobs/{job_id}`: the job with its timings and, for a finished video job, its result.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{job_id}",
+    tag = "jobs",
+    security(("api_key" = []), ("bearer" = [])),
+    params(("job_id" = uuid::Uuid, Path, description = "The job's id.")),
+    responses(
+        (status = 200, description = "The job.", body = crate::job_view::JobResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_job(
     State(state): State<AppState>,
     key: ApiKey,
@@ -164,6 +197,18 @@ pub async fn get_job(
 }
 
 /// `POST /v1/jobs/{job_id}/cancel`: idempotent; a finished job is returned unchanged.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{job_id}/cancel",
+    tag = "jobs",
+    security(("api_key" = []), ("bearer" = [])),
+    params(("job_id" = uuid::Uuid, Path, description = "The job's id.")),
+    responses(
+        (status = 200, description = "The job, with what had not started canceled (idempotent).", body = crate::job_view::JobResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn cancel_job(
     State(state): State<AppState>,
     key: ApiKey,
@@ -194,6 +239,23 @@ pub struct ListJobsQueryRequest {
 }
 
 /// `GET /v1/jobs`: the key's jobs, newest first; filters `status`, `kind`; `cursor`, `limit` ≤ 100.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs",
+    tag = "jobs",
+    security(("api_key" = []), ("bearer" = [])),
+    params(
+        ("status" = Option<String>, Query, description = "Only jobs with this status."),
+        ("kind" = Option<String>, Query, description = "Only jobs of this kind."),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page."),
+        ("limit" = Option<u32>, Query, description = "Page size, at most 100."),
+    ),
+    responses(
+        (status = 200, description = "The key's jobs, newest first.", body = crate::job_view::JobListResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`INVALID_PARAMETER`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn list_jobs(
     State(state): State<AppState>,
     key: ApiKey,

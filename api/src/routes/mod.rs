@@ -50,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/videos/{video_id}", get(videos::get_video))
         .route("/v1/stats", get(stats::get_stats))
         .route("/metrics", get(crate::metrics_scrape::get_metrics))
+        .route("/openapi.json", get(crate::openapi::get_openapi_document))
+        .route("/docs", get(crate::openapi::get_docs_page))
         .merge(crate::compat::compat_routes())
         .fallback(problem::route_not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)

@@ -17,7 +17,7 @@ use crate::state::AppState;
 const LIVE_WORKER_WINDOW: Duration = Duration::from_secs(30);
 
 /// Body of `GET /v1/stats`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatsResponse {
     pub object: &'static str,
     /// The caller's jobs.
@@ -33,27 +33,27 @@ pub struct StatsResponse {
     pub workers: WorkerStatsResponse,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StatusCountsResponse {
     pub total: i64,
     pub by_status: BTreeMap<String, i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemStatsResponse {
     pub total: i64,
     pub by_status: BTreeMap<String, i64>,
     pub by_error_code: BTreeMap<String, i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StagePercentilesResponse {
     pub samples: i64,
     pub p50: f64,
     pub p95: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CacheStatsResponse {
     pub hits: i64,
     pub misses: i64,
@@ -61,13 +61,14 @@ pub struct CacheStatsResponse {
     pub hit_rate: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueStatsResponse {
+    #[schema(value_type = Option<Object>)]
     pub depth: Option<QueueDepth>,
     pub error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WorkerStatsResponse {
     pub live: i64,
 }
@@ -81,6 +82,16 @@ fn counts(rows: Vec<CountRow>) -> (i64, BTreeMap<String, i64>) {
 }
 
 /// `GET /v1/stats`.
+#[utoipa::path(
+    get,
+    path = "/v1/stats",
+    tag = "stats",
+    security(("api_key" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The key's jobs and items, stage percentiles, cache, queue and workers.", body = StatsResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_stats(
     State(state): State<AppState>,
     key: ApiKey,

@@ -17,6 +17,18 @@ use crate::thumbnail_analysis_view::analyses_of_video;
 const MAX_VIDEO_ID_DIGITS: usize = 32;
 
 /// `GET /v1/videos/{video_id}`: 404 unless one of the caller's items resolved to this video.
+#[utoipa::path(
+    get,
+    path = "/v1/videos/{video_id}",
+    tag = "videos",
+    security(("api_key" = []), ("bearer" = [])),
+    params(("video_id" = String, Path, description = "TikTok's numeric video id.")),
+    responses(
+        (status = 200, description = "The latest stored metadata of a video one of the key's jobs extracted.", body = crate::job_view::VideoResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such video for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_video(
     State(state): State<AppState>,
     key: ApiKey,

@@ -20,7 +20,7 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// `GET /v1/webhook-secret` and rotate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WebhookSecretResponse {
     pub object: &'static str,
     /// `whsec_…`: verify `webhook-signature` with it (Standard Webhooks `v1`).
@@ -47,7 +47,7 @@ impl WebhookSecretResponse {
 }
 
 /// One recorded attempt of a delivery.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryAttemptResponse {
     pub attempt: i32,
     pub started_at: DateTime<Utc>,
@@ -60,7 +60,7 @@ pub struct DeliveryAttemptResponse {
 }
 
 /// One delivery of one event (a redelivery is another delivery with the same `webhook_id`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryResponse {
     pub id: Uuid,
     pub object: &'static str,
@@ -79,6 +79,7 @@ pub struct DeliveryResponse {
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     /// The event as sent (the request body).
+    #[schema(value_type = Object)]
     pub payload: Value,
     pub attempts: Vec<DeliveryAttemptResponse>,
 }
@@ -120,13 +121,23 @@ impl DeliveryResponse {
 }
 
 /// `GET /v1/jobs/{id}/deliveries`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryListResponse {
     pub object: &'static str,
     pub data: Vec<DeliveryResponse>,
 }
 
 /// `GET /v1/webhook-secret`: the key's signing secret (created now for keys older than webhooks).
+#[utoipa::path(
+    get,
+    path = "/v1/webhook-secret",
+    tag = "webhooks",
+    security(("api_key" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The key's signing secret (and the previous one during a rotation's grace period).", body = WebhookSecretResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn get_webhook_secret(
     State(state): State<AppState>,
     key: ApiKey,
@@ -137,6 +148,16 @@ pub async fn get_webhook_secret(
 
 /// `POST /v1/webhook-secret/rotate`: a new secret; the old one keeps signing (as a second `v1,`
 /// entry) for WEBHOOK_SECRET_ROTATION_GRACE_SECONDS.
+#[utoipa::path(
+    post,
+    path = "/v1/webhook-secret/rotate",
+    tag = "webhooks",
+    security(("api_key" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A new secret; the old one keeps signing for the grace period.", body = WebhookSecretResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn rotate_webhook_secret(
     State(state): State<AppState>,
     key: ApiKey,
@@ -148,6 +169,18 @@ pub async fn rotate_webhook_secret(
 }
 
 /// `GET /v1/jobs/{job_id}/deliveries`: every delivery of the job's events, with attempts.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{job_id}/deliveries",
+    tag = "webhooks",
+    security(("api_key" = []), ("bearer" = [])),
+    params(("job_id" = uuid::Uuid, Path, description = "The job's id.")),
+    responses(
+        (status = 200, description = "The job's webhook deliveries with every attempt.", body = DeliveryListResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn list_deliveries(
     State(state): State<AppState>,
     key: ApiKey,
@@ -168,6 +201,21 @@ pub async fn list_deliveries(
 
 /// `POST /v1/jobs/{job_id}/deliveries/{delivery_id}/redeliver`: queues the event again with the
 /// same `webhook-id`; answers 202 with the new delivery.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{job_id}/deliveries/{delivery_id}/redeliver",
+    tag = "webhooks",
+    security(("api_key" = []), ("bearer" = [])),
+    params(
+        ("job_id" = uuid::Uuid, Path, description = "The job's id."),
+        ("delivery_id" = uuid::Uuid, Path, description = "The delivery to send again."),
+    ),
+    responses(
+        (status = 202, description = "The new delivery (same `webhook-id`).", body = DeliveryResponse),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job or delivery for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn redeliver(
     State(state): State<AppState>,
     key: ApiKey,

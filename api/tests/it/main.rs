@@ -16,6 +16,7 @@ mod health;
 mod jobs;
 mod keys;
 mod metrics;
+mod openapi;
 mod stats_and_videos;
 mod support;
 mod wait;

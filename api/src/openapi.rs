@@ -1,0 +1,127 @@
+//! The OpenAPI 3.1 document of the api (`GET /openapi.json`, derived from the handlers'
+//! `#[utoipa::path]` and the wire types' `ToSchema`) and the interactive docs page (`GET /docs`).
+
+use std::sync::LazyLock;
+
+use axum::Json;
+use axum::response::Html;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The document: every route of the router, its bodies, answers and security.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tokworks",
+        description = "TikTok URLs, hashtags, profiles and the trending feed as structured data, \
+                       through background jobs. Authenticate with `x-api-key: <key>` or \
+                       `Authorization: Bearer <key>`; errors are RFC 9457 problem+json."
+    ),
+    paths(
+        crate::routes::health::get_health,
+        crate::routes::health::get_readiness,
+        crate::metrics_scrape::get_metrics,
+        crate::routes::jobs::create_job,
+        crate::routes::jobs::list_jobs,
+        crate::routes::jobs::get_job,
+        crate::routes::jobs::cancel_job,
+        crate::routes::job_items::list_items,
+        crate::routes::job_events::stream_job_events,
+        crate::routes::webhooks::list_deliveries,
+        crate::routes::webhooks::redeliver,
+        crate::routes::webhooks::get_webhook_secret,
+        crate::routes::webhooks::rotate_webhook_secret,
+        crate::routes::videos::get_video,
+        crate::routes::stats::get_stats,
+        crate::compat::service::get_root,
+        crate::compat::service::get_health,
+        crate::compat::service::get_stats,
+        crate::compat::service::get_supported_platforms,
+        crate::compat::extract::extract,
+        crate::compat::batch::extract_batch,
+        crate::compat::fetcher::get_trending,
+        crate::compat::fetcher::get_category,
+        get_openapi_document,
+        get_docs_page,
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "jobs", description = "Submit jobs (a video, a batch, a feed) and follow them."),
+        (name = "webhooks", description = "Webhook deliveries and the signing secret."),
+        (name = "videos", description = "Stored video metadata."),
+        (name = "stats", description = "Figures of the caller's jobs and of the service."),
+        (name = "health", description = "Liveness, readiness and Prometheus metrics."),
+        (name = "compatibility", description = "The endpoints of the two services tokworks \
+            replaces (the old analyzer's and the old fetcher's), with their shapes; see the \
+            README's Compatibility endpoints."),
+        (name = "docs", description = "This document and its interactive page."),
+    )
+)]
+pub struct ApiDocument;
+
+/// Adds the two ways to present an API key: `x-api-key` and `Authorization: Bearer`.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "An API key (`tokworks-api keys create`).",
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The same API key as a bearer token (for `/metrics`: `METRICS_TOKEN`).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document, built once.
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDocument::openapi);
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document (no key needed).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "docs",
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object))
+)]
+pub async fn get_openapi_document() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(&DOCUMENT)
+}
+
+/// The docs page: Scalar's API reference (loaded from its CDN) over `/openapi.json`.
+const DOCS_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>tokworks API</title>
+</head>
+<body>
+  <script id="api-reference" data-url="/openapi.json"></script>
+  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+</body>
+</html>
+"#;
+
+/// `GET /docs`: the interactive docs of `/openapi.json` (no key needed).
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "docs",
+    responses((status = 200, description = "An HTML page rendering `/openapi.json`.", body = String, content_type = "text/html"))
+)]
+pub async fn get_docs_page() -> Html<&'static str> {
+    Html(DOCS_PAGE)
+}
