@@ -48,10 +48,8 @@ timed_request() {
   local tiktok_requests
   tiktok_requests="$(curl -sf "$sim_url/_sim/counters" | python3 -c '
 import json, sys
-counters = json.load(sys.stdin)
-counters = counters.get("counters", counters)
-print(sum(value for key, value in counters.items()
-          if isinstance(value, int) and key not in ("control", "openai", "connect", "denied", "direct_other")))
+routes = json.load(sys.stdin)["routes"]
+print(sum(count for route, count in routes.items() if route not in ("control", "openai")))
 ')"
   python3 - "$started" "$finished" "$tiktok_requests" "$answer" <<'PY'
 import json, sys
