@@ -285,3 +285,47 @@ pub fn sim_case_url(sim: &SimHandle, name: &str) -> String {
         .unwrap_or_else(|| panic!("the simulator has no case {name}"))
         .url
 }
+
+/// The answer of a carcabot-style sign server (`POST /signature {"url"}`): the URL with fixed
+/// `msToken`, `X-Bogus` and `X-Gnarly`, plus cookies and a browser UA the client must adopt.
+pub fn sign_server_answer(body: &serde_json::Value) -> serde_json::Value {
+    let Ok(mut url) = url::Url::parse(body["url"].as_str().unwrap_or_default()) else {
+        return serde_json::json!({"status": "error", "message": "URL is required"});
+    };
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .filter(|(name, _)| !matches!(name.as_str(), "X-Bogus" | "X-Gnarly" | "msToken"))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair(
+            "msToken",
+            "signerMsToken_0123456789abcdefghijklmnopqrstuvwxyz==",
+        )
+        .append_pair("X-Bogus", "DFSzswVLsignedBySignServer01")
+        .append_pair("X-Gnarly", "gnarlySignedBySignServer0123456789");
+    serde_json::json!({
+        "status": "ok",
+        "data": {
+            "signed_url": url.as_str(),
+            "x-bogus": "DFSzswVLsignedBySignServer01",
+            "x-gnarly": "gnarlySignedBySignServer0123456789",
+            "cookies": "tt_chain_token=fromSigner; ttwid=signerTtwid",
+            "navigator": { "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) SignerBrowser/1.0" }
+        }
+    })
+}
+
+/// Serves `app` on a free loopback port; returns `http://127.0.0.1:PORT` and the server task.
+pub async fn serve_on_loopback(app: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("the test server binds");
+    let address = listener.local_addr().expect("a bound address");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{address}"), task)
+}

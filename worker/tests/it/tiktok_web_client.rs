@@ -16,7 +16,7 @@ use tokworks_worker::tiktok_web::{
 };
 use tokworks_worker::web_extractor::WebNetwork;
 
-use crate::support::start_sim;
+use crate::support::{serve_on_loopback, sign_server_answer, start_sim};
 
 fn feed_client(sim: &SimHandle, signer: SignerChoice) -> TiktokWebClient {
     TiktokWebClient::new(TiktokWebSettings {
@@ -259,42 +259,10 @@ async fn unsigned_signed_endpoints_are_upstream_empty_not_an_empty_feed() {
 
 /// A carcabot-style sign server: signs with fixed `X-Bogus`/`X-Gnarly`, a browser UA and cookies.
 async fn start_sign_server() -> (String, tokio::task::JoinHandle<()>) {
-    async fn sign(axum::Json(body): axum::Json<Value>) -> axum::Json<Value> {
-        let Ok(mut url) = url::Url::parse(body["url"].as_str().unwrap_or_default()) else {
-            return axum::Json(json!({"status": "error", "message": "URL is required"}));
-        };
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .into_owned()
-            .filter(|(name, _)| !matches!(name.as_str(), "X-Bogus" | "X-Gnarly" | "msToken"))
-            .collect();
-        let ms_token = "signerMsToken_0123456789abcdefghijklmnopqrstuvwxyz==";
-        url.query_pairs_mut()
-            .clear()
-            .extend_pairs(kept)
-            .append_pair("msToken", ms_token)
-            .append_pair("X-Bogus", "DFSzswVLsignedBySignServer01")
-            .append_pair("X-Gnarly", "gnarlySignedBySignServer0123456789");
-        axum::Json(json!({
-            "status": "ok",
-            "data": {
-                "signed_url": url.as_str(),
-                "x-bogus": "DFSzswVLsignedBySignServer01",
-                "x-gnarly": "gnarlySignedBySignServer0123456789",
-                "cookies": "tt_chain_token=fromSigner; ttwid=signerTtwid",
-                "navigator": { "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) SignerBrowser/1.0" }
-            }
-        }))
-    }
+    let sign =
+        |axum::Json(body): axum::Json<Value>| async move { axum::Json(sign_server_answer(&body)) };
     let app = axum::Router::new().route("/signature", axum::routing::post(sign));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("the sign server binds");
-    let address = listener.local_addr().expect("a bound address");
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{address}"), task)
+    serve_on_loopback(app).await
 }
 
 #[tokio::test]

@@ -6,7 +6,9 @@ use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_worker::jobs::extract_item::run_extract_item;
 
 use super::*;
-use crate::support::{FailingExtractor, context, subtitles_through};
+use crate::support::{
+    FailingExtractor, context, serve_on_loopback, sign_server_answer, subtitles_through,
+};
 
 /// A carcabot-style sign server that, when asked to sign the second hashtag item page, first
 /// installs `fault` on the simulator (once): a fault exactly after the first page.
@@ -15,49 +17,18 @@ async fn start_faulting_sign_server(sim_base_url: String, fault: Value) -> Strin
     let sign = move |axum::Json(body): axum::Json<Value>| {
         let (pages, fault, sim_base_url) = (pages.clone(), fault.clone(), sim_base_url.clone());
         async move {
-            let Ok(mut url) = url::Url::parse(body["url"].as_str().unwrap_or_default()) else {
-                return axum::Json(json!({"status": "error", "message": "URL is required"}));
-            };
-            if url.path().starts_with("/api/challenge/item_list/")
+            if url::Url::parse(body["url"].as_str().unwrap_or_default())
+                .is_ok_and(|url| url.path().starts_with("/api/challenge/item_list/"))
                 && pages.fetch_add(1, Ordering::SeqCst) == 1
             {
                 add_fault(&sim_base_url, &fault).await;
             }
-            let kept: Vec<(String, String)> = url
-                .query_pairs()
-                .into_owned()
-                .filter(|(name, _)| !matches!(name.as_str(), "X-Bogus" | "X-Gnarly" | "msToken"))
-                .collect();
-            url.query_pairs_mut()
-                .clear()
-                .extend_pairs(kept)
-                .append_pair(
-                    "msToken",
-                    "signerMsToken_0123456789abcdefghijklmnopqrstuvwxyz==",
-                )
-                .append_pair("X-Bogus", "DFSzswVLsignedBySignServer01")
-                .append_pair("X-Gnarly", "gnarlySignedBySignServer0123456789");
-            axum::Json(json!({
-                "status": "ok",
-                "data": {
-                    "signed_url": url.as_str(),
-                    "x-bogus": "DFSzswVLsignedBySignServer01",
-                    "x-gnarly": "gnarlySignedBySignServer0123456789",
-                    "cookies": "tt_chain_token=fromSigner; ttwid=signerTtwid",
-                    "navigator": { "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) SignerBrowser/1.0" }
-                }
-            }))
+            axum::Json(sign_server_answer(&body))
         }
     };
     let app = axum::Router::new().route("/signature", axum::routing::post(sign));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("the sign server binds");
-    let address = listener.local_addr().expect("a bound address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{address}/signature")
+    let (base_url, _server) = serve_on_loopback(app).await;
+    format!("{base_url}/signature")
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
