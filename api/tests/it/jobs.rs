@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
+use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
 
 use crate::support::{TestApp, VIDEO_ID, VIDEO_URL};
@@ -125,7 +126,7 @@ async fn a_finished_video_job_shows_its_result_timings_and_a_video_link(pool: Pg
 async fn a_failed_job_shows_its_error_with_http_200(pool: PgPool) {
     let app = TestApp::new(pool).await;
     let job_id = app.create_video_job(VIDEO_URL).await;
-    app.fail_video_job(job_id, "VIDEO_PRIVATE", false).await;
+    app.fail_video_job(job_id, ErrorCode::VideoPrivate).await;
     let response = app.get(&format!("/v1/jobs/{job_id}")).await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body["status"], "failed");

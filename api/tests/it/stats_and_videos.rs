@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use sqlx::PgPool;
+use tokworks_shared::error_code::ErrorCode;
 
 use crate::support::{TestApp, VIDEO_ID, VIDEO_URL};
 
@@ -16,7 +17,7 @@ async fn stats_count_the_callers_jobs_items_errors_timings_and_cache(pool: PgPoo
     app.create_video_job(VIDEO_URL).await;
     app.finish_video_job(hit, VIDEO_ID, true).await;
     app.finish_video_job(miss, VIDEO_ID, false).await;
-    app.fail_video_job(failed, "UPSTREAM_BLOCKED", true).await;
+    app.fail_video_job(failed, ErrorCode::UpstreamBlocked).await;
     sqlx::query(
         "insert into worker_heartbeats (worker_name, hostname, pid, started_at, last_seen_at)
          values ('w-live', 'h', 1, now(), now()), ('w-gone', 'h', 2, now(), now() - interval '5 minutes')",

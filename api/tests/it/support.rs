@@ -13,6 +13,7 @@ use tokworks_api::{ApiSettings, AppState, QueueHandle, keys_cli, router};
 use tokworks_shared::db::feed_walks::WalkStatus;
 use tokworks_shared::db::feed_walks::claims::{self as walk_claims, WalkEnd};
 use tokworks_shared::db::item_claims::{self, ItemEnd};
+use tokworks_shared::error_code::ErrorCode;
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -273,11 +274,10 @@ impl TestApp {
         transaction.commit().await.unwrap();
     }
 
-    /// Plays the worker: stores `video_id` (unless present), marks the job's queued item
-    /// succeeded with timings, the job succeeded, and sends the NOTIFY — in one transaction,
-    /// with the guards a worker uses.
+    /// Plays the worker through the real claim and end: stores `video_id` (unless present),
+    /// records stage timings (queue wait 5 ms, extract 120 ms, total 130 ms) and ends the job's
+    /// first item succeeded; `end_item` moves the job and sends the NOTIFY.
     pub async fn finish_video_job(&self, job_id: Uuid, video_id: &str, cache_hit: bool) {
-        let mut transaction = self.pool.begin().await.unwrap();
         sqlx::query(
             "insert into videos (video_id, data, source, fetched_at)
              values ($1, jsonb_build_object('schema_version', 1, 'id', $1::text,
@@ -285,70 +285,57 @@ impl TestApp {
              on conflict (video_id) do nothing",
         )
         .bind(video_id)
-        .execute(&mut *transaction)
+        .execute(&self.pool)
         .await
         .unwrap();
-        let item_id: Uuid = sqlx::query_scalar(
-            "update job_items set status = 'succeeded', attempts = attempts + 1,
-                    result_video_id = $2, cache_hit = $3, started_at = now(), finished_at = now()
-             where job_id = $1 and status in ('queued', 'running') returning item_id",
+        let end = ItemEnd::Succeeded {
+            video_id: video_id.to_owned(),
+            cache_hit,
+        };
+        self.claim_and_end_first_item(
+            job_id,
+            &end,
+            &[("queue_wait", 5), ("extract", 120), ("total", 130)],
         )
-        .bind(job_id)
-        .bind(video_id)
-        .bind(cache_hit)
-        .fetch_one(&mut *transaction)
-        .await
-        .unwrap();
-        for (stage, duration_ms) in [("queue_wait", 5.0), ("extract", 120.0), ("total", 130.0)] {
-            sqlx::query(
-                "insert into item_stage_timings (item_id, attempt, stage, duration_ms)
-                 values ($1, 1, $2, $3)",
+        .await;
+    }
+
+    /// Plays the worker through the real claim and end: the job's first item failed with `code`
+    /// and the message "failed in a test".
+    pub async fn fail_video_job(&self, job_id: Uuid, code: ErrorCode) {
+        let end = ItemEnd::Failed {
+            error_code: code,
+            message: "failed in a test".to_owned(),
+        };
+        self.claim_and_end_first_item(job_id, &end, &[]).await;
+    }
+
+    /// Claims the job's first item, records `timings` (stage, ms) for that attempt and ends it
+    /// with `end`, in one transaction as a worker does.
+    async fn claim_and_end_first_item(&self, job_id: Uuid, end: &ItemEnd, timings: &[(&str, u64)]) {
+        let item_id: Uuid =
+            sqlx::query_scalar("select item_id from job_items where job_id = $1 and position = 0")
+                .bind(job_id)
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+        let claimed = item_claims::claim_item(&self.pool, item_id, "test", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut transaction = self.pool.begin().await.unwrap();
+        for (stage, milliseconds) in timings {
+            item_claims::record_stage_timing(
+                &mut transaction,
+                item_id,
+                claimed.attempt,
+                stage,
+                Duration::from_millis(*milliseconds),
             )
-            .bind(item_id)
-            .bind(stage)
-            .bind(duration_ms)
-            .execute(&mut *transaction)
             .await
             .unwrap();
         }
-        sqlx::query(
-            "update jobs set status = 'succeeded', items_succeeded = items_succeeded + 1,
-                    started_at = coalesce(started_at, now()), finished_at = now()
-             where job_id = $1 and status in ('queued', 'running')",
-        )
-        .bind(job_id)
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-        tokworks_shared::db::jobs::notify_job_finished(&mut *transaction, job_id)
-            .await
-            .unwrap();
-        transaction.commit().await.unwrap();
-    }
-
-    /// Plays the worker: the job's item failed with `code`.
-    pub async fn fail_video_job(&self, job_id: Uuid, code: &str, retryable: bool) {
-        let mut transaction = self.pool.begin().await.unwrap();
-        sqlx::query(
-            "update job_items set status = 'failed', attempts = attempts + 1, error_code = $2,
-                    error_message = 'failed in a test', error_retryable = $3, finished_at = now()
-             where job_id = $1 and status in ('queued', 'running')",
-        )
-        .bind(job_id)
-        .bind(code)
-        .bind(retryable)
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-        sqlx::query(
-            "update jobs set status = 'failed', items_failed = items_failed + 1, finished_at = now()
-             where job_id = $1 and status in ('queued', 'running')",
-        )
-        .bind(job_id)
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
-        tokworks_shared::db::jobs::notify_job_finished(&mut *transaction, job_id)
+        item_claims::end_item(&mut transaction, item_id, claimed.claim_id, end)
             .await
             .unwrap();
         transaction.commit().await.unwrap();
