@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use tokworks_shared::db::stats::{self, CountRow};
+use tokworks_shared::db::worker_heartbeats;
 use tokworks_shared::queue::QueueDepth;
 
 use crate::auth::ApiKey;
@@ -104,7 +105,7 @@ pub async fn get_stats(
         stats::count_item_errors_by_code(db, key_id),
         stats::stage_timing_percentiles(db, key_id),
         stats::count_cache_hits(db, key_id),
-        stats::count_live_workers(db, LIVE_WORKER_WINDOW),
+        worker_heartbeats::live_workers(db, LIVE_WORKER_WINDOW),
         state.queue.depth(),
     );
     let (jobs_total, jobs_by_status) = counts(jobs?);
@@ -150,7 +151,7 @@ pub async fn get_stats(
             },
         },
         workers: WorkerStatsResponse {
-            live: live_workers?,
+            live: live_workers?.live,
         },
     }))
 }

@@ -1,8 +1,6 @@
 //! Aggregates behind `GET /v1/stats` (per key, except live workers), the service-wide ones
 //! behind the compatibility `GET /stats` and `GET /health`, and the readiness ping.
 
-use std::time::Duration;
-
 use uuid::Uuid;
 
 /// A status (or error code) and how many rows have it.
@@ -106,20 +104,6 @@ pub async fn count_cache_hits(
          where j.api_key_id = $1 and i.status = 'succeeded' and i.cache_hit is not null",
     )
     .bind(api_key_id)
-    .fetch_one(executor)
-    .await
-}
-
-/// Worker processes whose heartbeat is more recent than `within` (all keys: a global figure).
-pub async fn count_live_workers(
-    executor: impl sqlx::PgExecutor<'_>,
-    within: Duration,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "select count(*) from worker_heartbeats
-         where last_seen_at > now() - make_interval(secs => $1)",
-    )
-    .bind(within.as_secs_f64())
     .fetch_one(executor)
     .await
 }
