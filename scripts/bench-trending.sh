@@ -30,7 +30,7 @@ curl -sf -X POST "$sim_url/_sim/config" -H 'content-type: application/json' \
   --data "{\"latency_ms\": $latency_ms, \"jitter_ms\": 0}" >/dev/null
 trap 'curl -sf -X POST "$sim_url/_sim/config" -H "content-type: application/json" --data "{\"latency_ms\": 0}" >/dev/null || true' EXIT
 
-# Prints "<seconds> <status> <items> <tiktok requests>" for one request.
+# Prints "<seconds> <status> <items> <tiktok requests> (<route>:<count>,…)" for one request.
 timed_request() {
   local method="$1" path="$2" body="$3"
   curl -sf -X POST "$sim_url/_sim/reset" >/dev/null
@@ -49,7 +49,8 @@ timed_request() {
   tiktok_requests="$(curl -sf "$sim_url/_sim/counters" | python3 -c '
 import json, sys
 routes = json.load(sys.stdin)["routes"]
-print(sum(count for route, count in routes.items() if route not in ("control", "openai")))
+tiktok = {route: count for route, count in routes.items() if route not in ("control", "openai") and count}
+print(str(sum(tiktok.values())) + " (" + ",".join(f"{route}:{count}" for route, count in sorted(tiktok.items())) + ")")
 ')"
   python3 - "$started" "$finished" "$tiktok_requests" "$answer" <<'PY'
 import json, sys

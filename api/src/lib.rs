@@ -9,6 +9,7 @@ pub mod feed_request;
 pub mod feed_submission;
 pub mod item_view;
 pub mod job_request;
+pub mod job_submission;
 pub mod job_view;
 pub mod json_body;
 pub mod keys_cli;

@@ -24,9 +24,9 @@ use crate::job_request::{
     AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, LanguageRequest,
     parse_video_url,
 };
+use crate::job_submission::new_batch_job;
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
-use crate::routes::jobs::new_batch_job;
 use crate::state::AppState;
 use crate::thumbnail_analysis_view::analyses_of_items;
 use crate::transcript_view::item_transcripts;

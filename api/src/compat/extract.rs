@@ -19,9 +19,10 @@ use crate::job_request::{
     AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, LanguageRequest,
     ValidationLimits,
 };
+use crate::job_submission::{enqueue_items, new_video_job};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
-use crate::routes::jobs::{enqueue_items, new_video_job, wait_for_job};
+use crate::routes::jobs::wait_for_job;
 use crate::state::AppState;
 use crate::thumbnail_analysis_view::analyses_of_items;
 use crate::transcript_view::item_transcripts;

@@ -13,19 +13,16 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokworks_shared::db::feed_walks as feed_db;
 use tokworks_shared::db::jobs::{
-    self as job_db, CancelJobOutcome, InsertJobOutcome, JobListQuery, JobRow, NewJob, NewJobItem,
-    NewJobWebhook,
+    self as job_db, CancelJobOutcome, InsertJobOutcome, JobListQuery, JobRow,
 };
 use tokworks_shared::db::webhooks as webhook_db;
-use tokworks_shared::jobs::ExtractItemTask;
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
-use crate::batch_request::{BatchJobRequest, RejectedUrl};
+use crate::batch_request::RejectedUrl;
 use crate::feed_submission::submit_feed_job;
-use crate::job_request::{
-    AcceptedJobRequest, AcceptedWebhook, CreateJobRequest, ValidationLimits, VideoJobRequest,
-};
+use crate::job_request::{AcceptedJobRequest, CreateJobRequest, ValidationLimits};
+use crate::job_submission::{check_webhook_addresses, enqueue_items, new_batch_job, new_video_job};
 use crate::job_view::{
     JobFeedResponse, JobListResponse, JobResponse, JobSummaryResponse, job_location,
 };
@@ -409,122 +406,6 @@ pub(crate) async fn wait_for_job(
             return find_job(state, key, job_id).await;
         }
     }
-}
-
-/// Pushes one task per item (duplicates excepted: they end with their first item), then
-/// records the task ids. Redis trouble is logged, not returned:
-/// the job is accepted, and the worker's reconciler enqueues it from Postgres.
-pub(crate) async fn enqueue_items(state: &AppState, job: &NewJob) {
-    let item_ids: Vec<Uuid> = job
-        .items
-        .iter()
-        .filter(|item| item.duplicate_of.is_none())
-        .map(|item| item.item_id)
-        .collect();
-    let tasks: Vec<ExtractItemTask> = item_ids
-        .iter()
-        .map(|item_id| ExtractItemTask::new(job.job_id, *item_id))
-        .collect();
-    let task_ids = match state.queue.push(&tasks).await {
-        Ok(task_ids) => task_ids,
-        Err(error) => {
-            tracing::warn!(job_id = %job.job_id, %error, "enqueue failed; the reconciler will enqueue the job");
-            return;
-        }
-    };
-    let enqueued: Vec<(Uuid, String)> = item_ids.into_iter().zip(task_ids).collect();
-    if let Err(error) = job_db::record_items_enqueued(&state.db, &enqueued).await {
-        tracing::warn!(job_id = %job.job_id, %error, "could not record task ids after enqueue");
-    }
-}
-
-pub(crate) fn new_video_job(
-    video_job: &VideoJobRequest,
-    key: &ApiKey,
-    idempotency_key: Option<String>,
-    max_attempts: i32,
-) -> NewJob {
-    NewJob {
-        job_id: Uuid::now_v7(),
-        api_key_id: key.api_key_id,
-        kind: "video".to_owned(),
-        request: video_job.normalised_request(),
-        options: serde_json::to_value(&video_job.options).unwrap_or_default(),
-        metadata: video_job.metadata.clone(),
-        idempotency_key,
-        items: vec![NewJobItem {
-            item_id: Uuid::now_v7(),
-            position: 0,
-            duplicate_of: None,
-            input_url: video_job.input_url.clone(),
-            canonical_url: Some(video_job.url.canonical_url().to_owned()),
-            video_id: video_job.url.video_id().map(str::to_owned),
-            custom_id: None,
-            max_attempts,
-        }],
-        webhook: video_job.webhook.as_ref().map(|webhook| NewJobWebhook {
-            url: webhook.url.clone(),
-            events: webhook.events.clone(),
-        }),
-    }
-}
-
-pub(crate) fn new_batch_job(
-    batch_job: &BatchJobRequest,
-    key: &ApiKey,
-    idempotency_key: Option<String>,
-    max_attempts: i32,
-) -> NewJob {
-    NewJob {
-        job_id: Uuid::now_v7(),
-        api_key_id: key.api_key_id,
-        kind: "batch".to_owned(),
-        request: batch_job.normalised_request(),
-        options: serde_json::to_value(&batch_job.options).unwrap_or_default(),
-        metadata: batch_job.metadata.clone(),
-        idempotency_key,
-        items: batch_job.new_job_items(max_attempts),
-        webhook: batch_job.webhook.as_ref().map(|webhook| NewJobWebhook {
-            url: webhook.url.clone(),
-            events: webhook.events.clone(),
-        }),
-    }
-}
-
-/// How long submit-time resolution of a webhook host may take.
-const WEBHOOK_RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The submit-time SSRF check of a webhook host name: every address it resolves to must pass the
-/// guard. A host that does not resolve now is accepted (DNS may be briefly unavailable); the
-/// worker resolves and checks again before every send, and connects only to a checked address.
-async fn check_webhook_addresses(
-    state: &AppState,
-    webhook: &AcceptedWebhook,
-) -> Result<(), ApiError> {
-    let target = &webhook.target;
-    if target.ip_literal.is_some() {
-        return Ok(());
-    }
-    let lookup = tokio::net::lookup_host((target.host.as_str(), target.port));
-    let addresses: Vec<std::net::IpAddr> =
-        match tokio::time::timeout(WEBHOOK_RESOLVE_TIMEOUT, lookup).await {
-            Ok(Ok(addresses)) => addresses.map(|address| address.ip()).collect(),
-            Ok(Err(error)) => {
-                tracing::info!(host = target.host, %error, "webhook host does not resolve yet");
-                return Ok(());
-            }
-            Err(_) => {
-                tracing::info!(host = target.host, "webhook host resolution timed out");
-                return Ok(());
-            }
-        };
-    state
-        .settings
-        .webhook_policy
-        .check_resolved(&target.host, &addresses)
-        .map_err(|error| ApiError::WebhookUrlNotAllowed {
-            message: error.to_string(),
-        })
 }
 
 /// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.

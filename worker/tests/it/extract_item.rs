@@ -382,3 +382,100 @@ async fn a_video_longer_than_the_limit_fails_with_video_too_long(pool: PgPool) {
     );
     queue.delete_all_keys().await.unwrap();
 }
+
+/// Moves an item's lease into the past, as if the worker holding it had been killed.
+async fn expire_item_lease(pool: &PgPool, item_id: uuid::Uuid) {
+    sqlx::query(
+        "update job_items set lease_expires_at = now() - interval '1 second' where item_id = $1",
+    )
+    .bind(item_id)
+    .execute(pool)
+    .await
+    .expect("lease moved into the past");
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn an_item_that_lost_its_worker_on_every_attempt_fails_instead_of_running_again(
+    pool: PgPool,
+) {
+    // An extractor that would fail retryably if it were called: the item must not reach it.
+    let extractor = FailingExtractor::new(ErrorCode::UpstreamUnavailable);
+    let queue = unique_queue().await;
+    let context = context(pool.clone(), queue.clone(), extractor.clone());
+    let url = "https://www.tiktok.com/@someone/video/7300000000000000001";
+    let (job_id, tasks) = insert_job(&pool, &[url], 2, json!({})).await;
+
+    // Two workers in a row die holding the item (each claim takes the previous one over).
+    for dead_worker in ["dead-worker-1", "dead-worker-2"] {
+        item_claims::claim_item(
+            &pool,
+            tasks[0].item_id,
+            dead_worker,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .expect("claimable");
+        expire_item_lease(&pool, tasks[0].item_id).await;
+    }
+
+    let outcome = run_extract_item(&context, tasks[0]).await.unwrap();
+
+    assert_eq!(
+        outcome,
+        ExtractItemOutcome::Failed {
+            error_code: ErrorCode::Internal
+        }
+    );
+    assert_eq!(extractor.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let item = item_row(&pool, tasks[0].item_id).await;
+    assert_eq!(
+        (item.status.as_str(), item.error_code.as_deref()),
+        ("failed", Some("INTERNAL"))
+    );
+    let message: Option<String> =
+        sqlx::query_scalar("select error_message from job_items where item_id = $1")
+            .bind(tasks[0].item_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        message
+            .as_deref()
+            .is_some_and(|text| text.contains("attempt 2 of 2")),
+        "{message:?}"
+    );
+    let job = job_row(&pool, job_id).await;
+    assert_eq!((job.status.as_str(), job.items_failed), ("failed", 1));
+    queue.delete_all_keys().await.unwrap();
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn an_item_that_lost_its_worker_with_attempts_left_runs_again(pool: PgPool) {
+    let extractor = FailingExtractor::new(ErrorCode::VideoNotFound);
+    let queue = unique_queue().await;
+    let context = context(pool.clone(), queue.clone(), extractor.clone());
+    let url = "https://www.tiktok.com/@someone/video/7300000000000000002";
+    let (_job_id, tasks) = insert_job(&pool, &[url], 2, json!({})).await;
+    item_claims::claim_item(
+        &pool,
+        tasks[0].item_id,
+        "dead-worker",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap()
+    .expect("claimable");
+    expire_item_lease(&pool, tasks[0].item_id).await;
+
+    let outcome = run_extract_item(&context, tasks[0]).await.unwrap();
+
+    assert_eq!(
+        outcome,
+        ExtractItemOutcome::Failed {
+            error_code: ErrorCode::VideoNotFound
+        }
+    );
+    assert_eq!(extractor.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    queue.delete_all_keys().await.unwrap();
+}

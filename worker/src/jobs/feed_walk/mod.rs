@@ -25,8 +25,9 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::ExtractQueue;
 
+use crate::extractor::ThumbnailBytes;
 use crate::tiktok_web::TiktokWebClient;
-use walk::{stop_error_code, store_videos};
+use walk::{WalkedVideo, stop_error_code, store_videos};
 
 /// How long a stopping worker lets its walks in flight finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -223,6 +224,10 @@ impl FeedWalkRunner {
     pub async fn run_claimed(&self, walk: &ClaimedWalk) -> Result<WalkOutcome, FeedWalkError> {
         if walk.took_over_expired_lease {
             tracing::warn!(walk_id = %walk.walk_id, attempt = walk.attempt, "took over a feed walk whose lease expired");
+            if walk.attempt > walk.max_attempts {
+                tracing::error!(walk_id = %walk.walk_id, "the feed walk's last attempt lost its worker; failing it instead of walking again");
+                return self.fail_walk_that_lost_its_worker(walk).await;
+            }
         }
         let renewal = tokio::spawn(renew_lease(
             self.pool.clone(),
@@ -248,22 +253,9 @@ impl FeedWalkRunner {
         let thumbnails = videos.1;
         let videos = videos.0;
         let end = self.end_of(walk, &videos, &stopped, pages_fetched, started.elapsed());
-
-        let mut transaction = self.pool.begin().await?;
-        if matches!(end, WalkEnd::Finished { .. }) {
-            store_videos(&mut transaction, &videos, &thumbnails).await?;
-        }
-        let jobs = match walk_claims::end_walk(&mut transaction, walk, &end).await {
-            Ok(jobs) => jobs,
-            Err(WalkClaimError::LostClaim { .. }) => {
-                transaction.rollback().await?;
-                tracing::warn!(walk_id = %walk.walk_id, "lost the feed walk's claim; discarded its result");
-                return Ok(WalkOutcome::LostClaim);
-            }
-            Err(WalkClaimError::Database(error)) => return Err(error.into()),
+        let Some(jobs) = self.write_end(walk, &end, &videos, &thumbnails).await? else {
+            return Ok(WalkOutcome::LostClaim);
         };
-        transaction.commit().await?;
-        self.enqueue_enrichment(&jobs).await;
         Ok(match end {
             WalkEnd::Finished { status, .. } => WalkOutcome::Finished {
                 status,
@@ -275,6 +267,64 @@ impl FeedWalkRunner {
                 retry_after,
             },
         })
+    }
+
+    /// Ends a walk taken over after its last attempt: the worker walking it was lost (killed,
+    /// crashed) on every attempt, so it fails with `INTERNAL` instead of taking down worker after
+    /// worker without end.
+    async fn fail_walk_that_lost_its_worker(
+        &self,
+        walk: &ClaimedWalk,
+    ) -> Result<WalkOutcome, FeedWalkError> {
+        let end = WalkEnd::Finished {
+            status: WalkStatus::Failed,
+            video_ids: Vec::new(),
+            stop_code: ErrorCode::Internal.as_str().to_owned(),
+            stop_message: Some(format!(
+                "the worker walking attempt {} of {} stopped before ending it (killed or crashed); \
+                 not walked again",
+                walk.attempt - 1,
+                walk.max_attempts
+            )),
+            pages_fetched: 0,
+            walk_duration: Duration::ZERO,
+        };
+        let Some(jobs) = self.write_end(walk, &end, &[], &[]).await? else {
+            return Ok(WalkOutcome::LostClaim);
+        };
+        Ok(WalkOutcome::Finished {
+            status: WalkStatus::Failed,
+            videos: 0,
+            jobs: jobs.len(),
+        })
+    }
+
+    /// Writes the attempt's end (and, when finished, its videos) in one transaction guarded by
+    /// the claim, then enqueues the enrichment the served jobs asked for. `None` when the claim
+    /// was lost (nothing written).
+    async fn write_end(
+        &self,
+        walk: &ClaimedWalk,
+        end: &WalkEnd,
+        videos: &[WalkedVideo],
+        thumbnails: &[(String, ThumbnailBytes)],
+    ) -> Result<Option<Vec<MaterialisedJob>>, FeedWalkError> {
+        let mut transaction = self.pool.begin().await?;
+        if matches!(end, WalkEnd::Finished { .. }) {
+            store_videos(&mut transaction, videos, thumbnails).await?;
+        }
+        let jobs = match walk_claims::end_walk(&mut transaction, walk, end).await {
+            Ok(jobs) => jobs,
+            Err(WalkClaimError::LostClaim { .. }) => {
+                transaction.rollback().await?;
+                tracing::warn!(walk_id = %walk.walk_id, "lost the feed walk's claim; discarded its result");
+                return Ok(None);
+            }
+            Err(WalkClaimError::Database(error)) => return Err(error.into()),
+        };
+        transaction.commit().await?;
+        self.enqueue_enrichment(&jobs).await;
+        Ok(Some(jobs))
     }
 
     /// Pushes the extract tasks of items materialised as `queued` (jobs asking for enrichment).

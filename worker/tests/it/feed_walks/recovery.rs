@@ -190,6 +190,46 @@ async fn a_walk_whose_worker_died_is_taken_over_and_the_dead_claim_writes_nothin
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_walk_that_lost_its_worker_on_every_attempt_fails_without_walking_again(pool: PgPool) {
+    let sim = start_sim().await;
+    let key = api_key(&pool).await;
+    let (job_id, _) = submit(&pool, key, &trending(30), false).await;
+    // Both attempts (max 2) die holding the walk; each claim takes the expired one over.
+    for dead_worker in ["dead-worker-1", "dead-worker-2"] {
+        let claimed = walk_claims::claim_due_walks(&pool, dead_worker, Duration::from_secs(60), 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        sqlx::query("update feed_walks set lease_expires_at = now() - interval '1 second'")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let alive = runner(&pool, &sim, SignerChoice::BuiltIn).await;
+
+    let outcome = run_one(&alive).await;
+
+    assert_eq!(
+        outcome,
+        WalkOutcome::Finished {
+            status: WalkStatus::Failed,
+            videos: 0,
+            jobs: 1,
+        }
+    );
+    let job = job_row(&pool, job_id).await;
+    assert_eq!(
+        (job.status.as_str(), job.error_code.as_deref()),
+        ("failed", Some("INTERNAL"))
+    );
+    assert_eq!(
+        upstream_requests(&sim, "/api/").await,
+        0,
+        "not walked again"
+    );
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_canceled_job_stays_canceled_while_the_walk_serves_the_others(pool: PgPool) {
     let sim = start_sim().await;
     let runner = runner(&pool, &sim, SignerChoice::BuiltIn).await;

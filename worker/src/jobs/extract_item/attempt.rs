@@ -1,0 +1,127 @@
+//! One attempt at an item: the video cache when a fresh copy is stored, otherwise the
+//! extractor, TikTok's status code classified, the item mapped to our `Video` and the duration
+//! limit applied.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokworks_shared::db::item_claims::ClaimedItem;
+use tokworks_shared::db::thumbnail_analyses::ItemAnalysisOutcome;
+use tokworks_shared::db::videos;
+use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
+
+use crate::context::JobContext;
+use crate::extractor::{ExtractionFailure, ThumbnailBytes};
+use crate::tiktok::{MapContext, map_item, status_code_error};
+
+/// Everything a successful attempt produced, before it is stored.
+pub(super) struct AttemptSuccess {
+    pub(super) video_id: String,
+    pub(super) video_json: serde_json::Value,
+    pub(super) raw_item: Option<serde_json::Value>,
+    pub(super) source: &'static str,
+    pub(super) thumbnail: Option<ThumbnailBytes>,
+    pub(super) cache_hit: bool,
+    pub(super) extract_duration: Option<Duration>,
+    pub(super) thumbnail_duration: Option<Duration>,
+    /// The `analyze` stage's outcome, when the job asked for a thumbnail analysis.
+    pub(super) analysis: Option<ItemAnalysisOutcome>,
+}
+/// Cache or extraction; `bypass_cache` extracts even when a fresh copy is stored.
+pub(super) async fn attempt(
+    context: &JobContext,
+    claim: &ClaimedItem,
+    bypass_cache: bool,
+) -> Result<AttemptSuccess, ExtractionFailure> {
+    let input = claim.canonical_url.as_deref().unwrap_or(&claim.input_url);
+    let url = TiktokUrl::parse(input)
+        .map_err(|error| ExtractionFailure::new(error.error_code(), error.to_string()))?;
+    match url.kind() {
+        TiktokUrlKind::Post { .. } | TiktokUrlKind::ShortLink { .. } => {}
+        _ => {
+            return Err(ExtractionFailure::new(
+                ErrorCode::UnsupportedUrl,
+                "only video and photo post URLs (or short links to them) can be extracted",
+            ));
+        }
+    }
+
+    let refresh = bypass_cache
+        || claim
+            .job_options
+            .get("refresh")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+    let known_video_id = claim.video_id.as_deref().or(url.video_id());
+    if let (Some(ttl), Some(video_id), false) =
+        (context.settings.cache_ttl, known_video_id, refresh)
+        && let Some(fresh) = videos::fresh_video(&context.pool, video_id, ttl)
+            .await
+            .map_err(|error| ExtractionFailure::new(ErrorCode::Internal, error.to_string()))?
+    {
+        return Ok(AttemptSuccess {
+            video_id: fresh.video_id,
+            video_json: serde_json::Value::Null,
+            raw_item: None,
+            source: "",
+            thumbnail: None,
+            cache_hit: true,
+            extract_duration: None,
+            thumbnail_duration: None,
+            analysis: None,
+        });
+    }
+
+    let extract_started = Instant::now();
+    let extraction = context.extractor.extract(url.canonical_url()).await?;
+    let extract_total = extract_started.elapsed();
+    let thumbnail_duration = extraction.thumbnail_duration;
+    let extract_duration = extract_total.saturating_sub(thumbnail_duration.unwrap_or_default());
+
+    if let Some(code) = status_code_error(extraction.status_code, Some(&extraction.item)) {
+        return Err(ExtractionFailure::new(
+            code,
+            format!("TikTok answered statusCode {}", extraction.status_code),
+        ));
+    }
+    let source = context.extractor.source();
+    let video = map_item(
+        &extraction.item,
+        &MapContext {
+            source,
+            extracted_at: Utc::now(),
+        },
+    )
+    .map_err(|error| ExtractionFailure::new(error.error_code(), error.to_string()))?;
+    if let Some(limit) = context.settings.max_video_duration_seconds
+        && video.duration_seconds > limit
+    {
+        return Err(ExtractionFailure::new(
+            ErrorCode::VideoTooLong,
+            format!(
+                "the video lasts {} s; the limit is {limit} s",
+                video.duration_seconds
+            ),
+        ));
+    }
+    if let Some(expected) = known_video_id.filter(|expected| *expected != video.id) {
+        tracing::warn!(expected, got = %video.id, "extracted a different video id than the URL names");
+    }
+    if let Some(reason) = &extraction.thumbnail_error {
+        tracing::warn!(video_id = %video.id, reason, "cover image not stored");
+    }
+    let video_json = serde_json::to_value(&video)
+        .map_err(|error| ExtractionFailure::new(ErrorCode::Internal, error.to_string()))?;
+    Ok(AttemptSuccess {
+        video_id: video.id.clone(),
+        video_json,
+        raw_item: Some(extraction.item),
+        source: source.as_str(),
+        thumbnail: extraction.thumbnail,
+        cache_hit: false,
+        extract_duration: Some(extract_duration),
+        thumbnail_duration,
+        analysis: None,
+    })
+}
