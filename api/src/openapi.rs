@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use axum::Json;
-use axum::response::Html;
+use axum::response::Redirect;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -100,28 +100,24 @@ pub async fn get_openapi_document() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(&DOCUMENT)
 }
 
-/// The docs page: Scalar's API reference (loaded from its CDN) over `/openapi.json`.
-const DOCS_PAGE: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>tokworks API</title>
-</head>
-<body>
-  <script id="api-reference" data-url="/openapi.json"></script>
-  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-</body>
-</html>
-"#;
+/// Where the interactive docs (Swagger UI over `/openapi.json`) are served.
+pub const DOCS_UI_PATH: &str = "/docs/ui";
 
-/// `GET /docs`: the interactive docs of `/openapi.json` (no key needed).
+/// The Swagger UI routes under [`DOCS_UI_PATH`]: its page and files, vendored in the binary, so
+/// the docs work on a machine without internet access.
+pub fn docs_ui_routes<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
+    let swagger_ui = utoipa_swagger_ui::SwaggerUi::new(DOCS_UI_PATH)
+        .config(utoipa_swagger_ui::Config::new(["/openapi.json"]));
+    axum::Router::from(swagger_ui)
+}
+
+/// `GET /docs`: a redirect to the interactive docs of `/openapi.json` (no key needed).
 #[utoipa::path(
     get,
     path = "/docs",
     tag = "docs",
-    responses((status = 200, description = "An HTML page rendering `/openapi.json`.", body = String, content_type = "text/html"))
+    responses((status = 303, description = "Redirect to `/docs/ui/`: Swagger UI rendering `/openapi.json`, served from the binary (no CDN)."))
 )]
-pub async fn get_docs_page() -> Html<&'static str> {
-    Html(DOCS_PAGE)
+pub async fn get_docs_page() -> Redirect {
+    Redirect::to("/docs/ui/")
 }

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics_scrape::get_metrics))
         .route("/openapi.json", get(crate::openapi::get_openapi_document))
         .route("/docs", get(crate::openapi::get_docs_page))
+        .merge(crate::openapi::docs_ui_routes())
         .merge(crate::compat::compat_routes())
         .fallback(problem::route_not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)

@@ -1,4 +1,5 @@
-//! `GET /openapi.json` documents every route the router serves; `GET /docs` renders it.
+//! `GET /openapi.json` documents every route the router serves; `GET /docs` leads to Swagger UI
+//! rendering it, served from the binary.
 
 use std::collections::BTreeSet;
 
@@ -234,27 +235,65 @@ async fn the_create_job_body_names_the_kinds_and_the_headers(pool: PgPool) {
     assert!(problem["properties"]["code"].is_object(), "{problem:#}");
 }
 
-#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
-async fn docs_is_an_html_page_over_the_document(pool: PgPool) {
-    let app = TestApp::new(pool).await;
+/// GETs `uri` without a key: status, content type and body text.
+async fn get_text(app: &TestApp, uri: &str) -> (StatusCode, String, String) {
     let response = app
         .router
         .clone()
         .oneshot(
             axum::http::Request::builder()
-                .uri("/docs")
+                .uri(uri)
                 .body(Body::empty())
                 .unwrap(),
         )
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let status = response.status();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (content_type, location) = (header("content-type"), header("location"));
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let page = String::from_utf8(bytes.to_vec()).unwrap();
-    assert!(page.contains("data-url=\"/openapi.json\""), "{page}");
+    let body = String::from_utf8_lossy(&bytes).into_owned();
+    (
+        status,
+        content_type,
+        if location.is_empty() { body } else { location },
+    )
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn docs_is_swagger_ui_over_the_document_served_without_any_cdn(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+
+    let (status, _, location) = get_text(&app, "/docs").await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/docs/ui/")
+    );
+
+    let (status, content_type, page) = get_text(&app, "/docs/ui/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(page.contains("swagger-ui"), "{page}");
+    assert!(
+        !page.contains("://"),
+        "the page loads nothing from another host: {page}"
+    );
+
+    let (status, _, initializer) = get_text(&app, "/docs/ui/swagger-initializer.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(initializer.contains("/openapi.json"), "{initializer}");
+    let (status, content_type, bundle) = get_text(&app, "/docs/ui/swagger-ui-bundle.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.contains("javascript"), "{content_type}");
+    assert!(
+        bundle.len() > 100_000,
+        "the bundle is served from the binary"
+    );
 }
