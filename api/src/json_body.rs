@@ -82,7 +82,67 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .map_err(|error| ApiError::MalformedJson {
             message: error.to_string(),
         })?;
+    if has_nul_escape(bytes) {
+        return Err(nul_character_error(bytes));
+    }
     Ok(value)
+}
+
+/// Whether the JSON text holds the escape `\u0000` (an odd run of backslashes before
+/// `u0000`): the only way a JSON text can carry the NUL character, which Postgres cannot store
+/// in `text` or `jsonb`.
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    bytes
+        .windows(5)
+        .enumerate()
+        .filter(|(_, window)| window.eq_ignore_ascii_case(b"u0000"))
+        .any(|(index, _)| {
+            let backslashes = bytes[..index]
+                .iter()
+                .rev()
+                .take_while(|byte| **byte == b'\\')
+                .count();
+            backslashes % 2 == 1
+        })
+}
+
+/// The 422 for a body holding a NUL character, naming the first field (or key) that holds it.
+fn nul_character_error(bytes: &[u8]) -> ApiError {
+    let field = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|value| path_of_nul(&value, String::new()))
+        .unwrap_or_default();
+    ApiError::InvalidField {
+        field: if field.is_empty() {
+            "(body)".to_owned()
+        } else {
+            field
+        },
+        message: "text may not contain the NUL character (\\u0000)".to_owned(),
+    }
+}
+
+/// The dotted path (`a.b[2]`) of the first string or object key holding a NUL character.
+fn path_of_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then_some(path),
+        serde_json::Value::Array(entries) => entries
+            .iter()
+            .enumerate()
+            .find_map(|(index, entry)| path_of_nul(entry, format!("{path}[{index}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, entry)| {
+            let field_path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                return Some(field_path);
+            }
+            path_of_nul(entry, field_path)
+        }),
+        _ => None,
+    }
 }
 
 fn classify_error(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -129,6 +189,32 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_character_anywhere_is_a_422_naming_its_field() {
+        let body = br#"{"metadata": {"a": ["ok", "x\u0000y"]}}"#;
+        let error = parse_json::<serde_json::Value>(body).unwrap_err();
+        assert!(
+            matches!(&error, ApiError::InvalidField { field, .. } if field == "metadata.a[1]"),
+            "{error:?}"
+        );
+        let in_key = br#"{"metadata": {"k\u0000": 1}}"#;
+        let error = parse_json::<serde_json::Value>(in_key).unwrap_err();
+        assert!(
+            matches!(&error, ApiError::InvalidField { field, .. } if field == "metadata.k\0"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn an_escaped_backslash_before_u0000_is_plain_text() {
+        let body = br#"{"note": "C:\\u0000 and \\\\u0000"}"#;
+        let value: serde_json::Value = parse_json(body).unwrap();
+        assert_eq!(value["note"], "C:\\u0000 and \\\\u0000");
+        assert!(has_nul_escape(br#""\u0000""#));
+        assert!(has_nul_escape(br#""\\\u0000""#));
+        assert!(!has_nul_escape(br#""\\u0000""#));
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]

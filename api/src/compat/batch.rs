@@ -91,7 +91,13 @@ pub struct BatchResult {
     description = "The old analyzer's batch extraction (a `batch` job, waited for).",
     security(("api_key" = []), ("bearer" = [])),
     request_body(content = Object, description = "The old service's request body."),
-    responses((status = 200, description = "The old service's answer.", body = Object)),
+    responses(
+        (status = 200, description = "The old service's answer.", body = Object),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed body, no URL or too many.", body = Object),
+        (status = 401, description = "`API_KEY_INVALID`: no, unknown or revoked key.", body = Object),
+        (status = 408, description = "`TIMEOUT`: the batch outlasted the wait (`details.job_id` names the job).", body = Object),
+        (status = 500, description = "`EXTRACTION_FAILED`: tokworks itself failed.", body = Object),
+    ),
 )]
 pub async fn extract_batch(
     State(state): State<AppState>,

@@ -57,7 +57,15 @@ pub struct ExtractRequest {
     description = "The old analyzer's single-video extraction (a `video` job, waited for).",
     security(("api_key" = []), ("bearer" = [])),
     request_body(content = Object, description = "The old service's request body."),
-    responses((status = 200, description = "The old service's answer.", body = Object)),
+    responses(
+        (status = 200, description = "The old service's answer.", body = Object),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed body or a bad URL.", body = Object),
+        (status = 401, description = "`API_KEY_INVALID`: no, unknown or revoked key.", body = Object),
+        (status = 408, description = "`TIMEOUT`: the extraction outlasted its deadline or the wait (`details.job_id` names the job).", body = Object),
+        (status = 422, description = "`VIDEO_UNAVAILABLE`, `VIDEO_TOO_LONG`, `NOT_VIDEO_CONTENT`, `UNSUPPORTED_PLATFORM`.", body = Object),
+        (status = 500, description = "`EXTRACTION_FAILED`, `THUMBNAIL_ANALYSIS_FAILED`.", body = Object),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`: TikTok blocked, rate-limited or unreachable.", body = Object),
+    ),
 )]
 pub async fn extract(
     State(state): State<AppState>,

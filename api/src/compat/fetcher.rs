@@ -43,7 +43,14 @@ pub const PARTIAL_HEADER: &str = "x-tokworks-partial";
     description = "The old fetcher's trending list (a `trending` job, waited for).",
     security(("api_key" = []), ("bearer" = [])),
     params(("count" = Option<u32>, Query, description = "How many videos (default 30).")),
-    responses((status = 200, description = "The old service's answer.", body = Object)),
+    responses(
+        (status = 200, description = "The old service's answer.", body = Object),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`HASHTAG_NOT_FOUND` (`/category`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`INVALID_PARAMETER` / `INVALID_FIELD`: a missing hashtag or a bad `count`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "Upstream trouble: `UPSTREAM_EMPTY`, `UPSTREAM_RATE_LIMITED`, `UPSTREAM_BLOCKED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_CHANGED`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 504, description = "`JOB_NOT_FINISHED`: the walk outlasted the wait (the detail names the job to poll).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
 )]
 pub async fn get_trending(
     State(state): State<AppState>,
@@ -67,7 +74,14 @@ pub async fn get_trending(
         ("hashtag" = String, Query, description = "The hashtag, with or without `#`."),
         ("count" = Option<u32>, Query, description = "How many videos (default 30)."),
     ),
-    responses((status = 200, description = "The old service's answer.", body = Object)),
+    responses(
+        (status = 200, description = "The old service's answer.", body = Object),
+        (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`HASHTAG_NOT_FOUND` (`/category`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`INVALID_PARAMETER` / `INVALID_FIELD`: a missing hashtag or a bad `count`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "Upstream trouble: `UPSTREAM_EMPTY`, `UPSTREAM_RATE_LIMITED`, `UPSTREAM_BLOCKED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_CHANGED`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 504, description = "`JOB_NOT_FINISHED`: the walk outlasted the wait (the detail names the job to poll).", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
 )]
 pub async fn get_category(
     State(state): State<AppState>,

@@ -48,6 +48,21 @@ const ITEM_PAGE: i64 = 500;
 const EVENT_ID_VERSION: &str = "v1:";
 
 /// `GET /v1/jobs/{job_id}/events`.
+/// One Server-Sent Event of the stream, as a client's SSE parser sees it (documentation only).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)] // reason: describes the wire format for the OpenAPI document
+pub struct JobEventDocument {
+    /// `state`, `item` or `end`.
+    event: String,
+    /// The resume cursor (send it back as `Last-Event-ID`).
+    id: String,
+    /// The event's JSON: the job's status and counts (`state`), the item that ended (`item`), or
+    /// the final job view (`end`).
+    data: String,
+    /// The reconnection delay in milliseconds the server asks for.
+    retry: Option<u64>,
+}
+
 #[utoipa::path(
     get,
     path = "/v1/jobs/{job_id}/events",
@@ -58,7 +73,7 @@ const EVENT_ID_VERSION: &str = "v1:";
         ("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received: the stream resumes after it."),
     ),
     responses(
-        (status = 200, description = "Server-Sent Events: `state`, `item`, then `end` with the job.", body = String, content_type = "text/event-stream"),
+        (status = 200, description = "Server-Sent Events: `state`, `item`, then `end` with the job.", body = JobEventDocument, content_type = "text/event-stream"),
         (status = 400, description = "`INVALID_HEADER` (a bad `Last-Event-ID`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),

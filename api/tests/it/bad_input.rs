@@ -24,6 +24,9 @@ async fn invalid_bodies_are_rejected_with_their_code_and_create_no_job(pool: PgP
         ("missing url", json!({"kind":"video"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("array body", json!([VIDEO_URL]).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("metadata not an object", json!({"kind":"video","url":VIDEO_URL,"metadata":[1]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
+        // Postgres cannot store the NUL character: a 422, not a database error.
+        ("NUL in metadata", json!({"kind":"video","url":VIDEO_URL,"metadata":{"note":"a\u{0}b"}}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
+        ("NUL in a custom id", json!({"kind":"batch","urls":[{"url":VIDEO_URL,"custom_id":"x\u{0}"}]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("batch without urls", json!({"kind":"batch"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("batch of no URL", json!({"kind":"batch","urls":[]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
         ("batch with url", json!({"kind":"batch","url":VIDEO_URL,"urls":[VIDEO_URL]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "INVALID_FIELD"),
