@@ -30,7 +30,8 @@ curl -sf -X POST "$sim_url/_sim/config" -H 'content-type: application/json' \
   --data "{\"latency_ms\": $latency_ms, \"jitter_ms\": 0}" >/dev/null
 trap 'curl -sf -X POST "$sim_url/_sim/config" -H "content-type: application/json" --data "{\"latency_ms\": 0}" >/dev/null || true' EXIT
 
-# Prints "<seconds> <status> <items> <tiktok requests> (<route>:<count>,…)" for one request.
+# Prints "<seconds> <status> <items> <tiktok requests> (<route>:<count>,…) +<new proxy tunnels>"
+# for one request.
 timed_request() {
   local method="$1" path="$2" body="$3"
   curl -sf -X POST "$sim_url/_sim/reset" >/dev/null
@@ -49,8 +50,11 @@ timed_request() {
   tiktok_requests="$(curl -sf "$sim_url/_sim/counters" | python3 -c '
 import json, sys
 routes = json.load(sys.stdin)["routes"]
-tiktok = {route: count for route, count in routes.items() if route not in ("control", "openai") and count}
-print(str(sum(tiktok.values())) + " (" + ",".join(f"{route}:{count}" for route, count in sorted(tiktok.items())) + ")")
+# "connect" counts proxy CONNECT tunnels (new TLS connections), not TikTok requests.
+tiktok = {route: count for route, count in routes.items() if route not in ("control", "openai", "connect") and count}
+by_route = ",".join(f"{route}:{count}" for route, count in sorted(tiktok.items()))
+tunnels = routes.get("connect", 0)
+print(f"{sum(tiktok.values())} ({by_route}) +{tunnels} tunnels")
 ')"
   python3 - "$started" "$finished" "$tiktok_requests" "$answer" <<'PY'
 import json, sys
