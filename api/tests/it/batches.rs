@@ -3,12 +3,10 @@
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::error_code::ErrorCode;
-use tower::ServiceExt;
 use uuid::Uuid;
 
 use crate::support::TestApp;
@@ -225,24 +223,12 @@ async fn get_text(
         .header("accept", accept)
         .body(Body::empty())
         .unwrap();
-    let response = app.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-    };
-    let content_type = header("content-type").unwrap_or_default();
-    let next_cursor = header("x-next-cursor");
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        content_type,
-        String::from_utf8(bytes.to_vec()).unwrap(),
-        next_cursor,
-    )
+    let response = app.send_for_text(request).await;
+    let content_type = response.header("content-type").to_owned();
+    let next_cursor = Some(response.header("x-next-cursor"))
+        .filter(|cursor| !cursor.is_empty())
+        .map(str::to_owned);
+    (response.status, content_type, response.text, next_cursor)
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]

@@ -5,10 +5,8 @@ use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::Value;
 use sqlx::PgPool;
-use tower::ServiceExt;
 
 use crate::support::TestApp;
 
@@ -235,36 +233,21 @@ async fn the_create_job_body_names_the_kinds_and_the_headers(pool: PgPool) {
     assert!(problem["properties"]["code"].is_object(), "{problem:#}");
 }
 
-/// GETs `uri` without a key: status, content type and body text.
+/// GETs `uri` without a key: status, content type and body text (the `Location` of a redirect).
 async fn get_text(app: &TestApp, uri: &str) -> (StatusCode, String, String) {
-    let response = app
-        .router
-        .clone()
-        .oneshot(
-            axum::http::Request::builder()
-                .uri(uri)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+    let request = axum::http::Request::builder()
+        .uri(uri)
+        .body(Body::empty())
         .unwrap();
-    let status = response.status();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
+    let response = app.send_for_text(request).await;
+    let content_type = response.header("content-type").to_owned();
+    let location = response.header("location").to_owned();
+    let text = if location.is_empty() {
+        response.text
+    } else {
+        location
     };
-    let (content_type, location) = (header("content-type"), header("location"));
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = String::from_utf8_lossy(&bytes).into_owned();
-    (
-        status,
-        content_type,
-        if location.is_empty() { body } else { location },
-    )
+    (response.status, content_type, text)
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]

@@ -43,6 +43,23 @@ pub struct TestResponse {
     pub body: Value,
 }
 
+/// An answer whose body is kept as text (HTML, JavaScript, NDJSON, CSV).
+pub struct TextResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl TextResponse {
+    /// The header's value, or `""` when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
 impl TestResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
@@ -143,6 +160,18 @@ impl TestApp {
             status,
             headers,
             body,
+        }
+    }
+
+    /// Sends `request` and keeps the body as text.
+    pub async fn send_for_text(&self, request: Request<Body>) -> TextResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        TextResponse {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
 

@@ -383,15 +383,23 @@ async fn a_video_longer_than_the_limit_fails_with_video_too_long(pool: PgPool) {
     queue.delete_all_keys().await.unwrap();
 }
 
-/// Moves an item's lease into the past, as if the worker holding it had been killed.
-async fn expire_item_lease(pool: &PgPool, item_id: uuid::Uuid) {
-    sqlx::query(
-        "update job_items set lease_expires_at = now() - interval '1 second' where item_id = $1",
-    )
-    .bind(item_id)
-    .execute(pool)
-    .await
-    .expect("lease moved into the past");
+/// Claims the item as `dead_workers` in turn, each dying holding it (its lease moved into the
+/// past, as if the worker had been killed): each claim takes the previous one over.
+async fn die_holding(pool: &PgPool, item_id: uuid::Uuid, dead_workers: &[&str]) {
+    for dead_worker in dead_workers {
+        item_claims::claim_item(pool, item_id, dead_worker, Duration::from_secs(60))
+            .await
+            .expect("claim query runs")
+            .expect("claimable");
+        sqlx::query(
+            "update job_items set lease_expires_at = now() - interval '1 second'
+             where item_id = $1",
+        )
+        .bind(item_id)
+        .execute(pool)
+        .await
+        .expect("lease moved into the past");
+    }
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
@@ -404,20 +412,7 @@ async fn an_item_that_lost_its_worker_on_every_attempt_fails_instead_of_running_
     let context = context(pool.clone(), queue.clone(), extractor.clone());
     let url = "https://www.tiktok.com/@someone/video/7300000000000000001";
     let (job_id, tasks) = insert_job(&pool, &[url], 2, json!({})).await;
-
-    // Two workers in a row die holding the item (each claim takes the previous one over).
-    for dead_worker in ["dead-worker-1", "dead-worker-2"] {
-        item_claims::claim_item(
-            &pool,
-            tasks[0].item_id,
-            dead_worker,
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap()
-        .expect("claimable");
-        expire_item_lease(&pool, tasks[0].item_id).await;
-    }
+    die_holding(&pool, tasks[0].item_id, &["dead-worker-1", "dead-worker-2"]).await;
 
     let outcome = run_extract_item(&context, tasks[0]).await.unwrap();
 
@@ -457,16 +452,7 @@ async fn an_item_that_lost_its_worker_with_attempts_left_runs_again(pool: PgPool
     let context = context(pool.clone(), queue.clone(), extractor.clone());
     let url = "https://www.tiktok.com/@someone/video/7300000000000000002";
     let (_job_id, tasks) = insert_job(&pool, &[url], 2, json!({})).await;
-    item_claims::claim_item(
-        &pool,
-        tasks[0].item_id,
-        "dead-worker",
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap()
-    .expect("claimable");
-    expire_item_lease(&pool, tasks[0].item_id).await;
+    die_holding(&pool, tasks[0].item_id, &["dead-worker"]).await;
 
     let outcome = run_extract_item(&context, tasks[0]).await.unwrap();
 
