@@ -244,3 +244,68 @@ async fn duplicates_are_never_claimed_and_end_with_their_first_item(pool: PgPool
         "one item event per item, duplicates included"
     );
 }
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_duplicate_canceled_with_its_job_keeps_no_analysis_of_its_first_item(pool: PgPool) {
+    use tokworks_shared::db::thumbnail_analyses::{self, ItemAnalysisOutcome};
+
+    let (job_id, item_ids) = new_batch(&pool).await;
+    let api_key_id: Uuid = sqlx::query_scalar("select api_key_id from jobs where job_id = $1")
+        .bind(job_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let first = item_claims::claim_item(&pool, item_ids[0], "w", Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    // The job is canceled while its first item runs: its queued items (the duplicate too) end.
+    let mut connection = pool.acquire().await.unwrap();
+    jobs::cancel_job_for_key(&mut connection, job_id, api_key_id)
+        .await
+        .unwrap();
+    let status_of = |item_id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<String>)>(
+                "select status, analysis_status from job_items where item_id = $1",
+            )
+            .bind(item_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(status_of(item_ids[2]).await.0, "canceled");
+
+    let mut transaction = pool.begin().await.unwrap();
+    let outcome = ItemAnalysisOutcome {
+        status: "succeeded",
+        cache_key: None,
+        language: "en".to_owned(),
+        model: Some("gpt-4o-mini".to_owned()),
+        prompt_version: Some("v".to_owned()),
+        cached: false,
+        error_code: None,
+        error_message: None,
+    };
+    thumbnail_analyses::record_item_analysis(
+        &mut transaction,
+        first.item_id,
+        first.claim_id,
+        &outcome,
+    )
+    .await
+    .unwrap();
+    transaction.commit().await.unwrap();
+
+    assert_eq!(
+        status_of(item_ids[0]).await,
+        ("running".to_owned(), Some("succeeded".to_owned()))
+    );
+    assert_eq!(
+        status_of(item_ids[2]).await,
+        ("canceled".to_owned(), None),
+        "a canceled duplicate shows no analysis"
+    );
+}

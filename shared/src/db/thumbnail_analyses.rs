@@ -94,8 +94,8 @@ pub struct ItemAnalysisOutcome {
     pub error_message: Option<String>,
 }
 
-/// Records `outcome` on the item held by `claim_id` and on its duplicates (which share its
-/// result), inside the transaction that ends the item.
+/// Records `outcome` on the item held by `claim_id` and on its still-queued duplicates (which
+/// share its result; a canceled duplicate keeps none), inside the transaction that ends the item.
 pub async fn record_item_analysis(
     connection: &mut PgConnection,
     item_id: Uuid,
@@ -107,7 +107,8 @@ pub async fn record_item_analysis(
          set analysis_status = $3, analysis_key = $4, analysis_language = $5, analysis_model = $6,
              analysis_prompt_version = $7, analysis_cached = $8, analysis_error_code = $9,
              analysis_error_message = $10
-         where (item_id = $1 and claim_id = $2) or duplicate_of = $1",
+         where (item_id = $1 and claim_id = $2 and status = 'running')
+            or (duplicate_of = $1 and status = 'queued')",
     )
     .bind(item_id)
     .bind(claim_id)

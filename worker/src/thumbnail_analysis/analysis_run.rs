@@ -149,7 +149,8 @@ pub async fn run_analysis(
                 return fail(format!("vision API refused the request: {error}"));
             }
         };
-        if Instant::now() + wait >= deadline {
+        // Compared as durations: a huge Retry-After must not overflow an `Instant`.
+        if wait >= deadline.saturating_duration_since(Instant::now()) {
             return fail(format!(
                 "the analysis deadline of {} s passed before the next vision call could be made \
                  ({calls} calls so far; the next was due in {} ms)",

@@ -216,7 +216,10 @@ impl ThumbnailAnalyzer {
             vision.model(),
             &template.prompt_version,
         );
-        let deadline = Instant::now() + self.policy.deadline + Duration::from_secs(5);
+        // One VISION_DEADLINE_SECONDS for this item's whole stage: waiting for an identical
+        // analysis elsewhere and, if it fails, running it here share it.
+        let run_deadline = Instant::now() + self.policy.deadline;
+        let deadline = run_deadline + Duration::from_secs(5);
         let lock_lease = self.policy.deadline + Duration::from_secs(5);
         loop {
             if self.is_cached(pool, &cache_key).await? {
@@ -228,17 +231,21 @@ impl ThumbnailAnalyzer {
                 .await
                 .map_err(|error| fail(format!("redis: {error}")))?;
             if let Some(lock) = lock {
+                let policy = RetryPolicy {
+                    deadline: run_deadline.saturating_duration_since(Instant::now()),
+                    ..self.policy.clone()
+                };
                 let result = self
                     .analyze_holding_lock(
                         pool,
                         vision,
                         &cache_key,
-                        &image_sha256,
                         language,
                         ImageInput {
                             media_type,
                             bytes: &bytes,
                         },
+                        &policy,
                     )
                     .await;
                 self.locks.unlock(lock).await;
@@ -269,30 +276,24 @@ impl ThumbnailAnalyzer {
         pool: &PgPool,
         vision: &VisionClient,
         cache_key: &[u8],
-        image_sha256: &[u8],
         language: AnalysisLanguage,
         image: ImageInput<'_>,
+        policy: &RetryPolicy,
     ) -> Result<bool, Failure> {
         if self.is_cached(pool, cache_key).await? {
             return Ok(true);
         }
+        let image_sha256 = Sha256::digest(image.bytes).to_vec();
         let template = self.prompts.template(language);
-        let success = run_analysis(
-            vision,
-            &self.limit,
-            &self.prompts,
-            template,
-            image,
-            &self.policy,
-        )
-        .await
-        .map_err(|failure| Failure { message: failure.0 })?;
+        let success = run_analysis(vision, &self.limit, &self.prompts, template, image, policy)
+            .await
+            .map_err(|failure| Failure { message: failure.0 })?;
         let clamp = |value: i64| i32::try_from(value).unwrap_or(i32::MAX);
         thumbnail_analyses::insert_analysis(
             pool,
             &NewAnalysis {
                 cache_key,
-                image_sha256,
+                image_sha256: &image_sha256,
                 language: language.code(),
                 model: vision.model(),
                 prompt_version: &template.prompt_version,
