@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokworks_shared::queue::ExtractQueue;
 
+use crate::active_claims::ActiveClaims;
 use crate::extractor::VideoExtractor;
 use crate::thumbnail_analysis::ThumbnailAnalyzer;
 use crate::transcripts::SubtitleFetcher;
@@ -82,4 +83,6 @@ pub struct JobContext {
     /// The `analyze` stage (always set by the worker process; `None` only in tests of other
     /// stages, where a requested analysis fails saying it is not available).
     pub thumbnail_analyzer: Option<Arc<ThumbnailAnalyzer>>,
+    /// The claims the handlers of this process work on: the heartbeat renews their leases.
+    pub active_claims: ActiveClaims,
 }

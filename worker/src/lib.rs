@@ -4,6 +4,7 @@
 //! cleanup, heartbeats, leases, reconciler), the webhook deliverer, the feed walker, and the
 //! thumbnail-analysis stage (vision API).
 
+pub mod active_claims;
 pub mod apalis_runtime;
 pub mod config;
 pub mod context;
@@ -27,6 +28,7 @@ use secrecy::ExposeSecret;
 use tokworks_shared::db;
 use tokworks_shared::queue::{ExtractQueue, QueueError};
 
+use crate::active_claims::ActiveClaims;
 use crate::apalis_runtime::maintenance::Maintenance;
 use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
@@ -112,6 +114,7 @@ pub async fn run_worker_process(
         }),
         subtitles,
         thumbnail_analyzer: Some(thumbnail_analyzer),
+        active_claims: ActiveClaims::default(),
     };
 
     let deliverer = webhooks::Deliverer {
@@ -133,6 +136,7 @@ pub async fn run_worker_process(
         pool,
         queue,
         identity,
+        active_claims: context.active_claims.clone(),
         item_lease: ITEM_LEASE,
         vision_configured: config.analyzer_settings().openai_api_key.is_some(),
     };

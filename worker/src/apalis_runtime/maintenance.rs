@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokworks_shared::db::{item_claims, worker_heartbeats};
 use tokworks_shared::queue::ExtractQueue;
 
+use crate::active_claims::ActiveClaims;
 use crate::context::WorkerIdentity;
 use crate::reconciler::{self, ENQUEUE_GRACE};
 
@@ -31,6 +32,8 @@ pub struct Maintenance {
     pub pool: PgPool,
     pub queue: ExtractQueue,
     pub identity: std::sync::Arc<WorkerIdentity>,
+    /// The claims this process's handlers hold (shared with `JobContext`).
+    pub active_claims: ActiveClaims,
     pub item_lease: Duration,
     /// Announced in the heartbeat: this worker can analyse thumbnails (OPENAI_API_KEY is set).
     pub vision_configured: bool,
@@ -81,7 +84,9 @@ impl Maintenance {
         }
     }
 
-    /// Writes the heartbeat row and renews the leases of this worker's running items.
+    /// Writes the heartbeat row and renews the leases of the items this process's handlers
+    /// are working on (not every item claimed under this worker's name: a handler that
+    /// panicked lets its lease run out, so another worker takes the item over).
     pub async fn heartbeat(&self) {
         let identity = worker_heartbeats::WorkerIdentity {
             worker_name: &self.identity.worker_name,
@@ -94,7 +99,8 @@ impl Maintenance {
             tracing::warn!(%error, "cannot write the worker heartbeat");
         }
         if let Err(error) =
-            item_claims::renew_leases(&self.pool, &self.identity.worker_name, self.item_lease).await
+            item_claims::renew_leases(&self.pool, &self.active_claims.snapshot(), self.item_lease)
+                .await
         {
             tracing::warn!(%error, "cannot renew item leases");
         }

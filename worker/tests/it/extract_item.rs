@@ -465,3 +465,46 @@ async fn an_item_that_lost_its_worker_with_attempts_left_runs_again(pool: PgPool
     assert_eq!(extractor.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     queue.delete_all_keys().await.unwrap();
 }
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn only_the_claims_a_process_works_on_get_their_leases_renewed(pool: PgPool) {
+    let urls = [
+        "https://www.tiktok.com/@someone/video/7300000000000000003",
+        "https://www.tiktok.com/@someone/video/7300000000000000004",
+    ];
+    let (_job_id, tasks) = insert_job(&pool, &urls, 3, json!({})).await;
+    let mut claims = Vec::new();
+    for task in &tasks {
+        let claim = item_claims::claim_item(&pool, task.item_id, "w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("claimable");
+        claims.push(claim);
+    }
+    // Both leases run out; the process still works on the first claim only (the handler of
+    // the second panicked, dropping its guard).
+    let active = tokworks_worker::active_claims::ActiveClaims::default();
+    let _working_on = active.hold(claims[0].claim_id);
+    drop(active.hold(claims[1].claim_id));
+    sqlx::query("update job_items set lease_expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let renewed = item_claims::renew_leases(&pool, &active.snapshot(), Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    assert_eq!(renewed, 1);
+    let expired: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select item_id from job_items where lease_expires_at < now() order by item_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        expired,
+        vec![tasks[1].item_id],
+        "the abandoned claim can be taken over"
+    );
+}

@@ -85,6 +85,7 @@ pub fn context(
         })
         .expect("client builds"),
         thumbnail_analyzer: None,
+        active_claims: Default::default(),
     }
 }
 

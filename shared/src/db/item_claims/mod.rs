@@ -168,17 +168,21 @@ pub async fn record_stage_timing(
     Ok(())
 }
 
-/// Extends the lease of every item `worker_name` is running. Returns how many were renewed.
+/// Extends the leases of the running items held by `claim_ids` (the claims a worker process is
+/// working on). Returns how many were renewed.
 pub async fn renew_leases(
     pool: &PgPool,
-    worker_name: &str,
+    claim_ids: &[Uuid],
     lease: Duration,
 ) -> Result<u64, sqlx::Error> {
+    if claim_ids.is_empty() {
+        return Ok(0);
+    }
     let result = sqlx::query(
         "update job_items set lease_expires_at = now() + make_interval(secs => $2)
-         where status = 'running' and claimed_by = $1",
+         where status = 'running' and claim_id = any($1)",
     )
-    .bind(worker_name)
+    .bind(claim_ids)
     .bind(lease.as_secs_f64())
     .execute(pool)
     .await?;

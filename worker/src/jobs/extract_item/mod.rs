@@ -114,6 +114,8 @@ pub async fn run_extract_item(
     else {
         return Ok(ExtractItemOutcome::NotClaimable);
     };
+    // The heartbeat renews this claim's lease while the guard lives (dropped on panic too).
+    let _working_on = context.active_claims.hold(claim.claim_id);
     if claim.took_over_expired_lease {
         tracing::warn!(item_id = %claim.item_id, attempt = claim.attempt, "took over an item whose lease expired");
     }

@@ -229,15 +229,15 @@ impl FeedWalkRunner {
                 return self.fail_walk_that_lost_its_worker(walk).await;
             }
         }
-        let renewal = tokio::spawn(renew_lease(
+        // Aborted when this future ends in any way — returns, panics or is dropped at shutdown —
+        // so a walk nobody works on any more is never kept alive by its renewal.
+        let _renewal = AbortOnDrop(tokio::spawn(renew_lease(
             self.pool.clone(),
             walk.walk_id,
             walk.claim_id,
             self.settings.lease,
-        ));
-        let result = self.walk_and_end(walk).await;
-        renewal.abort();
-        result
+        )));
+        self.walk_and_end(walk).await
     }
 
     async fn walk_and_end(&self, walk: &ClaimedWalk) -> Result<WalkOutcome, FeedWalkError> {
@@ -351,6 +351,15 @@ impl FeedWalkRunner {
                 tracing::warn!(job_id = %job.job_id, %error, "cannot enqueue the feed's items; the reconciler will");
             }
         }
+    }
+}
+
+/// A spawned task aborted when this handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
