@@ -394,19 +394,7 @@ pub async fn cancel_job_for_key(
         return Ok(CancelJobOutcome::AlreadyFinished);
     }
     // Items first, then the job (the lock order the worker uses too).
-    let items_canceled = sqlx::query(
-        "update job_items
-         set status = 'canceled', error_code = 'CANCELED',
-             error_message = 'The job was canceled before this item ran.',
-             error_retryable = false, finished_at = now()
-         where job_id = $1 and status = 'queued'",
-    )
-    .bind(job_id)
-    .execute(&mut *transaction)
-    .await?
-    .rows_affected();
-    let items_canceled = i32::try_from(items_canceled)
-        .map_err(|_| sqlx::Error::Protocol("item count out of range".into()))?;
+    let items_canceled = cancel_queued_items(&mut transaction, job_id).await?;
     let moved: Option<Uuid> = sqlx::query_scalar(
         "update jobs
          set status = 'canceled', items_canceled = items_canceled + $2, finished_at = now(),
@@ -423,10 +411,41 @@ pub async fn cancel_job_for_key(
         transaction.rollback().await?;
         return Ok(CancelJobOutcome::AlreadyFinished);
     }
+    // Items committed while the job update above waited for the job's row lock (a feed walk
+    // ending materialises a job's items under that lock) were invisible to the first pass; this
+    // statement sees them.
+    let late_items_canceled = cancel_queued_items(&mut transaction, job_id).await?;
+    if late_items_canceled > 0 {
+        sqlx::query("update jobs set items_canceled = items_canceled + $2 where job_id = $1")
+            .bind(job_id)
+            .bind(late_items_canceled)
+            .execute(&mut *transaction)
+            .await?;
+    }
+    let items_canceled = items_canceled + late_items_canceled;
     notify_job_finished(&mut *transaction, job_id).await?;
     super::webhooks::enqueue_job_event(&mut transaction, job_id, "job.canceled", None).await?;
     transaction.commit().await?;
     Ok(CancelJobOutcome::Canceled { items_canceled })
+}
+
+/// Ends the job's `queued` items as `canceled` (`CANCELED`); returns how many.
+async fn cancel_queued_items(
+    connection: &mut PgConnection,
+    job_id: Uuid,
+) -> Result<i32, sqlx::Error> {
+    let canceled = sqlx::query(
+        "update job_items
+         set status = 'canceled', error_code = 'CANCELED',
+             error_message = 'The job was canceled before this item ran.',
+             error_retryable = false, finished_at = now()
+         where job_id = $1 and status = 'queued'",
+    )
+    .bind(job_id)
+    .execute(connection)
+    .await?
+    .rows_affected();
+    i32::try_from(canceled).map_err(|_| sqlx::Error::Protocol("item count out of range".into()))
 }
 
 /// Sends the job-finished NOTIFY ([`JOB_FINISHED_CHANNEL`], payload = job id). Call it inside the
