@@ -14,6 +14,7 @@ pub mod item_claims;
 pub mod job_events;
 pub mod job_items;
 pub mod jobs;
+pub mod nul_free;
 pub mod service_gauges;
 pub mod stats;
 pub mod thumbnail_analyses;

@@ -7,6 +7,8 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use crate::db::nul_free::{json_without_nul, text_without_nul};
+
 /// One stored transcript.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TranscriptRow {
@@ -105,8 +107,8 @@ pub async fn upsert_transcript(
     .bind(transcript.video_id)
     .bind(transcript.language_code_name)
     .bind(transcript.source)
-    .bind(transcript.cues)
-    .bind(transcript.text)
+    .bind(json_without_nul(transcript.cues).as_ref())
+    .bind(text_without_nul(transcript.text).as_ref())
     .execute(connection)
     .await?;
     Ok(())

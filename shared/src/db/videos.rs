@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgExecutor};
 
+use crate::db::nul_free::json_without_nul;
+
 /// A stored video that is recent enough to serve from cache.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct FreshVideo {
@@ -55,8 +57,8 @@ pub async fn upsert_video(
          where videos.fetched_at <= excluded.fetched_at",
     )
     .bind(record.video_id)
-    .bind(record.data)
-    .bind(record.raw_item)
+    .bind(json_without_nul(record.data).as_ref())
+    .bind(record.raw_item.map(json_without_nul).as_deref())
     .bind(record.source)
     .bind(record.fetched_at)
     .execute(connection)
