@@ -32,6 +32,22 @@ pub async fn fresh_video(
     .await
 }
 
+/// The stored video `video_id` if it was fetched at or after `since` (for a job asking for
+/// `refresh`: a copy fetched for it — by its feed walk, say — is as fresh as it asked).
+pub async fn video_fetched_since(
+    executor: impl PgExecutor<'_>,
+    video_id: &str,
+    since: DateTime<Utc>,
+) -> Result<Option<FreshVideo>, sqlx::Error> {
+    sqlx::query_as(
+        "select video_id, fetched_at from videos where video_id = $1 and fetched_at >= $2",
+    )
+    .bind(video_id)
+    .bind(since)
+    .fetch_optional(executor)
+    .await
+}
+
 /// A video to store: the `Video` result as JSON, plus the raw item it was mapped from.
 #[derive(Debug, Clone)]
 pub struct VideoRecord<'a> {

@@ -39,6 +39,8 @@ pub struct ClaimedItem {
     pub video_id: Option<String>,
     /// The job's normalised options (`refresh`, `analyze_thumbnail`, …) as accepted by the api.
     pub job_options: serde_json::Value,
+    /// When the job was submitted: a `refresh` is satisfied by a copy fetched since.
+    pub job_created_at: chrono::DateTime<chrono::Utc>,
     /// Milliseconds between the item becoming runnable (enqueue or retry time) and this claim.
     pub queue_wait_ms: f64,
     /// Whether this claim took the item over from a worker whose lease had expired.
@@ -91,6 +93,7 @@ pub async fn claim_item(
                claimed.canonical_url,
                claimed.video_id,
                jobs.options as job_options,
+               jobs.created_at as job_created_at,
                greatest(0, extract(epoch from (clock_timestamp() - greatest(
                    coalesce(claimed.enqueued_at, claimed.created_at), claimed.not_before))) * 1000
                )::float8 as queue_wait_ms,

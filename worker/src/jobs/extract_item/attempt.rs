@@ -47,16 +47,14 @@ pub(super) async fn attempt(
         }
     }
 
-    let refresh = bypass_cache
-        || claim
-            .job_options
-            .get("refresh")
-            .and_then(serde_json::Value::as_bool)
-            == Some(true);
+    let refresh = claim
+        .job_options
+        .get("refresh")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true);
     let known_video_id = claim.video_id.as_deref().or(url.video_id());
-    if let (Some(ttl), Some(video_id), false) =
-        (context.settings.cache_ttl, known_video_id, refresh)
-        && let Some(fresh) = videos::fresh_video(&context.pool, video_id, ttl)
+    if let (Some(video_id), false) = (known_video_id, bypass_cache)
+        && let Some(fresh) = stored_copy(context, claim, video_id, refresh)
             .await
             .map_err(|error| ExtractionFailure::new(ErrorCode::Internal, error.to_string()))?
     {
@@ -124,4 +122,19 @@ pub(super) async fn attempt(
         thumbnail_duration,
         analysis: None,
     })
+}
+
+/// The stored copy this item may be served from: one younger than `CACHE_TTL_SECONDS`; or, when
+/// the job asked for `refresh` (or the cache is off), one fetched since the job was submitted —
+/// by its own feed walk, typically, so that enrichment items do not fetch each video again.
+async fn stored_copy(
+    context: &JobContext,
+    claim: &ClaimedItem,
+    video_id: &str,
+    refresh: bool,
+) -> Result<Option<videos::FreshVideo>, sqlx::Error> {
+    match (context.settings.cache_ttl, refresh) {
+        (Some(ttl), false) => videos::fresh_video(&context.pool, video_id, ttl).await,
+        _ => videos::video_fetched_since(&context.pool, video_id, claim.job_created_at).await,
+    }
 }

@@ -278,6 +278,49 @@ async fn a_job_asking_for_enrichment_gets_queued_items_with_extract_tasks(pool: 
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_refreshed_enriched_feed_serves_its_items_from_the_walk_not_from_new_extractions(
+    pool: PgPool,
+) {
+    let sim = start_sim().await;
+    let runner = runner(&pool, &sim, SignerChoice::BuiltIn).await;
+    let key = api_key(&pool).await;
+    let ask = FeedAsk {
+        kind: "trending",
+        target: None,
+        count: 5,
+        options: json!({"transcript": true, "refresh": true}),
+    };
+    let (job_id, _) = submit(&pool, key, &ask, true).await;
+    run_one(&runner).await;
+
+    // `refresh` asked for data fetched after the request: the walk's copies are, so no item
+    // extracts its video again (an extractor that always fails proves it).
+    let extractor = FailingExtractor::new(ErrorCode::UpstreamUnavailable);
+    let mut context = context(pool.clone(), unique_queue().await, extractor.clone());
+    context.subtitles = subtitles_through(&sim);
+    let item_ids: Vec<Uuid> =
+        sqlx::query_scalar("select item_id from job_items where job_id = $1 order by position")
+            .bind(job_id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(item_ids.len(), 5);
+    for item_id in item_ids {
+        run_extract_item(&context, ExtractItemTask::new(job_id, item_id))
+            .await
+            .expect("the handler runs");
+    }
+    assert_eq!(extractor.calls.load(Ordering::SeqCst), 0);
+    let rows = items(&pool, job_id).await;
+    assert!(
+        rows.iter()
+            .all(|item| item.0 == "succeeded" && item.2 == Some(true)),
+        "{rows:?}"
+    );
+    assert_eq!(job_row(&pool, job_id).await.status, "succeeded");
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn an_enriched_job_whose_walk_stopped_short_ends_partial_after_its_items(pool: PgPool) {
     let sim = start_sim().await;
     let key = api_key(&pool).await;
