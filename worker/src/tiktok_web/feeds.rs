@@ -81,6 +81,8 @@ pub struct FeedWalker<'client> {
     pub(super) seen: HashSet<String>,
     pub(super) items: Vec<Value>,
     pub(super) pages_fetched: usize,
+    /// TikTok said there is no page after the last one fetched.
+    pub(super) exhausted: bool,
     pub(super) stopped: Option<FeedStop>,
 }
 
@@ -106,6 +108,10 @@ impl<'client> FeedWalker<'client> {
         }
         if self.items.len() >= self.count {
             self.stopped = Some(FeedStop::CountReached);
+            return None;
+        }
+        if self.exhausted {
+            self.stopped = Some(FeedStop::NoMore);
             return None;
         }
         loop {
@@ -135,12 +141,11 @@ impl<'client> FeedWalker<'client> {
                 Step::Page { items, next } => {
                     self.pages_fetched += 1;
                     let new_items = self.add(items);
-                    if self.items.len() >= self.count {
-                        self.stopped = Some(FeedStop::CountReached);
-                    } else if let Some(next) = next {
-                        self.state = next;
-                    } else {
-                        self.stopped = Some(FeedStop::NoMore);
+                    // Whether the count is reached is decided at the next call: an item of this
+                    // page set aside as unusable makes room for one of the next page.
+                    match next {
+                        Some(next) => self.state = next,
+                        None => self.exhausted = true,
                     }
                     return Some(FeedPage {
                         page_number: self.pages_fetched,
@@ -149,6 +154,14 @@ impl<'client> FeedWalker<'client> {
                 }
             }
         }
+    }
+
+    /// Sets aside a gathered item the caller cannot use (it does not map to a video): it no
+    /// longer counts towards `count`, so the walk fetches on for a usable one; it is still
+    /// remembered, so a later page repeating it does not bring it back.
+    pub fn set_aside(&mut self, item_id: &str) {
+        self.items
+            .retain(|item| self::item_id(item).as_deref() != Some(item_id));
     }
 
     /// Walks to the end and returns what was gathered and why it stopped.
@@ -395,5 +408,27 @@ pub fn item_id(item: &Value) -> Option<String> {
         Value::String(id) if !id.trim().is_empty() => Some(id.trim().to_owned()),
         Value::Number(id) => Some(id.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::tiktok_web::{TiktokWebClient, TiktokWebSettings};
+
+    #[test]
+    fn an_item_set_aside_makes_room_and_is_not_gathered_again() {
+        let client = TiktokWebClient::new(TiktokWebSettings::default()).expect("client builds");
+        let mut walker = client.trending_walker(2);
+        let item = |id: &str| json!({"id": id});
+        assert_eq!(walker.add(vec![item("1"), item("2")]).len(), 2);
+
+        walker.set_aside("1");
+
+        assert_eq!(walker.items(), [item("2")]);
+        // A page repeating the set-aside item does not bring it back; a new one fills the room.
+        assert_eq!(walker.add(vec![item("1"), item("3")]), [item("3")]);
+        assert_eq!(walker.items(), [item("2"), item("3")]);
     }
 }

@@ -179,6 +179,7 @@ impl TiktokWebClient {
             seen: HashSet::new(),
             items: Vec::new(),
             pages_fetched: 0,
+            exhausted: false,
             stopped: None,
         }
     }

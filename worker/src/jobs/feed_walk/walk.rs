@@ -19,6 +19,7 @@ use super::FeedWalkRunner;
 use crate::extractor::ThumbnailBytes;
 use crate::jobs::extract_item::retry_delay;
 use crate::tiktok::{MapContext, map_item};
+use crate::tiktok_web::feeds::item_id;
 use crate::tiktok_web::{FeedStop, FeedWalker};
 
 /// Codes of a failure before any video after which a walk is tried again (within its budget).
@@ -58,14 +59,18 @@ impl FeedWalkRunner {
         let permits = Arc::new(Semaphore::new(self.settings.cover_concurrency.max(1)));
         let mut covers: JoinSet<Option<(String, ThumbnailBytes)>> = JoinSet::new();
         let mut videos = Vec::new();
-        let mut pages = 0;
+        let (mut pages, mut unusable) = (0, 0_usize);
         while let Some(page) = walker.next_page().await {
             pages = page.page_number;
             for item in page.new_items {
                 let video = match map_item(&item, &context) {
                     Ok(video) => video,
                     Err(error) => {
-                        tracing::warn!(%error, id = ?item.get("id"), "a feed item does not map; skipped");
+                        tracing::warn!(%error, id = ?item.get("id"), "a feed item does not map; set aside");
+                        if let Some(id) = item_id(&item) {
+                            walker.set_aside(&id);
+                        }
+                        unusable += 1;
                         continue;
                     }
                 };
@@ -94,7 +99,19 @@ impl FeedWalkRunner {
                 });
             }
         }
-        let stopped = walker.finish().await.stopped;
+        let mut stopped = walker.finish().await.stopped;
+        if videos.is_empty() && unusable > 0 && !matches!(stopped, FeedStop::Failed { .. }) {
+            // Items came and none could be read: TikTok's item layout changed, not an empty feed.
+            stopped = FeedStop::Failed {
+                code: ErrorCode::UpstreamChanged,
+                message: format!(
+                    "{unusable} feed items arrived and none could be read as a video \
+                     (TikTok's item layout may have changed)"
+                ),
+                retry_after: None,
+                pages_fetched: pages,
+            };
+        }
         let mut thumbnails = Vec::new();
         while let Some(joined) = covers.join_next().await {
             if let Ok(Some(thumbnail)) = joined {
