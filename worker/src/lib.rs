@@ -144,11 +144,20 @@ pub async fn run_worker_process(
     maintenance.promote().await;
     maintenance.heartbeat().await;
     let (stop_maintenance, maintenance_shutdown) = tokio::sync::watch::channel(false);
+    // The walker stops claiming walks as soon as the stop signal comes (a walk claimed while
+    // the extract workers drain could be cut off, costing one of its attempts); maintenance
+    // (lease renewal) and the deliverer go on until the extract workers have drained.
+    let (stop_walks, walks_shutdown) = tokio::sync::watch::channel(false);
     let deliverer_task = tokio::spawn(deliverer.run(maintenance_shutdown.clone()));
-    let feed_walker_task = tokio::spawn(feed_walker.run(maintenance_shutdown.clone()));
+    let feed_walker_task = tokio::spawn(feed_walker.run(walks_shutdown));
     let maintenance_task = tokio::spawn(maintenance.run(maintenance_shutdown));
 
     let shutdown_timeout = config.extract_deadline() + Duration::from_secs(15);
+    let shutdown_signal = async move {
+        let signal = shutdown_signal.await;
+        let _ = stop_walks.send(true);
+        signal
+    };
     let result = apalis_runtime::run_extract_workers(
         context,
         config.concurrency(),
