@@ -3,6 +3,8 @@
 //! both timestamp forms, cue settings, multi-line payloads, tags, character references and any
 //! line ending. Returns the cues as plain text with times, and the whole text.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// One cue: when it shows and its plain text (tags stripped, references decoded, one line per
@@ -196,7 +198,7 @@ fn cue_line_text(line: &str) -> String {
         } else {
             let (decoded, consumed) = character_reference(rest);
             if in_ruby_text == 0 {
-                out.push_str(decoded);
+                out.push_str(&decoded);
             }
             rest = &rest[consumed..];
         }
@@ -207,9 +209,11 @@ fn cue_line_text(line: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The text a character reference at the start of `text` stands for, and its length. An
-/// unknown or unterminated reference is kept as written (only the `&` is consumed).
-fn character_reference(text: &str) -> (&'static str, usize) {
+/// The text a character reference at the start of `text` stands for, and its length: the named
+/// references WebVTT knows and numeric ones (`&#8217;`, `&#x2019;`). An unknown, unterminated or
+/// invalid reference (NUL, a surrogate, beyond U+10FFFF) is kept as written (only the `&` is
+/// consumed).
+fn character_reference(text: &str) -> (Cow<'static, str>, usize) {
     const NAMED: [(&str, &str); 9] = [
         ("&amp;", "&"),
         ("&lt;", "<"),
@@ -221,10 +225,32 @@ fn character_reference(text: &str) -> (&'static str, usize) {
         ("&apos;", "'"),
         ("&#39;", "'"),
     ];
-    NAMED
+    if let Some((reference, decoded)) = NAMED
         .iter()
         .find(|(reference, _)| text.starts_with(reference))
-        .map_or(("&", 1), |(reference, decoded)| (*decoded, reference.len()))
+    {
+        return (Cow::Borrowed(decoded), reference.len());
+    }
+    numeric_reference(text).unwrap_or((Cow::Borrowed("&"), 1))
+}
+
+/// `&#N;` or `&#xH;` (at most 8 digits) at the start of `text`.
+fn numeric_reference(text: &str) -> Option<(Cow<'static, str>, usize)> {
+    let body = text.strip_prefix("&#")?;
+    let (digits, radix, prefix_len) = match body.strip_prefix(['x', 'X']) {
+        Some(hex) => (hex, 16, 3),
+        None => (body, 10, 2),
+    };
+    let end = digits.find(';')?;
+    let number = &digits[..end];
+    if number.is_empty() || number.len() > 8 || !number.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let character = u32::from_str_radix(number, radix)
+        .ok()
+        .filter(|code| *code != 0)
+        .and_then(char::from_u32)?;
+    Some((Cow::Owned(character.to_string()), prefix_len + end + 1))
 }
 
 /// The cue lines joined with spaces, consecutive repeated lines kept once.

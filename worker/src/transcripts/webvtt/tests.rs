@@ -51,6 +51,21 @@ fn bom_crlf_header_note_style_and_region_blocks() {
 }
 
 #[test]
+fn numeric_character_references_are_decoded_and_bad_ones_kept() {
+    let file = "WEBVTT\n\n00:01.000 --> 00:02.000\nit&#8217;s caf&#xE9; &#X1F600;\n\n\
+                00:02.000 --> 00:03.000\n&#0; &#xD800; &#99999999; &#12a; &#;";
+    let parsed = parse_webvtt(file).unwrap();
+    let texts: Vec<&str> = parsed.cues.iter().map(|cue| cue.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "it\u{2019}s caf\u{e9} \u{1F600}",
+            "&#0; &#xD800; &#99999999; &#12a; &#;"
+        ]
+    );
+}
+
+#[test]
 fn tags_and_character_references_become_plain_text() {
     let file = "WEBVTT\n\n00:01.000 --> 00:02.000\n<v Roger Bingham><i>We</i> are <b>in</b> <u>New</u> <c.yellow.bg_blue>York</c>\n\n\
                 00:02.000 --> 00:03.000\nfish &amp; chips &lt;3&gt;&nbsp;now&lrm;&rlm;\n\n\
