@@ -8,21 +8,16 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
+use tokworks_shared::db::api_keys;
 use tokworks_shared::db::jobs::{self, CancelJobOutcome, NewJob};
 use uuid::Uuid;
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn items_committed_while_a_cancel_waits_for_the_job_are_canceled_too(pool: PgPool) {
     let api_key_id = Uuid::now_v7();
-    sqlx::query(
-        "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
-         values ($1, 'test', 'tok_test', $2)",
-    )
-    .bind(api_key_id)
-    .bind(api_key_id.as_bytes().to_vec())
-    .execute(&pool)
-    .await
-    .unwrap();
+    api_keys::insert_api_key(&pool, api_key_id, "test", "tok_test", api_key_id.as_bytes())
+        .await
+        .unwrap();
     let job = NewJob {
         job_id: Uuid::now_v7(),
         api_key_id,

@@ -277,6 +277,31 @@ async fn a_job_asking_for_enrichment_gets_queued_items_with_extract_tasks(pool: 
     assert!(pending.iter().all(|pending| *pending), "{pending:?}");
 }
 
+/// Runs the extract handler on every item of `job_id` with an extractor that always fails
+/// (subtitles through the simulator): `(items run, extractions attempted)`. Zero extractions
+/// proves every item was served from the videos the walk stored.
+async fn run_items_with_a_failing_extractor(
+    pool: &PgPool,
+    sim: &SimHandle,
+    job_id: Uuid,
+) -> (usize, usize) {
+    let extractor = FailingExtractor::new(ErrorCode::UpstreamUnavailable);
+    let mut context = context(pool.clone(), unique_queue().await, extractor.clone());
+    context.subtitles = subtitles_through(sim);
+    let item_ids: Vec<Uuid> =
+        sqlx::query_scalar("select item_id from job_items where job_id = $1 order by position")
+            .bind(job_id)
+            .fetch_all(pool)
+            .await
+            .expect("items readable");
+    for item_id in &item_ids {
+        run_extract_item(&context, ExtractItemTask::new(job_id, *item_id))
+            .await
+            .expect("the handler runs");
+    }
+    (item_ids.len(), extractor.calls.load(Ordering::SeqCst))
+}
+
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_refreshed_enriched_feed_serves_its_items_from_the_walk_not_from_new_extractions(
     pool: PgPool,
@@ -295,22 +320,9 @@ async fn a_refreshed_enriched_feed_serves_its_items_from_the_walk_not_from_new_e
 
     // `refresh` asked for data fetched after the request: the walk's copies are, so no item
     // extracts its video again (an extractor that always fails proves it).
-    let extractor = FailingExtractor::new(ErrorCode::UpstreamUnavailable);
-    let mut context = context(pool.clone(), unique_queue().await, extractor.clone());
-    context.subtitles = subtitles_through(&sim);
-    let item_ids: Vec<Uuid> =
-        sqlx::query_scalar("select item_id from job_items where job_id = $1 order by position")
-            .bind(job_id)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert_eq!(item_ids.len(), 5);
-    for item_id in item_ids {
-        run_extract_item(&context, ExtractItemTask::new(job_id, item_id))
-            .await
-            .expect("the handler runs");
-    }
-    assert_eq!(extractor.calls.load(Ordering::SeqCst), 0);
+    let (items_run, extractions) = run_items_with_a_failing_extractor(&pool, &sim, job_id).await;
+    assert_eq!(items_run, 5);
+    assert_eq!(extractions, 0);
     let rows = items(&pool, job_id).await;
     assert!(
         rows.iter()
@@ -343,22 +355,9 @@ async fn an_enriched_job_whose_walk_stopped_short_ends_partial_after_its_items(p
 
     // The items go through the ordinary extract path; the walk stored the videos, so every item
     // is a cache hit (an extractor that always fails proves it).
-    let extractor = FailingExtractor::new(ErrorCode::UpstreamUnavailable);
-    let mut context = context(pool.clone(), unique_queue().await, extractor.clone());
-    context.subtitles = subtitles_through(&sim);
-    let item_ids: Vec<Uuid> =
-        sqlx::query_scalar("select item_id from job_items where job_id = $1 order by position")
-            .bind(job_id)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert_eq!(item_ids.len(), 35);
-    for item_id in item_ids {
-        run_extract_item(&context, ExtractItemTask::new(job_id, item_id))
-            .await
-            .expect("the handler runs");
-    }
-    assert_eq!(extractor.calls.load(Ordering::SeqCst), 0);
+    let (items_run, extractions) = run_items_with_a_failing_extractor(&pool, &sim, job_id).await;
+    assert_eq!(items_run, 35);
+    assert_eq!(extractions, 0);
     let rows = items(&pool, job_id).await;
     assert!(rows.iter().all(|item| item.0 == "succeeded"), "{rows:?}");
     assert_eq!(video_ids(&rows), strings(&tag["video_ids"])[..35].to_vec());
