@@ -1,4 +1,4 @@
-//! The stable error codes of items and jobs (DESIGN.md §5): their wire names and whether a retry can help.
+//! The stable error codes of items and jobs (docs/design.md "Error codes"): their wire names and whether a retry can help.
 
 use serde::{Deserialize, Serialize};
 

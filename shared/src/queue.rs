@@ -1,12 +1,15 @@
-//! The work queue: apalis-redis storage for extraction tasks, with the workarounds of
-//! reference/apalis.md §7 that both the api (push) and the worker (consume, maintain) rely on.
+//! The work queue: apalis-redis storage for extraction tasks, with the workarounds (docs/queue.md;
+//! docs/apalis-redis.md "Configuration we run with") that both the api (push) and the worker
+//! (consume, maintain) rely on.
 //!
 //! * Payloads are stored as `serde_json::Value` (never a typed `RedisStorage<T>`): a payload that
-//!   does not decode is the handler's business (`AbortError`), not a fatal backend error (§6.5).
+//!   does not decode is the handler's business (`AbortError`), not a fatal backend error
+//!   (docs/apalis-redis.md "Bug 5: undecodable payloads").
 //! * Task ids are ULIDs made here, so the caller can record them in Postgres before or after
 //!   the push (the reconciler compares them with what Redis knows).
 //! * Pushes go through apalis-redis' own `batch_push.lua` (`queries::push_tasks`), chunked.
-//! * Depth, promotion and cleanup are raw Lua (§2.7, §2.8, §2.9): apalis' Metrics API is broken,
+//! * Depth, promotion and cleanup are raw Lua (docs/apalis-redis.md, Bugs 9, 1 and 11): apalis'
+//!   Metrics API is broken,
 //!   its fetch script dies on ≥ 8000 due ids, and it never deletes finished tasks.
 
 use std::time::Duration;
@@ -42,11 +45,12 @@ pub struct QueueDepth {
     pub dead: u64,
 }
 
-/// How a worker consumes the queue (reference/apalis.md §7: `batch_size == concurrency`,
+/// How a worker consumes the queue (docs/apalis-redis.md "Worker side": `batch_size == concurrency`,
 /// short heartbeats, no per-task lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConsumerSettings {
-    /// Tasks fetched per round trip; equal to the worker's concurrency (§6.7).
+    /// Tasks fetched per round trip; equal to the worker's concurrency
+    /// (docs/apalis-redis.md "Bug 7: heartbeats wait for the batch").
     pub batch_size: usize,
     /// apalis worker heartbeat; also drives orphan recovery of dead workers' in-flight tasks.
     pub heartbeat_interval: Duration,
@@ -260,7 +264,8 @@ impl ExtractQueue {
     }
 
     /// Moves every due task from `scheduled` to `active`, 1000 ids per script call, so apalis'
-    /// fetch script never sees ≥ 8000 due ids (§6.1). Returns how many moved.
+    /// fetch script never sees ≥ 8000 due ids
+    /// (docs/apalis-redis.md "Bug 1: backlogs of 8,000 due tasks"). Returns how many moved.
     pub async fn promote_due_tasks(&self) -> Result<u64, QueueError> {
         let mut connection = self.connection.clone();
         let script = redis::Script::new(PROMOTE_SCRIPT);
@@ -284,7 +289,8 @@ impl ExtractQueue {
         }
     }
 
-    /// Deletes finished (done and dead) tasks from Redis in bounded chunks (§2.9), at most
+    /// Deletes finished (done and dead) tasks from Redis in bounded chunks
+    /// (docs/apalis-redis.md "Bug 11: nothing is ever deleted"), at most
     /// `max_tasks` of them per call. Their outcome lives in Postgres. Returns how many went.
     pub async fn cleanup_finished_tasks(&self, max_tasks: u64) -> Result<u64, QueueError> {
         let mut connection = self.connection.clone();
@@ -308,7 +314,7 @@ impl ExtractQueue {
         Ok(removed_total)
     }
 
-    /// The apalis storage a worker consumes, configured per reference/apalis.md §7
+    /// The apalis storage a worker consumes, configured per docs/apalis-redis.md "Worker side"
     /// (`lock_tasks(false)`, results persisted, the given batch size and heartbeats).
     pub fn consumer_storage(&self, settings: ConsumerSettings) -> RedisStorage<serde_json::Value> {
         let config = Config::default()

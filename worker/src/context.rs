@@ -40,7 +40,8 @@ impl ExtractSettings {
     }
 }
 
-/// Identity of this worker process (unique per start, reference/apalis.md §6.4).
+/// Identity of this worker process (unique per start, docs/apalis-redis.md
+/// "Bug 4: same-name restart").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerIdentity {
     /// `{prefix}-{host}-{pid}-{ulid}`: the name in `claimed_by`, `worker_heartbeats` and apalis.

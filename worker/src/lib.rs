@@ -140,7 +140,8 @@ pub async fn run_worker_process(
         item_lease: ITEM_LEASE,
         vision_configured: config.analyzer_settings().openai_api_key.is_some(),
     };
-    // Promote before the first fetch: apalis' fetch dies on ≥ 8000 due ids (§6.1).
+    // Promote before the first fetch: apalis' fetch dies on ≥ 8000 due ids
+    // (docs/apalis-redis.md "Bug 1: backlogs of 8,000 due tasks").
     maintenance.promote().await;
     maintenance.heartbeat().await;
     let (stop_maintenance, maintenance_shutdown) = tokio::sync::watch::channel(false);

@@ -2,7 +2,7 @@
 //! description, author{…}, stats{…}, hashtags[{id,title}], video{url,width,height,duration}}`,
 //! built from a stored `Video` record.
 //!
-//! DESIGN.md §5 documents the outer keys and `hashtags`/`video`; the fetcher forwarded TikTok's
+//! docs/design.md "Compatibility endpoints" documents the outer keys and `hashtags`/`video`; the fetcher forwarded TikTok's
 //! own names inside `author` and `stats`, so those use TikTok's camelCase names
 //! (`uniqueId`, `diggCount`, …). `video.url` is the no-watermark play address (it expires and
 //! needs TikTok's CDN cookie, as the old service's did), or the post's page URL when TikTok sent

@@ -1,5 +1,5 @@
 //! Compatibility endpoints of the two services tokworks replaces, over its job engine: the old
-//! Python analyzer's (seed-analyzer.md §1) `POST /extract`, `POST /extract/batch`, `GET /`,
+//! Python analyzer's (docs/legacy-services.md "The analyzer's endpoints") `POST /extract`, `POST /extract/batch`, `GET /`,
 //! `GET /health`, `GET /stats`, `GET /supported-platforms`, and the old Flask fetcher's
 //! `GET /trending`, `GET /category?hashtag=` (`fetcher`), with their shapes and real figures.
 

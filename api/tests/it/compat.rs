@@ -1,5 +1,5 @@
 //! The old analyzer's endpoints: shapes and key order against fixtures written from
-//! seed-analyzer.md §1, `/extract` over the job engine with each error mapping, batches with
+//! docs/legacy-services.md "The analyzer's endpoints", `/extract` over the job engine with each error mapping, batches with
 //! per-item codes and limits, the service endpoints' true values, and auth.
 
 mod fetcher;

@@ -52,7 +52,7 @@ pub(super) fn classify(url: &Url) -> Result<(TiktokUrlKind, String), TiktokUrlEr
     Ok((kind, canonical))
 }
 
-/// Path rules for the page hosts (reference/tiktok-formats.md §2.1).
+/// Path rules for the page hosts (docs/tiktok-formats.md "URL shapes").
 fn classify_page_path(segments: &[String]) -> Result<TiktokUrlKind, TiktokUrlError> {
     let keyword = |index: usize| {
         segments

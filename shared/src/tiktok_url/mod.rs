@@ -1,4 +1,4 @@
-//! TikTok URL parsing and canonicalisation: every URL shape of reference/tiktok-formats.md §2
+//! TikTok URL parsing and canonicalisation: every URL shape of docs/tiktok-formats.md "URL shapes"
 //! (full, short vm./vt./`/t/` links, m., photo, embed, share, tiktokv.com) and share text
 //! containing such a link, classified into posts, short links, profiles, hashtags and other pages.
 
@@ -102,7 +102,7 @@ impl TiktokUrlError {
 }
 
 impl TiktokUrl {
-    /// Accepts every URL shape of reference/tiktok-formats.md §2 and share text containing a link.
+    /// Accepts every URL shape of docs/tiktok-formats.md "URL shapes" and share text containing a link.
     pub fn parse(input: &str) -> Result<TiktokUrl, TiktokUrlError> {
         let candidate = extract::find_url_candidate(input)?;
         let url = extract::parse_and_validate(&candidate)?;
@@ -163,7 +163,7 @@ impl FromStr for TiktokUrl {
     }
 }
 
-/// The Unix time (seconds) encoded in a TikTok id: `id >> 32` (reference/tiktok-formats.md §2.3).
+/// The Unix time (seconds) encoded in a TikTok id: `id >> 32` (docs/tiktok-formats.md "Ids").
 /// It is the object's creation time, a few seconds before `createTime`. `None` for non-numeric ids.
 pub fn id_creation_unix_seconds(id: &str) -> Option<i64> {
     let value: u64 = id.parse().ok()?;

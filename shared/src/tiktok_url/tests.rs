@@ -1,4 +1,4 @@
-//! Every URL shape of reference/tiktok-formats.md §2.1, rejections, and properties.
+//! Every URL shape of docs/tiktok-formats.md "URL shapes", rejections, and properties.
 
 use proptest::prelude::*;
 

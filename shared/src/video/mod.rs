@@ -1,5 +1,5 @@
 //! The `Video` result type: the complete metadata of one TikTok video or photo post, as stored in
-//! `videos.data` and returned by the API (DESIGN.md §1). Built by the worker's itemStruct mapper.
+//! `videos.data` and returned by the API (docs/design.md "What tokworks does"). Built by the worker's itemStruct mapper.
 
 mod media;
 #[cfg(test)]

@@ -153,7 +153,7 @@ pub fn verify_webhook(
 mod tests {
     use super::*;
 
-    // The reference test vector of the Standard Webhooks Rust library (job-api-and-webhooks §4.3).
+    // The reference test vector of the Standard Webhooks Rust library (docs/webhooks.md "Standard Webhooks signing").
     const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
     const MSG_ID: &str = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
     const TIMESTAMP: i64 = 1_649_367_553;

@@ -1,4 +1,5 @@
-//! The TikTok WAF JavaScript proof-of-work page (tiktok-formats.md §5.2/§6.2) and the check of the
+//! The TikTok WAF JavaScript proof-of-work page (docs/tiktok-formats.md "The WAF JavaScript
+//! challenge") and the check of the
 //! `_wafchallengeid` cookie a solver sends back.
 
 use base64::Engine as _;

@@ -77,7 +77,7 @@ async fn regular_videos(sim: &SimHandle) -> Vec<Value> {
         .collect()
 }
 
-/// `stats` counts are display-rounded (tiktok-formats.md §1.6): allow half a rounding step.
+/// `stats` counts are display-rounded (docs/tiktok-formats.md "Counts: stats and statsV2"): allow half a rounding step.
 fn assert_count(name: &str, got: &Value, exact: &Value) {
     let got = got
         .as_u64()

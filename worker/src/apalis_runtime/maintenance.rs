@@ -1,4 +1,4 @@
-//! The worker process's background maintenance loop (reference/apalis.md §7.4 plus the job
+//! The worker process's background maintenance loop (docs/apalis-redis.md "Background maintenance" plus the job
 //! engine's own duties): the chunked promoter, bounded cleanup of finished tasks, this process's
 //! heartbeat row and lease renewal of its running items, and the reconciler.
 

@@ -1,4 +1,4 @@
-//! apalis wiring, with the workaround set of reference/apalis.md §6–§7: `Value` payloads, a
+//! apalis wiring, with the workaround set of docs/queue.md: `Value` payloads, a
 //! tick poll strategy, `catch_panic`, `batch_size == concurrency`, 2 s × 5 heartbeats,
 //! `lock_tasks(false)`, no apalis retries, a `Monitor` that restarts a worker after any backend
 //! error (a Redis restart), and a unique apalis worker name per (re)start.
@@ -17,10 +17,12 @@ use crate::apalis_runtime::tick_strategy::TickStrategy;
 use crate::context::JobContext;
 use crate::jobs::extract_item::extract_item_task;
 
-/// How often an idle worker polls Redis (the floor of pickup latency, §6.15).
+/// How often an idle worker polls Redis (the floor of pickup latency,
+/// docs/apalis-redis.md "Other pitfalls").
 pub const POLL_INTERVAL: Duration = Duration::from_millis(25);
 /// apalis heartbeat; with [`MISSED_HEARTBEATS`] a killed worker's fetched tasks go back to the
-/// queue after about 10–14 s instead of 300 s (§5.4).
+/// queue after about 10–14 s instead of 300 s
+/// (docs/apalis-redis.md "Heartbeats and orphan recovery").
 pub const APALIS_HEARTBEAT: Duration = Duration::from_secs(2);
 pub const MISSED_HEARTBEATS: usize = 5;
 /// Re-exported so the lease renewal period is documented next to the apalis heartbeat.
@@ -43,7 +45,8 @@ pub async fn run_extract_workers(
     Monitor::new()
         .register(move |restarts| {
             let storage = context.queue.consumer_storage(settings);
-            // A new name per restart: apalis refuses a name seen within one heartbeat (§6.4).
+            // A new name per restart: apalis refuses a name seen within one heartbeat
+            // (docs/apalis-redis.md "Bug 4: same-name restart").
             WorkerBuilder::new(format!("{base_name}-{restarts}"))
                 .backend(storage.poll_with_strategy(TickStrategy::new(POLL_INTERVAL)))
                 .catch_panic()

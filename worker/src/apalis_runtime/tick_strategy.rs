@@ -1,4 +1,4 @@
-//! A poll strategy that never loses a wake-up (reference/apalis.md §2.5, §6.2): it drains every
+//! A poll strategy that never loses a wake-up (docs/apalis-redis.md "Bug 2: lost wake-ups"): it drains every
 //! elapsed tick until the interval is `Pending`, so a timer waker is always registered. apalis'
 //! own `IntervalStrategy` can return `Ready` without one and stall the worker for a heartbeat.
 

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::lenient::{FlexBool, FlexI64, FlexString, FlexU64, UrlField, lenient, lenient_list};
 
-/// `itemStruct` (reference/tiktok-formats.md §1.6) and the SIGI `ItemModule[id]` item (§1.8).
+/// `itemStruct` (docs/tiktok-formats.md "The itemStruct fields") and the SIGI `ItemModule[id]` item
+/// ("Older page containers").
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ItemStruct {

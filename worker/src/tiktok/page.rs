@@ -1,4 +1,5 @@
-//! Finding and parsing the video data of a TikTok page (reference/tiktok-formats.md §1.2, §6.1):
+//! Finding and parsing the video data of a TikTok page (docs/tiktok-formats.md
+//! "Where the page JSON lives", "Parser robustness checklist"):
 //! `__UNIVERSAL_DATA_FOR_REHYDRATION__` (desktop and reflow), SIGI_STATE (script or inline),
 //! `__NEXT_DATA__`; the `statusCode`; and the pages that carry no data (WAF challenge, login
 //! wall, anonymous shell, layout change).

@@ -1,4 +1,4 @@
-//! TikTok `statusCode` (reference/tiktok-formats.md §1.4) → the item `ErrorCode`.
+//! TikTok `statusCode` (docs/tiktok-formats.md "statusCode values") → the item `ErrorCode`.
 //!
 //! Decisions: 0 is success unless the item is age-gated (`isContentClassified` without `video`);
 //! deleted/banned/removed posts are `VIDEO_NOT_FOUND`; restricted/masked/recheck states are

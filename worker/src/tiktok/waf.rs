@@ -1,5 +1,5 @@
-//! TikTok's WAF JavaScript proof-of-work challenge page (reference/tiktok-formats.md §5.2): finding
-//! its data in the HTML and solving it the way yt-dlp does.
+//! TikTok's WAF JavaScript proof-of-work challenge page (docs/tiktok-formats.md "The WAF
+//! JavaScript challenge"): finding its data in the HTML and solving it the way yt-dlp does.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;

@@ -1,4 +1,5 @@
-//! Honest classification of TikTok's web API answers (reference/tiktok-formats.md §3.8, §1.4):
+//! Honest classification of TikTok's web API answers (docs/tiktok-formats.md
+//! "Unsigned requests", "statusCode values"):
 //!
 //! | answer | code |
 //! |---|---|

@@ -1,4 +1,5 @@
-//! Lenient types of the web API envelopes (reference/tiktok-formats.md §3.1–§3.4, §6.1):
+//! Lenient types of the web API envelopes (docs/tiktok-formats.md "Web feeds and APIs",
+//! "Parser robustness checklist"):
 //! `statusCode` or `status_code`, `hasMore`/`has_more`/`hasMorePrevious` as bool or 0/1,
 //! `cursor` as string or int, an absent `itemList` = no items, a listed item without `id` =
 //! `UPSTREAM_CHANGED` (layout drift); `challengeInfo` with `statsV2`

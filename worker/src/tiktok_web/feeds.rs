@@ -1,4 +1,4 @@
-//! Typed feed walkers (reference/tiktok-formats.md §3.2–§3.4, ytdlp-tiktok.md §7.4), one page
+//! Typed feed walkers (docs/tiktok-formats.md "Trending", "Hashtag", "User"; docs/ytdlp.md "Feeds"), one page
 //! per [`FeedWalker::next_page`], each endpoint with its own cursor rule:
 //!
 //! * trending: `/api/recommend/item_list/` has no cursor; each call returns the session's next

@@ -1,4 +1,5 @@
-//! The TikTok web feed client (DESIGN.md §4, reference/tiktok-formats.md §3): trending,
+//! The TikTok web feed client (docs/design.md "Extraction backends",
+//! docs/tiktok-formats.md "Web feeds and APIs"): trending,
 //! hashtag and user feeds through TikTok's web `/api/…` endpoints with a cookie jar (`msToken`,
 //! `ttwid`, `tt_chain_token`), the common web query, a pluggable signer (none, built-in, or an
 //! external sign server), the web extractor's HTTP client (proxy, insecure TLS, no automatic

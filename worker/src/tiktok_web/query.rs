@@ -1,6 +1,6 @@
-//! The common query of TikTok's web `/api/…` endpoints (reference/tiktok-formats.md §3.1): the
+//! The common query of TikTok's web `/api/…` endpoints (docs/tiktok-formats.md "Common web request"): the
 //! web app's fixed parameters, a 19-digit `device_id`, and browser-fingerprint parameters kept
-//! consistent with the `User-Agent` the request is sent (and signed) with (§3.7).
+//! consistent with the `User-Agent` the request is sent (and signed) with ("Signing").
 
 use rand::Rng;
 use reqwest::Url;

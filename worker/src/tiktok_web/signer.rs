@@ -1,4 +1,5 @@
-//! Request signing (reference/tiktok-formats.md §3.7–§3.9), pluggable:
+//! Request signing (docs/tiktok-formats.md "Signing", "Unsigned requests", "How tools obtain
+//! signatures"), pluggable:
 //!
 //! * [`SignerChoice::None`]: requests go out unsigned. Real TikTok (and the simulator) answer
 //!   the signed endpoints (recommend, challenge items, post list, user detail) with an empty 200.

@@ -1,6 +1,7 @@
 //! Resolving a user feed's input (`name`, `@name`, a profile URL) to TikTok's `secUid`: the
 //! signed `/api/user/detail/` when a signer is configured, else (or when it answers an empty
-//! 200) the profile page's `webapp.user-detail` scope, as yt-dlp does (ytdlp-tiktok.md §7.4).
+//! 200) the profile page's `webapp.user-detail` scope, as yt-dlp does (docs/ytdlp.md
+//! "Feeds").
 
 use std::sync::LazyLock;
 

@@ -1,6 +1,6 @@
 //! Downloads subtitle files: only `https` URLs on TikTok's CDN domains, through the worker's
 //! TikTok HTTP client (the extractor's proxy and TLS settings), with a size cap and a deadline.
-//! Subtitle URLs are path-signed and need no cookie (reference/tiktok-formats.md §4.1), so each
+//! Subtitle URLs are path-signed and need no cookie (docs/tiktok-formats.md "CDN hosts and URL anatomy"), so each
 //! download uses a fresh cookie session. Whether a signed URL expired is the CDN's decision (its
 //! 403), not this machine's clock: a skewed clock would otherwise discard good URLs.
 

@@ -1,9 +1,9 @@
-//! Maps what the web extractor saw to item error codes (DESIGN.md §5,
-//! reference/tiktok-formats.md §1.5): HTTP statuses, transport failures, page errors and
+//! Maps what the web extractor saw to item error codes (docs/design.md "Error codes",
+//! docs/tiktok-formats.md "Page-level failures"): HTTP statuses, transport failures, page errors and
 //! redirect targets. Redirect targets are also the SSRF guard: a `Location` is only followed
 //! when `TiktokUrl::parse` accepts it as a TikTok post or short link.
 //!
-//! Decisions where the reference leaves a choice:
+//! Decisions where docs/tiktok-formats.md leaves a choice:
 //! * 404/410 → `VIDEO_NOT_FOUND`; any other unexpected status → `UPSTREAM_CHANGED`.
 //! * A redirect to `/login` → `LOGIN_REQUIRED`; to `/notfound`, the home page, a profile or any
 //!   other non-post TikTok page → `VIDEO_NOT_FOUND` (an invalid or unavailable link).

@@ -1,7 +1,7 @@
 //! The HTTP side of the web extractor: one shared `reqwest` client (proxy, TLS, connection pool,
 //! no automatic redirects, no built-in cookie store) and a per-extraction [`Session`] that keeps
 //! its own cookie jar, so the CDN request rides on the cookies of the page request that
-//! preceded it and nothing leaks between unrelated URLs (reference/tiktok-formats.md §4.3).
+//! preceded it and nothing leaks between unrelated URLs (docs/tiktok-formats.md "CDN access rules").
 
 use std::time::Duration;
 

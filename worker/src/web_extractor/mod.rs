@@ -1,4 +1,4 @@
-//! The native web extractor (`EXTRACTOR=web`, DESIGN.md §4): fetches the TikTok page itself with
+//! The native web extractor (`EXTRACTOR=web`, docs/design.md "Extraction backends"): fetches the TikTok page itself with
 //! a browser-like HTTP client — short links resolved by hand (`short_links`), the page fetched
 //! and parsed, a WAF challenge answered once (`page`), the cover downloaded with the page's
 //! cookies and `Referer` (`thumbnail`) — and classifies every failure (`classify`). Each

@@ -1,4 +1,5 @@
-//! Fetching and parsing the video page (reference/tiktok-formats.md §1.1, §1.5, §5.2): the
+//! Fetching and parsing the video page (docs/tiktok-formats.md "Page request
+//! basics", "Page-level failures", "The WAF JavaScript challenge"): the
 //! canonical `https://www.tiktok.com/@{user}/video/{id}` (photo posts too), redirects checked
 //! like short links, one answered WAF challenge, then `parse_video_page`.
 

@@ -1,4 +1,4 @@
-//! Short-link resolution (reference/tiktok-formats.md §2.2): GET `vm.`/`vt.tiktok.com/{code}/` or
+//! Short-link resolution (docs/tiktok-formats.md "Short links"): GET `vm.`/`vt.tiktok.com/{code}/` or
 //! `www.tiktok.com/t/{code}/` without following, read `Location`, re-check it with
 //! `TiktokUrl::parse` (the SSRF guard), at most [`MAX_REDIRECT_HOPS`] hops.
 

@@ -1,9 +1,10 @@
 //! Maps a failed yt-dlp extraction (the helper's structured error) to a stable item error code
-//! (DESIGN.md §5), following reference/ytdlp-tiktok.md §4 and §10. Structured fields win over
+//! (docs/design.md "Error codes"), following docs/ytdlp.md "Error messages" and "Classifying
+//! errors". Structured fields win over
 //! message text: TikTok's `statusCode` from the parsed page, then the HTTP status, then the
 //! exception type, and only then yt-dlp's message.
 //!
-//! Decisions where the reference leaves a choice:
+//! Decisions where docs/ytdlp.md leaves a choice:
 //! * `Unable to extract challenge data` / `Unable to solve JS challenge` (a WAF wall yt-dlp could
 //!   not pass) → `UPSTREAM_BLOCKED`; `Unexpected response from webpage request`, `Unable to
 //!   extract universal data`, `No video formats found` and other unexpected page shapes →

@@ -1,5 +1,5 @@
-//! A pool of long-lived yt-dlp helper processes (DESIGN.md §4: 11 ms per URL warm instead of
-//! 250 ms cold). Each request takes an idle process, runs under the overall deadline, and gives
+//! A pool of long-lived yt-dlp helper processes (docs/ytdlp.md "Cost per URL": 11 ms per URL warm
+//! instead of 250 ms cold). Each request takes an idle process, runs under the overall deadline, and gives
 //! the process back. A process that overruns the deadline is killed (its half-done request must
 //! not leak into the next one) and a crashed one is dropped; replacements are spawned on demand.
 

@@ -1,5 +1,6 @@
 //! Key-order checks: JSON parsed with its object keys in document order (serde_json's `Value`
-//! sorts them), and the fixtures of api/tests/fixtures/compat written from seed-analyzer.md §1.
+//! sorts them), and the fixtures of api/tests/fixtures/compat written from
+//! docs/legacy-services.md "The analyzer's endpoints".
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! The worker's side of the item lifecycle (notes/contracts.md "Item lifecycle"): the guarded
+//! The worker's side of the item lifecycle (docs/claims-and-leases.md "Item lifecycle"): the guarded
 //! claim, the guarded end (succeeded / failed / retry) with job counters and NOTIFY, lease renewal,
 //! and the reconciler's queries. Every transition is an `UPDATE … WHERE <expected state> RETURNING`,
 //! so a task that runs twice (at-least-once delivery) changes nothing the second time.

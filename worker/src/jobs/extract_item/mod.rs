@@ -2,7 +2,7 @@
 //! the video cache or extracts it, maps TikTok's item to our `Video`, and ends the attempt —
 //! video, thumbnail, stage timings, item result, job counters and NOTIFY in one transaction
 //! guarded by the claim. Retryable failures go back to `queued` with a backoff and a delayed
-//! task; apalis' own retries are never used (reference/apalis.md §6.6).
+//! task; apalis' own retries are never used (docs/apalis-redis.md "Bug 6: retries ignore the settings").
 
 mod attempt;
 mod store;

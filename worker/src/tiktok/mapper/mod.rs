@@ -54,7 +54,8 @@ impl MapError {
     }
 }
 
-/// Maps one `itemStruct` to a `Video`. Tolerates everything of reference/tiktok-formats.md §6.1.
+/// Maps one `itemStruct` to a `Video`. Tolerates everything of docs/tiktok-formats.md
+/// "Parser robustness checklist".
 pub fn map_item(item: &Value, context: &MapContext) -> Result<Video, MapError> {
     if !item.is_object() {
         return Err(MapError::NotAnObject);

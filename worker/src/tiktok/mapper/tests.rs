@@ -1,4 +1,4 @@
-//! The mapper against hand-written items covering reference/tiktok-formats.md §6.1.
+//! The mapper against hand-written items covering docs/tiktok-formats.md "Parser robustness checklist".
 
 use chrono::TimeZone;
 use serde_json::{Value, json};
@@ -19,7 +19,7 @@ fn expiry() -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(EXPIRE, 0)
 }
 
-/// The 2025-style item of reference/tiktok-formats.md §1.7.
+/// The 2025-style item of docs/tiktok-formats.md "A 2025-style page".
 fn universal_item() -> Value {
     let cdn = |host: &str, tag: &str| {
         format!(
