@@ -35,7 +35,7 @@ fn validator() -> Validator {
 
 fn template(language: &str) -> Value {
     let text = std::fs::read_to_string(prompt_dir().join(format!("{language}.yaml"))).unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    yaml_serde::from_str(&text).unwrap()
 }
 
 fn fields(template: &Value) -> Vec<Value> {

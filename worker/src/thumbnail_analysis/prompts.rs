@@ -52,7 +52,7 @@ pub enum PromptError {
     #[error("{path} is not valid YAML for a prompt template: {source}")]
     Yaml {
         path: PathBuf,
-        source: serde_yaml::Error,
+        source: yaml_serde::Error,
     },
     #[error("{path} is not valid JSON: {source}")]
     SchemaJson {
@@ -255,7 +255,7 @@ fn load_template(
     let path = folder.join(format!("{}.yaml", language.code()));
     let bytes = read(&path)?;
     let file: TemplateFile =
-        serde_yaml::from_slice(&bytes).map_err(|source| PromptError::Yaml {
+        yaml_serde::from_slice(&bytes).map_err(|source| PromptError::Yaml {
             path: path.clone(),
             source,
         })?;
