@@ -32,13 +32,62 @@ impl FromRequestParts<AppState> for ApiKey {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let presented = presented_key(parts).ok_or(ApiError::Unauthenticated)?;
         let key_sha256 = hash_api_key(presented);
+        if let Some(key) = state.verified_keys.get(&key_sha256) {
+            return Ok(key);
+        }
         let row = api_keys::find_active_api_key_by_hash(&state.db, &key_sha256)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
-        Ok(ApiKey {
+        let key = ApiKey {
             api_key_id: row.api_key_id,
             name: row.name,
-        })
+        };
+        state.verified_keys.insert(key_sha256, key.clone());
+        Ok(key)
+    }
+}
+
+/// Keys verified against Postgres in the last `API_KEY_CACHE_SECONDS`, by SHA-256, so a busy
+/// client costs one key lookup per interval instead of one per request. A revoked key is
+/// therefore refused at the latest that long after its revocation; unknown keys are never
+/// cached (a new key works at once).
+#[derive(Clone)]
+pub struct VerifiedKeys {
+    cache: Option<moka::sync::Cache<[u8; 32], ApiKey>>,
+}
+
+/// Most keys the cache holds (beyond it, the least used are looked up again).
+const VERIFIED_KEYS_CAPACITY: u64 = 100_000;
+
+impl VerifiedKeys {
+    /// A cache keeping each key for `ttl` (zero: no cache, every request reads Postgres).
+    pub fn new(ttl: std::time::Duration) -> Self {
+        let cache = (!ttl.is_zero()).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_KEYS_CAPACITY)
+                .time_to_live(ttl)
+                .build()
+        });
+        VerifiedKeys { cache }
+    }
+
+    fn get(&self, key_sha256: &[u8; 32]) -> Option<ApiKey> {
+        self.cache.as_ref()?.get(key_sha256)
+    }
+
+    fn insert(&self, key_sha256: [u8; 32], key: ApiKey) {
+        if let Some(cache) = &self.cache {
+            cache.insert(key_sha256, key);
+        }
+    }
+}
+
+impl std::fmt::Debug for VerifiedKeys {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("VerifiedKeys")
+            .field("enabled", &self.cache.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -67,44 +116,70 @@ pub fn key_prefix(key: &str) -> String {
     key.chars().take(KEY_PREFIX_CHARS).collect()
 }
 
-/// Makes `API_KEY` the one active bootstrap key (or revokes bootstrap keys when it is unset).
+/// Makes the `API_KEY` bootstrap key exist (stored hashed, with its webhook secret) without
+/// touching any other key: replicas started with another value, or with none, never revoke each
+/// other's keys; an operator retires an old bootstrap key with `tokworks-api keys revoke`. A key
+/// revoked that way stays revoked (a warning says so). Unset: nothing is done. Shorter than
+/// [`MIN_BOOTSTRAP_KEY_CHARS`]: refused, nothing is stored.
 pub async fn sync_bootstrap_key(
     pool: &PgPool,
     api_key: Option<&SecretString>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), BootstrapKeyError> {
+    let Some(key) = checked_bootstrap_key(api_key)? else {
+        tracing::info!("API_KEY is unset: no bootstrap key (existing keys are left as they are)");
+        return Ok(());
+    };
     let mut connection = pool.acquire().await?;
+    let row = api_keys::upsert_bootstrap_api_key(
+        &mut connection,
+        Uuid::now_v7(),
+        &key_prefix(key),
+        &hash_api_key(key),
+    )
+    .await?;
+    tokworks_shared::db::webhooks::ensure_webhook_secret(&mut *connection, row.api_key_id).await?;
+    if row.revoked_at.is_some() {
+        tracing::warn!(
+            api_key_id = %row.api_key_id,
+            "API_KEY is a key revoked with `tokworks-api keys revoke`: it is not accepted"
+        );
+    } else {
+        tracing::info!(api_key_id = %row.api_key_id, "bootstrap key from API_KEY is active");
+    }
+    Ok(())
+}
+
+/// Shortest accepted `API_KEY`, in characters.
+pub const MIN_BOOTSTRAP_KEY_CHARS: usize = 32;
+
+/// Why the `API_KEY` bootstrap key was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapKeyError {
+    #[error(
+        "API_KEY is {length} characters long; at least {MIN_BOOTSTRAP_KEY_CHARS} are required \
+         (use a long random key, e.g. `openssl rand -base64 32`)"
+    )]
+    TooShort { length: usize },
+    #[error("cannot store the API_KEY bootstrap key: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The trimmed `API_KEY`: `None` when unset or blank, refused when shorter than
+/// [`MIN_BOOTSTRAP_KEY_CHARS`]. `serve` checks it before connecting to anything.
+pub fn checked_bootstrap_key(
+    api_key: Option<&SecretString>,
+) -> Result<Option<&str>, BootstrapKeyError> {
     match api_key
         .map(|key| key.expose_secret().trim())
         .filter(|key| !key.is_empty())
     {
-        Some(key) => {
-            if key.len() < 32 {
-                tracing::warn!("API_KEY is shorter than 32 characters: use a long random key");
-            }
-            let row = api_keys::upsert_bootstrap_api_key(
-                &mut connection,
-                Uuid::now_v7(),
-                &key_prefix(key),
-                &hash_api_key(key),
-            )
-            .await?;
-            tokworks_shared::db::webhooks::ensure_webhook_secret(&mut *connection, row.api_key_id)
-                .await?;
-            if row.revoked_at.is_some() {
-                tracing::warn!(api_key_id = %row.api_key_id, "API_KEY is a revoked key: it is not accepted");
-            } else {
-                tracing::info!(api_key_id = %row.api_key_id, "bootstrap key from API_KEY is active");
-            }
+        Some(key) if key.chars().count() < MIN_BOOTSTRAP_KEY_CHARS => {
+            Err(BootstrapKeyError::TooShort {
+                length: key.chars().count(),
+            })
         }
-        None => {
-            let revoked =
-                api_keys::revoke_bootstrap_api_keys_except(&mut *connection, None).await?;
-            if revoked > 0 {
-                tracing::info!(revoked, "API_KEY is unset: previous bootstrap keys revoked");
-            }
-        }
+        key => Ok(key),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -105,10 +105,21 @@ pub struct HttpArgs {
     )]
     pub bind_addr: SocketAddr,
 
-    /// Bootstrap API key: accepted as a key while set (stored hashed at start; changing it
-    /// revokes the previous bootstrap key).
+    /// Bootstrap API key (at least 32 characters; shorter ones stop the start): stored hashed
+    /// at start and active from then on. Changing or unsetting it revokes no key: retire an old
+    /// bootstrap key with `tokworks-api keys revoke`.
     #[arg(long = "api-key", env = "API_KEY", hide_env_values = true)]
     pub api_key: Option<SecretString>,
+
+    /// How long a verified API key is trusted without asking Postgres again, in seconds: a
+    /// revoked key is refused at the latest this long after `keys revoke` (0: no cache).
+    #[arg(
+        long = "api-key-cache-seconds",
+        env = "API_KEY_CACHE_SECONDS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(0..=300)
+    )]
+    pub api_key_cache_seconds: u64,
 
     /// Attempts per item before it fails (the retry budget lives in Postgres).
     #[arg(long = "item-max-attempts", env = "ITEM_MAX_ATTEMPTS", default_value_t = 4,

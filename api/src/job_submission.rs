@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use tokworks_shared::db::jobs::{self as job_db, NewJob, NewJobItem, NewJobWebhook};
+use tokworks_shared::db::jobs::{NewJob, NewJobItem, NewJobWebhook};
 use tokworks_shared::jobs::ExtractItemTask;
+use tokworks_shared::queue::ExtractQueue;
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
@@ -14,31 +15,22 @@ use crate::job_request::{AcceptedWebhook, VideoJobRequest};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// Pushes one task per item (duplicates excepted: they end with their first item), then
-/// records the task ids. Redis trouble is logged, not returned:
-/// the job is accepted, and the worker's reconciler enqueues it from Postgres.
+/// Hands the tasks of a job just committed (duplicates excepted: they end with their first
+/// item) to the queue's pusher, which sends them to Redis in batches after the answer has gone.
+/// The task ids were stored with the items in the insert, so nothing is written afterwards;
+/// a task Redis never gets (Redis down, the api killed first) is pushed again by the worker's
+/// reconciler once `ENQUEUE_GRACE` has passed.
 pub(crate) async fn enqueue_items(state: &AppState, job: &NewJob) {
-    let item_ids: Vec<Uuid> = job
+    let tasks: Vec<(String, ExtractItemTask)> = job
         .items
         .iter()
         .filter(|item| item.duplicate_of.is_none())
-        .map(|item| item.item_id)
+        .filter_map(|item| {
+            let task_id = item.task_id.clone()?;
+            Some((task_id, ExtractItemTask::new(job.job_id, item.item_id)))
+        })
         .collect();
-    let tasks: Vec<ExtractItemTask> = item_ids
-        .iter()
-        .map(|item_id| ExtractItemTask::new(job.job_id, *item_id))
-        .collect();
-    let task_ids = match state.queue.push(&tasks).await {
-        Ok(task_ids) => task_ids,
-        Err(error) => {
-            tracing::warn!(job_id = %job.job_id, %error, "enqueue failed; the reconciler will enqueue the job");
-            return;
-        }
-    };
-    let enqueued: Vec<(Uuid, String)> = item_ids.into_iter().zip(task_ids).collect();
-    if let Err(error) = job_db::record_items_enqueued(&state.db, &enqueued).await {
-        tracing::warn!(job_id = %job.job_id, %error, "could not record task ids after enqueue");
-    }
+    state.queue.enqueue(tasks).await;
 }
 
 pub(crate) fn new_video_job(
@@ -64,6 +56,7 @@ pub(crate) fn new_video_job(
             video_id: video_job.url.video_id().map(str::to_owned),
             custom_id: None,
             max_attempts,
+            task_id: Some(ExtractQueue::new_task_id()),
         }],
         webhook: video_job.webhook.as_ref().map(|webhook| NewJobWebhook {
             url: webhook.url.clone(),

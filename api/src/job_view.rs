@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::batch_request::RejectedUrl;
-use crate::transcript_view::StoredTranscriptResponse;
+use crate::transcript_view::{StoredTranscriptResponse, TranscriptResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use tokworks_shared::db::feed_walks::JobFeedRow;
+use tokworks_shared::db::job_views::JobViewRow;
 use tokworks_shared::db::jobs::{JobRow, StageTimingRow, StoredVideoRow};
 use tokworks_shared::error_code::ErrorCode;
 use uuid::Uuid;
@@ -330,6 +331,38 @@ fn job_error(row: &JobRow) -> Option<JobErrorResponse> {
 }
 
 impl JobResponse {
+    /// Builds the full view from one read of the job and its parts; a succeeded video job's
+    /// result carries its `transcript` and `thumbnail_analysis`.
+    pub fn from_view(view: JobViewRow) -> Self {
+        let JobViewRow {
+            job,
+            timings,
+            feed,
+            result_video,
+            transcript,
+            analysis,
+        } = view;
+        let mut response =
+            JobResponse::from_parts(&job, &timings.0, result_video.map(|video| video.0));
+        if let Some(Value::Object(result)) = &mut response.result {
+            let transcript =
+                transcript.and_then(|transcript| TranscriptResponse::from_row(transcript.0));
+            // Strings and JSON values only: serialising cannot fail.
+            result.insert(
+                "transcript".to_owned(),
+                serde_json::to_value(transcript).unwrap_or_default(),
+            );
+            let analysis =
+                analysis.map(|analysis| ThumbnailAnalysisResponse::from_item_row(analysis.0));
+            result.insert(
+                "thumbnail_analysis".to_owned(),
+                serde_json::to_value(analysis).unwrap_or_default(),
+            );
+        }
+        response.feed = feed.map(|feed| JobFeedResponse::from_parts(&job, &feed.0));
+        response
+    }
+
     /// Builds the full view: the summary, the timings of the latest attempts, and the result.
     pub fn from_parts(
         row: &JobRow,

@@ -39,8 +39,8 @@ use crate::config::ServeArgs;
 pub enum ServeError {
     #[error(transparent)]
     Database(#[from] db::ConnectError),
-    #[error("cannot store the API_KEY bootstrap key: {0}")]
-    BootstrapKey(#[source] sqlx::Error),
+    #[error(transparent)]
+    BootstrapKey(#[from] auth::BootstrapKeyError),
     #[error("cannot start the job-finished listener: {0}")]
     Listener(#[source] sqlx::Error),
     #[error("cannot listen on {address}: {source}")]
@@ -58,6 +58,7 @@ impl From<&ServeArgs> for ApiSettings {
     fn from(args: &ServeArgs) -> Self {
         ApiSettings {
             item_max_attempts: args.http.item_max_attempts,
+            api_key_cache_ttl: Duration::from_secs(args.http.api_key_cache_seconds),
             batch_max_urls: usize::try_from(args.http.batch_max_urls).unwrap_or(usize::MAX),
             max_request_body_bytes: args.http.max_request_body_bytes,
             wait_max: Duration::from_secs(args.http.wait_max_seconds),
@@ -92,11 +93,11 @@ impl From<&ServeArgs> for ApiSettings {
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     // First: a SIGTERM during start-up is kept and ends in a graceful stop once serving.
     let shutdown = shutdown_signal().map_err(ServeError::Signals)?;
+    // A too-short API_KEY stops the start before anything is connected.
+    auth::checked_bootstrap_key(args.http.api_key.as_ref())?;
     let pool = db::connect(&args.database).await?;
     db::migrate(&pool).await?;
-    auth::sync_bootstrap_key(&pool, args.http.api_key.as_ref())
-        .await
-        .map_err(ServeError::BootstrapKey)?;
+    auth::sync_bootstrap_key(&pool, args.http.api_key.as_ref()).await?;
     let queue = QueueHandle::new(
         args.redis.redis_url.expose_secret().into(),
         args.redis.queue_namespace.clone(),

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, mpsc};
 use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::{ExtractQueue, QueueDepth, QueueError};
 use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
+use crate::auth::VerifiedKeys;
 use crate::metrics::ApiMetrics;
 use crate::wait::JobWaiters;
 
@@ -22,6 +23,9 @@ const QUEUE_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
     pub item_max_attempts: i32,
+    /// How long a verified API key is trusted without asking Postgres again
+    /// (API_KEY_CACHE_SECONDS; zero: not at all).
+    pub api_key_cache_ttl: Duration,
     /// Most URLs in one `batch` job (BATCH_MAX_URLS).
     pub batch_max_urls: usize,
     pub max_request_body_bytes: usize,
@@ -75,6 +79,8 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     /// The Prometheus registry of this instance.
     pub metrics: ApiMetrics,
+    /// API keys verified recently (API_KEY_CACHE_SECONDS).
+    pub verified_keys: VerifiedKeys,
 }
 
 impl AppState {
@@ -89,6 +95,7 @@ impl AppState {
             db,
             queue,
             waiters,
+            verified_keys: VerifiedKeys::new(settings.api_key_cache_ttl),
             settings: Arc::new(settings),
             metrics: ApiMetrics::start(),
         })
@@ -96,20 +103,20 @@ impl AppState {
 }
 
 /// The extraction queue, connected on first use (and retried on the next use after a failure),
-/// so the api starts and accepts jobs while Redis is down.
+/// so the api starts and accepts jobs while Redis is down; submitted tasks reach Redis through
+/// one background pusher per process, which sends whatever has gathered in one script call.
 #[derive(Clone)]
 pub struct QueueHandle {
-    redis_url: SecretString,
-    namespace: String,
-    queue: Arc<OnceCell<ExtractQueue>>,
+    queue: LazyQueue,
+    pusher: mpsc::Sender<Vec<(String, ExtractItemTask)>>,
 }
 
 impl std::fmt::Debug for QueueHandle {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("QueueHandle")
-            .field("namespace", &self.namespace)
-            .field("connected", &self.queue.initialized())
+            .field("namespace", &self.queue.namespace)
+            .field("connected", &self.queue.queue.initialized())
             .finish_non_exhaustive()
     }
 }
@@ -123,16 +130,70 @@ pub enum QueueUnavailable {
     Timeout(Duration),
 }
 
+/// Jobs' task lists waiting for the pusher. When it is full (Redis slow or down), further
+/// tasks are left to the reconciler rather than making submits wait.
+const PUSHER_BACKLOG: usize = 4096;
+/// Most tasks in one push (one `batch_push.lua` call per 500 is made by the queue itself).
+const PUSH_BATCH_MAX: usize = 2000;
+
 impl QueueHandle {
-    /// A handle on `{namespace}_extract` at `redis_url` (nothing is connected yet).
+    /// A handle on `{namespace}_extract` at `redis_url` (nothing is connected yet); starts the
+    /// pusher task, so it must be called inside a Tokio runtime.
     pub fn new(redis_url: SecretString, namespace: String) -> Self {
-        QueueHandle {
+        let queue = LazyQueue {
             redis_url,
             namespace,
             queue: Arc::new(OnceCell::new()),
+        };
+        let (pusher, backlog) = mpsc::channel(PUSHER_BACKLOG);
+        tokio::spawn(run_pusher(queue.clone(), backlog));
+        QueueHandle { queue, pusher }
+    }
+
+    /// Hands tasks whose ids are already stored in Postgres to the pusher; returns at once.
+    /// Nothing is lost if they never reach Redis: the worker's reconciler pushes every queued
+    /// item whose task Redis does not hold.
+    pub async fn enqueue(&self, tasks: Vec<(String, ExtractItemTask)>) {
+        if tasks.is_empty() {
+            return;
+        }
+        if let Err(error) = self.pusher.try_send(tasks) {
+            tracing::warn!(%error, "the queue pusher is behind; the reconciler will enqueue these items");
         }
     }
 
+    /// Pushes tasks now (for items whose task ids are recorded after the push); returns their
+    /// task ids in order.
+    pub async fn push(&self, tasks: &[ExtractItemTask]) -> Result<Vec<String>, QueueUnavailable> {
+        self.queue
+            .with_queue(async |queue: &ExtractQueue| queue.push(tasks).await)
+            .await
+    }
+
+    /// Queue counts.
+    pub async fn depth(&self) -> Result<QueueDepth, QueueUnavailable> {
+        self.queue
+            .with_queue(async |queue: &ExtractQueue| queue.depth().await)
+            .await
+    }
+
+    /// Round-trip to Redis.
+    pub async fn ping(&self) -> Result<(), QueueUnavailable> {
+        self.queue
+            .with_queue(async |queue: &ExtractQueue| queue.ping().await)
+            .await
+    }
+}
+
+/// The queue connection, made on first use.
+#[derive(Clone)]
+struct LazyQueue {
+    redis_url: SecretString,
+    namespace: String,
+    queue: Arc<OnceCell<ExtractQueue>>,
+}
+
+impl LazyQueue {
     async fn with_queue<T, F>(&self, operation: F) -> Result<T, QueueUnavailable>
     where
         F: AsyncFnOnce(&ExtractQueue) -> Result<T, QueueError>,
@@ -150,22 +211,27 @@ impl QueueHandle {
             .await
             .map_err(|_| QueueUnavailable::Timeout(QUEUE_OPERATION_TIMEOUT))?
     }
+}
 
-    /// Pushes tasks; returns their task ids in order.
-    pub async fn push(&self, tasks: &[ExtractItemTask]) -> Result<Vec<String>, QueueUnavailable> {
-        self.with_queue(async |queue: &ExtractQueue| queue.push(tasks).await)
-            .await
-    }
-
-    /// Queue counts.
-    pub async fn depth(&self) -> Result<QueueDepth, QueueUnavailable> {
-        self.with_queue(async |queue: &ExtractQueue| queue.depth().await)
-            .await
-    }
-
-    /// Round-trip to Redis.
-    pub async fn ping(&self) -> Result<(), QueueUnavailable> {
-        self.with_queue(async |queue: &ExtractQueue| queue.ping().await)
-            .await
+/// Pushes what submits hand over: waits for the first list, takes every list that gathered
+/// meanwhile (up to [`PUSH_BATCH_MAX`] tasks), and pushes them in one call; so under load one
+/// round trip carries many jobs' tasks, and an idle service pushes each job at once.
+async fn run_pusher(queue: LazyQueue, mut backlog: mpsc::Receiver<Vec<(String, ExtractItemTask)>>) {
+    let mut batch: Vec<(String, ExtractItemTask)> = Vec::new();
+    while let Some(tasks) = backlog.recv().await {
+        batch.extend(tasks);
+        while batch.len() < PUSH_BATCH_MAX {
+            match backlog.try_recv() {
+                Ok(tasks) => batch.extend(tasks),
+                Err(_) => break,
+            }
+        }
+        let pushed = queue
+            .with_queue(async |queue: &ExtractQueue| queue.push_with_ids(&batch, None).await)
+            .await;
+        if let Err(error) = pushed {
+            tracing::warn!(tasks = batch.len(), %error, "enqueue failed; the reconciler will enqueue these items");
+        }
+        batch.clear();
     }
 }

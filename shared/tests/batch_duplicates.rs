@@ -48,6 +48,7 @@ async fn new_batch(pool: &PgPool) -> (Uuid, Vec<Uuid>) {
                 video_id: Some(video_id.to_owned()),
                 custom_id: Some(format!("row-{position}")),
                 max_attempts: 3,
+                task_id: None,
             }
         })
         .collect();

@@ -187,7 +187,7 @@ pub(crate) async fn submit_and_wait(
         .await
         .map_err(|_| internal_error())?;
     drop(connection);
-    if outcome != InsertJobOutcome::Created {
+    if !matches!(outcome, InsertJobOutcome::Created { .. }) {
         return Err(internal_error());
     }
     enqueue_items(state, new_job).await;

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use serde_json::Value;
-use tokworks_shared::db::feed_walks as feed_db;
+use sqlx::types::Json as JsonColumn;
+use tokworks_shared::db::job_views::{self, JobViewRow};
 use tokworks_shared::db::jobs::{
     self as job_db, CancelJobOutcome, InsertJobOutcome, JobListQuery, JobRow,
 };
@@ -23,15 +23,11 @@ use crate::batch_request::RejectedUrl;
 use crate::feed_submission::submit_feed_job;
 use crate::job_request::{AcceptedJobRequest, CreateJobRequest, ValidationLimits};
 use crate::job_submission::{check_webhook_addresses, enqueue_items, new_batch_job, new_video_job};
-use crate::job_view::{
-    JobFeedResponse, JobListResponse, JobResponse, JobSummaryResponse, job_location,
-};
+use crate::job_view::{JobListResponse, JobResponse, JobSummaryResponse, job_location};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::path_segment;
 use crate::state::AppState;
-use crate::thumbnail_analysis_view::analyses_of_items;
-use crate::transcript_view::item_transcripts;
 
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
@@ -119,8 +115,21 @@ pub async fn create_job(
     let outcome = job_db::insert_job_with_items(&mut connection, &new_job).await?;
     drop(connection);
     let (job_id, replayed) = match outcome {
-        InsertJobOutcome::Created => {
+        InsertJobOutcome::Created { created_at } => {
             enqueue_items(&state, &new_job).await;
+            if wait.is_none() {
+                // The one round trip of a submit: the answer is the row the insert stored.
+                let mut body = JobResponse::from_view(JobViewRow {
+                    job: JobRow::just_created(&new_job, created_at),
+                    timings: JsonColumn(Vec::new()),
+                    feed: None,
+                    result_video: None,
+                    transcript: None,
+                    analysis: None,
+                });
+                body.rejected = rejected;
+                return Ok(job_answer(StatusCode::ACCEPTED, body, None));
+            }
             (new_job.job_id, false)
         }
         InsertJobOutcome::IdempotencyKeyExists {
@@ -147,19 +156,29 @@ async fn job_created_response(
     wait: Option<Duration>,
     rejected: Option<Vec<RejectedUrl>>,
 ) -> Result<Response, ApiError> {
-    let row = match wait {
-        Some(wait) => wait_for_job(state, key, job_id, wait).await?,
-        None => find_job(state, key, job_id).await?,
+    let view = match wait {
+        Some(wait) => {
+            wait_for_job(state, key, job_id, wait).await?;
+            find_job_view(state, key, job_id).await?
+        }
+        None => find_job_view(state, key, job_id).await?,
     };
-    let status = if row.is_finished() && (wait.is_some() || replayed) {
+    let status = if view.job.is_finished() && (wait.is_some() || replayed) {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
-    let mut body = job_response(state, &row).await?;
+    let mut body = JobResponse::from_view(view);
     body.rejected = rejected;
+    Ok(job_answer(status, body, wait))
+}
+
+/// A job answer of `POST /v1/jobs`: the body, `Location`, and `Preference-Applied` when a wait
+/// was applied.
+fn job_answer(status: StatusCode, body: JobResponse, wait: Option<Duration>) -> Response {
+    let location = job_location(body.summary.id);
     let mut response = (status, Json(body)).into_response();
-    if let Ok(location) = HeaderValue::from_str(&job_location(job_id)) {
+    if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     if let Some(wait) = wait
@@ -167,7 +186,7 @@ async fn job_created_response(
     {
         response.headers_mut().insert(PREFERENCE_APPLIED, applied);
     }
-    Ok(response)
+    response
 }
 
 /// `GET /v1/jobs/{job_id}`: the job with its timings and, for a finished video job, its result.
@@ -189,8 +208,8 @@ pub async fn get_job(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<JobResponse>, ApiError> {
     let job_id = parse_job_id(path)?;
-    let row = find_job(&state, &key, job_id).await?;
-    Ok(Json(job_response(&state, &row).await?))
+    let view = find_job_view(&state, &key, job_id).await?;
+    Ok(Json(JobResponse::from_view(view)))
 }
 
 /// `POST /v1/jobs/{job_id}/cancel`: idempotent; a finished job is returned unchanged.
@@ -221,8 +240,8 @@ pub async fn cancel_job(
     if let CancelJobOutcome::Canceled { items_canceled } = outcome {
         tracing::info!(%job_id, items_canceled, "job canceled");
     }
-    let row = find_job(&state, &key, job_id).await?;
-    Ok(Json(job_response(&state, &row).await?))
+    let view = find_job_view(&state, &key, job_id).await?;
+    Ok(Json(JobResponse::from_view(view)))
 }
 
 /// Query string of `GET /v1/jobs`.
@@ -350,38 +369,24 @@ pub(crate) async fn find_job(
         .ok_or(ApiError::NotFound { what: "job" })
 }
 
-/// The full view of a job: timings and, for a succeeded video job, the stored video.
+/// The whole view of the key's job `job_id`, read in one query.
+pub(crate) async fn find_job_view(
+    state: &AppState,
+    key: &ApiKey,
+    job_id: Uuid,
+) -> Result<JobViewRow, ApiError> {
+    job_views::find_job_view_for_key(&state.db, job_id, key.api_key_id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "job" })
+}
+
+/// The full view of a job already read: timings and, for a succeeded video job, the stored
+/// video (read again with its parts in one query).
 pub(crate) async fn job_response(state: &AppState, row: &JobRow) -> Result<JobResponse, ApiError> {
-    let timings = job_db::list_stage_timings_for_job(&state.db, row.job_id).await?;
-    let feed = feed_db::find_job_feed(&state.db, row.job_id).await?;
-    let result_video = match (
-        &row.first_item_result_video_id,
-        row.first_item_status.as_deref(),
-    ) {
-        (Some(video_id), Some("succeeded")) if row.kind == "video" => {
-            job_db::find_stored_video(&state.db, video_id).await?
-        }
-        _ => None,
-    };
-    let mut response = JobResponse::from_parts(row, &timings, result_video);
-    if let (Some(Value::Object(result)), Some(item_id)) = (&mut response.result, row.first_item_id)
-    {
-        let transcript = item_transcripts(&state.db, &[item_id])
-            .await?
-            .remove(&item_id);
-        // Strings and JSON values only: serialising cannot fail.
-        let transcript = serde_json::to_value(transcript).unwrap_or_default();
-        result.insert("transcript".to_owned(), transcript);
-        let analysis = analyses_of_items(&state.db, &[item_id])
-            .await?
-            .remove(&item_id);
-        result.insert(
-            "thumbnail_analysis".to_owned(),
-            serde_json::to_value(analysis).unwrap_or_default(),
-        );
-    }
-    response.feed = feed.map(|feed| JobFeedResponse::from_parts(row, &feed));
-    Ok(response)
+    let view = job_views::find_job_view_for_key(&state.db, row.job_id, row.api_key_id)
+        .await?
+        .ok_or(ApiError::NotFound { what: "job" })?;
+    Ok(JobResponse::from_view(view))
 }
 
 /// Waits (LISTEN/NOTIFY, no polling) until the job is finished or `wait` has passed.

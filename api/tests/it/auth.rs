@@ -1,11 +1,9 @@
-//! Authentication: missing, unknown, revoked keys; both header forms; the bootstrap key;
-//! and isolation between keys (another key's job is a 404).
+//! Authentication: missing, unknown, revoked keys; both header forms; and isolation between keys
+//! (another key's job is a 404). The bootstrap key: `bootstrap_key.rs`.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use secrecy::SecretString;
 use sqlx::PgPool;
-use tokworks_api::auth::sync_bootstrap_key;
 use tokworks_shared::db::api_keys;
 
 use crate::support::{TestApp, VIDEO_URL};
@@ -60,48 +58,6 @@ async fn a_key_is_accepted_in_x_api_key_and_as_a_bearer_token(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
-async fn the_bootstrap_key_authenticates_and_changing_it_revokes_the_old_one(pool: PgPool) {
-    let app = TestApp::new(pool.clone()).await;
-    let first = "bootstrap-key-number-one-0123456789abcdef";
-    let second = "bootstrap-key-number-two-0123456789abcdef";
-    sync_bootstrap_key(&pool, Some(&SecretString::from(first)))
-        .await
-        .unwrap();
-    // Starting twice with the same key keeps one row.
-    sync_bootstrap_key(&pool, Some(&SecretString::from(first)))
-        .await
-        .unwrap();
-    let status = app.send(get_jobs_with(("x-api-key", first))).await.status;
-    assert_eq!(status, StatusCode::OK);
-
-    sync_bootstrap_key(&pool, Some(&SecretString::from(second)))
-        .await
-        .unwrap();
-    assert_eq!(
-        app.send(get_jobs_with(("x-api-key", second))).await.status,
-        StatusCode::OK
-    );
-    app.send(get_jobs_with(("x-api-key", first)))
-        .await
-        .assert_problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
-
-    let bootstrap_rows: Vec<_> = api_keys::list_api_keys(&pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|row| row.is_bootstrap)
-        .collect();
-    assert_eq!(bootstrap_rows.len(), 2);
-    assert_eq!(
-        bootstrap_rows
-            .iter()
-            .filter(|row| row.revoked_at.is_none())
-            .count(),
-        1
-    );
-}
-
-#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_revoked_key_is_rejected_on_the_next_request(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
     assert_eq!(app.get("/v1/jobs").await.status, StatusCode::OK);
@@ -140,4 +96,43 @@ async fn another_keys_job_is_404_everywhere(pool: PgPool) {
         app.get(&format!("/v1/jobs/{job_id}")).await.body["status"],
         "queued"
     );
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_verified_key_is_trusted_for_api_key_cache_seconds_without_asking_postgres(pool: PgPool) {
+    let app = TestApp::with_settings(pool.clone(), |settings| {
+        settings.api_key_cache_ttl = std::time::Duration::from_secs(300);
+    })
+    .await;
+    assert_eq!(app.get("/v1/jobs").await.status, StatusCode::OK);
+    api_keys::revoke_api_key(&pool, app.api_key_id)
+        .await
+        .unwrap()
+        .unwrap();
+    // Within the cache time the key is not looked up again: the revocation is not seen yet.
+    assert_eq!(app.get("/v1/jobs").await.status, StatusCode::OK);
+    // Keys never seen are looked up every time (a key created now works at once).
+    let other = app.other_key().await;
+    let status = app.send(get_jobs_with(("x-api-key", &other))).await.status;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_revoked_key_is_refused_once_its_cache_time_has_passed(pool: PgPool) {
+    let app = TestApp::with_settings(pool.clone(), |settings| {
+        settings.api_key_cache_ttl = std::time::Duration::from_millis(300);
+    })
+    .await;
+    assert_eq!(app.get("/v1/jobs").await.status, StatusCode::OK);
+    api_keys::revoke_api_key(&pool, app.api_key_id)
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while app.get("/v1/jobs").await.status != StatusCode::UNAUTHORIZED {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the revoked key is refused after the cache time");
 }

@@ -117,6 +117,8 @@ impl TestApp {
         let queue = QueueHandle::new(redis_url.into(), namespace.clone());
         let mut settings = ApiSettings {
             item_max_attempts: 4,
+            // Off by default so that revocation tests see it at once; `auth.rs` tests the cache.
+            api_key_cache_ttl: Duration::ZERO,
             batch_max_urls: 1000,
             max_request_body_bytes: 1024 * 1024,
             wait_max,

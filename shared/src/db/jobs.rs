@@ -51,13 +51,19 @@ pub struct NewJobItem {
     pub video_id: Option<String>,
     pub custom_id: Option<String>,
     pub max_attempts: i32,
+    /// The queue task id chosen before the insert (`ExtractQueue::new_task_id`), stored with
+    /// `enqueued_at` in the insert itself, so no second write records the push; the task is
+    /// pushed after the commit, and the reconciler pushes it again if Redis never got it.
+    /// `None` for items that are never enqueued (duplicates, feed items made later).
+    pub task_id: Option<String>,
 }
 
 /// What [`insert_job_with_items`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertJobOutcome {
-    /// The job and its items were inserted and committed.
-    Created,
+    /// The job and its items were inserted (committed, unless the caller's transaction is
+    /// rolled back); `created_at` is the job's stored creation time.
+    Created { created_at: DateTime<Utc> },
     /// The key already has a job with this idempotency key; nothing was inserted.
     IdempotencyKeyExists {
         existing_job_id: Uuid,
@@ -65,22 +71,61 @@ pub enum InsertJobOutcome {
     },
 }
 
-/// Inserts a job and its items in one transaction. The idempotency key is enforced by the
+/// Inserts a job and its items in one statement (one round trip, atomic on its own: on a bare
+/// connection it is its own transaction). The idempotency key is enforced by the
 /// `jobs_idempotency_key_unique` constraint (`on conflict do nothing`, then a read of the
 /// winner), so two concurrent requests with one key never both create a job.
 pub async fn insert_job_with_items(
     connection: &mut PgConnection,
     new_job: &NewJob,
 ) -> Result<InsertJobOutcome, sqlx::Error> {
-    let mut transaction = connection.begin().await?;
     let items_total = i32::try_from(new_job.items.len())
         .map_err(|_| sqlx::Error::Protocol("too many items in one job".into()))?;
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "insert into jobs (job_id, api_key_id, kind, status, request, options, metadata,
-                           idempotency_key, items_total, webhook_url, webhook_events)
-         values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10)
-         on conflict on constraint jobs_idempotency_key_unique do nothing
-         returning job_id",
+    let mut item_ids = Vec::with_capacity(new_job.items.len());
+    let mut positions = Vec::with_capacity(new_job.items.len());
+    let mut input_urls = Vec::with_capacity(new_job.items.len());
+    let mut canonical_urls = Vec::with_capacity(new_job.items.len());
+    let mut video_ids = Vec::with_capacity(new_job.items.len());
+    let mut custom_ids = Vec::with_capacity(new_job.items.len());
+    let mut max_attempts = Vec::with_capacity(new_job.items.len());
+    let mut duplicate_ofs = Vec::with_capacity(new_job.items.len());
+    let mut task_ids = Vec::with_capacity(new_job.items.len());
+    for item in &new_job.items {
+        item_ids.push(item.item_id);
+        positions.push(item.position);
+        duplicate_ofs.push(item.duplicate_of);
+        input_urls.push(item.input_url.as_str());
+        canonical_urls.push(item.canonical_url.as_deref());
+        video_ids.push(item.video_id.as_deref());
+        custom_ids.push(item.custom_id.as_deref());
+        max_attempts.push(item.max_attempts);
+        task_ids.push(item.task_id.as_deref());
+    }
+    // Data-modifying CTEs all run to completion; the items insert reads the job insert's
+    // output, so a conflicting idempotency key inserts no items either. Foreign keys are
+    // checked at the end of the statement, when the job row exists.
+    let created_at: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "with new_job as (
+             insert into jobs (job_id, api_key_id, kind, status, request, options, metadata,
+                               idempotency_key, items_total, webhook_url, webhook_events)
+             values ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10)
+             on conflict on constraint jobs_idempotency_key_unique do nothing
+             returning job_id, created_at
+         ),
+         new_items as (
+             insert into job_items (item_id, job_id, position, input_url, canonical_url,
+                                    video_id, custom_id, status, max_attempts, duplicate_of,
+                                    task_id, enqueued_at)
+             select t.item_id, new_job.job_id, t.position, t.input_url, t.canonical_url,
+                    t.video_id, t.custom_id, 'queued', t.max_attempts, t.duplicate_of,
+                    t.task_id, case when t.task_id is null then null else now() end
+             from new_job,
+                  unnest($11::uuid[], $12::int4[], $13::text[], $14::text[], $15::text[],
+                         $16::text[], $17::int4[], $18::uuid[], $19::text[])
+                  as t(item_id, position, input_url, canonical_url, video_id, custom_id,
+                       max_attempts, duplicate_of, task_id)
+         )
+         select created_at from new_job",
     )
     .bind(new_job.job_id)
     .bind(new_job.api_key_id)
@@ -97,54 +142,6 @@ pub async fn insert_job_with_items(
             .as_ref()
             .map(|webhook| webhook.events.clone()),
     )
-    .fetch_optional(&mut *transaction)
-    .await?;
-
-    if inserted.is_none() {
-        let existing: (Uuid, bool) = sqlx::query_as(
-            "select job_id, request = $3 from jobs where api_key_id = $1 and idempotency_key = $2",
-        )
-        .bind(new_job.api_key_id)
-        .bind(&new_job.idempotency_key)
-        .bind(&new_job.request)
-        .fetch_one(&mut *transaction)
-        .await?;
-        transaction.rollback().await?;
-        return Ok(InsertJobOutcome::IdempotencyKeyExists {
-            existing_job_id: existing.0,
-            same_request: existing.1,
-        });
-    }
-
-    let mut item_ids = Vec::with_capacity(new_job.items.len());
-    let mut positions = Vec::with_capacity(new_job.items.len());
-    let mut input_urls = Vec::with_capacity(new_job.items.len());
-    let mut canonical_urls = Vec::with_capacity(new_job.items.len());
-    let mut video_ids = Vec::with_capacity(new_job.items.len());
-    let mut custom_ids = Vec::with_capacity(new_job.items.len());
-    let mut max_attempts = Vec::with_capacity(new_job.items.len());
-    let mut duplicate_ofs = Vec::with_capacity(new_job.items.len());
-    for item in &new_job.items {
-        item_ids.push(item.item_id);
-        positions.push(item.position);
-        duplicate_ofs.push(item.duplicate_of);
-        input_urls.push(item.input_url.clone());
-        canonical_urls.push(item.canonical_url.clone());
-        video_ids.push(item.video_id.clone());
-        custom_ids.push(item.custom_id.clone());
-        max_attempts.push(item.max_attempts);
-    }
-    sqlx::query(
-        "insert into job_items (item_id, job_id, position, input_url, canonical_url, video_id,
-                                custom_id, status, max_attempts, duplicate_of)
-         select item_id, $1, position, input_url, canonical_url, video_id, custom_id, 'queued',
-                max_attempts, duplicate_of
-         from unnest($2::uuid[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[],
-                     $8::int4[], $9::uuid[])
-              as t(item_id, position, input_url, canonical_url, video_id, custom_id, max_attempts,
-                   duplicate_of)",
-    )
-    .bind(new_job.job_id)
     .bind(&item_ids)
     .bind(&positions)
     .bind(&input_urls)
@@ -153,10 +150,26 @@ pub async fn insert_job_with_items(
     .bind(&custom_ids)
     .bind(&max_attempts)
     .bind(&duplicate_ofs)
-    .execute(&mut *transaction)
+    .bind(&task_ids)
+    .fetch_optional(&mut *connection)
     .await?;
-    transaction.commit().await?;
-    Ok(InsertJobOutcome::Created)
+    if let Some(created_at) = created_at {
+        return Ok(InsertJobOutcome::Created { created_at });
+    }
+    // The key's earlier job with this idempotency key (`on conflict do nothing` waited for
+    // its transaction, so it is committed).
+    let existing: (Uuid, bool) = sqlx::query_as(
+        "select job_id, request = $3 from jobs where api_key_id = $1 and idempotency_key = $2",
+    )
+    .bind(new_job.api_key_id)
+    .bind(&new_job.idempotency_key)
+    .bind(&new_job.request)
+    .fetch_one(&mut *connection)
+    .await?;
+    Ok(InsertJobOutcome::IdempotencyKeyExists {
+        existing_job_id: existing.0,
+        same_request: existing.1,
+    })
 }
 
 /// Records that each `(item_id, task_id)` was pushed to the queue (only items still `queued`:
@@ -216,6 +229,42 @@ pub struct JobRow {
 }
 
 impl JobRow {
+    /// The row of a job [`insert_job_with_items`] just created, exactly as a read of it would
+    /// return it (so the api answers the submit without reading the job back).
+    pub fn just_created(new_job: &NewJob, created_at: DateTime<Utc>) -> Self {
+        let first_item = new_job.items.iter().min_by_key(|item| item.position);
+        JobRow {
+            job_id: new_job.job_id,
+            api_key_id: new_job.api_key_id,
+            kind: new_job.kind.clone(),
+            status: "queued".to_owned(),
+            request: new_job.request.clone(),
+            options: new_job.options.clone(),
+            metadata: new_job.metadata.clone(),
+            idempotency_key: new_job.idempotency_key.clone(),
+            items_total: i32::try_from(new_job.items.len()).unwrap_or(i32::MAX),
+            items_succeeded: 0,
+            items_failed: 0,
+            items_canceled: 0,
+            error_code: None,
+            error_message: None,
+            created_at,
+            started_at: None,
+            finished_at: None,
+            first_item_id: first_item.map(|item| item.item_id),
+            first_item_input_url: first_item.map(|item| item.input_url.clone()),
+            first_item_canonical_url: first_item.and_then(|item| item.canonical_url.clone()),
+            first_item_video_id: first_item.and_then(|item| item.video_id.clone()),
+            first_item_status: first_item.map(|_| "queued".to_owned()),
+            first_item_attempts: first_item.map(|_| 0),
+            first_item_cache_hit: None,
+            first_item_error_code: None,
+            first_item_error_message: None,
+            first_item_error_retryable: None,
+            first_item_result_video_id: None,
+        }
+    }
+
     /// Whether the job can still change status.
     pub fn is_finished(&self) -> bool {
         !UNFINISHED_JOB_STATUSES.contains(&self.status.as_str())
@@ -242,6 +291,7 @@ macro_rules! job_row_select {
     ) i on true"
     };
 }
+pub(super) use job_row_select;
 
 /// The job `job_id` if it belongs to `api_key_id` (another key's job is "not found").
 pub async fn find_job_for_key(
@@ -295,7 +345,7 @@ pub async fn list_jobs_for_key(
 }
 
 /// One recorded stage duration of one attempt of one item.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct StageTimingRow {
     pub item_id: Uuid,
     pub attempt: i32,
@@ -320,7 +370,7 @@ pub async fn list_stage_timings_for_job(
 }
 
 /// The stored metadata of a video, as served by the api.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct StoredVideoRow {
     pub video_id: String,
     pub data: Value,

@@ -13,6 +13,7 @@ pub mod feed_walks;
 pub mod item_claims;
 pub mod job_events;
 pub mod job_items;
+pub mod job_views;
 pub mod jobs;
 pub mod nul_free;
 pub mod service_gauges;

@@ -126,7 +126,7 @@ pub async fn record_item_analysis(
 }
 
 /// An item's analysis outcome joined with its cached analysis, for the api's views.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct ItemAnalysisRow {
     pub item_id: Uuid,
     pub status: String,

@@ -146,7 +146,7 @@ pub async fn record_item_transcript(
 
 /// The transcript of one item as the views show it: whether the job asked for one, what the
 /// stage recorded and, when it succeeded, the stored track.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct ItemTranscriptRow {
     pub item_id: Uuid,
     /// `options.transcript` of the item's job.

@@ -243,7 +243,7 @@ async fn attach(
 }
 
 /// The feed side of a job, for its view.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct JobFeedRow {
     pub walk_id: Uuid,
     pub cache_hit: Option<bool>,
