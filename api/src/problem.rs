@@ -65,6 +65,19 @@ pub enum ApiError {
         message: String,
         job_id: uuid::Uuid,
     },
+    /// A redelivery to a job's webhook that its receiver disabled with 410 Gone.
+    #[error(
+        "the job's webhook is disabled (its receiver answered 410 Gone): nothing is sent to it"
+    )]
+    WebhookDisabled,
+    /// A redelivery past the hourly limit of one event (sent with `Retry-After`).
+    #[error(
+        "this event was redelivered {limit} times in the last hour; retry after {retry_after_seconds} s"
+    )]
+    TooManyRedeliveries {
+        limit: i64,
+        retry_after_seconds: u64,
+    },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("the server panicked while handling the request")]
@@ -114,7 +127,8 @@ impl ApiError {
             | ApiError::NoValidUrls { .. }
             | ApiError::WebhookUrlNotAllowed { .. }
             | ApiError::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::IdempotencyKeyReused => StatusCode::CONFLICT,
+            ApiError::IdempotencyKeyReused | ApiError::WebhookDisabled => StatusCode::CONFLICT,
+            ApiError::TooManyRedeliveries { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::JobNotFinished { .. } => StatusCode::GATEWAY_TIMEOUT,
             ApiError::FeedFailed { code, .. } => match code {
@@ -144,6 +158,8 @@ impl ApiError {
             ApiError::InvalidParameter { .. } => "INVALID_PARAMETER",
             ApiError::InvalidHeader { .. } => "INVALID_HEADER",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ApiError::WebhookDisabled => "WEBHOOK_DISABLED",
+            ApiError::TooManyRedeliveries { .. } => "TOO_MANY_REDELIVERIES",
             ApiError::NotReady { .. } => "NOT_READY",
             ApiError::JobNotFinished { .. } => "JOB_NOT_FINISHED",
             ApiError::FeedFailed { code, .. } => code.as_str(),
@@ -158,6 +174,7 @@ impl ApiError {
                 other,
                 ApiError::NotReady { .. }
                     | ApiError::JobNotFinished { .. }
+                    | ApiError::TooManyRedeliveries { .. }
                     | ApiError::Database(_)
                     | ApiError::Panic
             ),

@@ -1,23 +1,33 @@
 //! Webhooks: the key's signing secret (`GET /v1/webhook-secret`, `POST …/rotate`) and a job's
-//! deliveries (`GET /v1/jobs/{id}/deliveries`, `POST …/deliveries/{delivery_id}/redeliver`).
+//! deliveries (`GET /v1/jobs/{id}/deliveries`, cursor-paginated, and
+//! `POST …/deliveries/{delivery_id}/redeliver`, refused for a disabled webhook and limited per
+//! event and hour).
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokworks_shared::db::jobs as job_db;
 use tokworks_shared::db::webhooks::{
-    self as webhook_db, DeliveryAttemptRow, DeliveryRow, WebhookSecretRow,
+    self as webhook_db, DeliveryAttemptRow, DeliveryRow, RedeliverOutcome, WebhookSecretRow,
 };
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
 use crate::problem::ApiError;
 use crate::state::AppState;
+
+const DEFAULT_DELIVERIES_LIMIT: i64 = 20;
+const MAX_DELIVERIES_LIMIT: i64 = 100;
+const DELIVERY_CURSOR_VERSION: &str = "v1:delivery:";
+/// Most redeliveries of one event (one `webhook-id`) in any hour; more: 429 with `Retry-After`.
+pub const MAX_REDELIVERIES_PER_HOUR: i64 = 5;
 
 /// `GET /v1/webhook-secret` and rotate.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -125,6 +135,17 @@ impl DeliveryResponse {
 pub struct DeliveryListResponse {
     pub object: &'static str,
     pub data: Vec<DeliveryResponse>,
+    pub has_more: bool,
+    /// Pass as `cursor` for the next page (null on the last page).
+    pub next_cursor: Option<String>,
+}
+
+/// Query string of `GET /v1/jobs/{job_id}/deliveries`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListDeliveriesQuery {
+    cursor: Option<String>,
+    limit: Option<String>,
 }
 
 /// `GET /v1/webhook-secret`: the key's signing secret (created now for keys older than webhooks).
@@ -168,39 +189,79 @@ pub async fn rotate_webhook_secret(
     Ok(Json(WebhookSecretResponse::from_row(row)))
 }
 
-/// `GET /v1/jobs/{job_id}/deliveries`: every delivery of the job's events, with attempts.
+/// `GET /v1/jobs/{job_id}/deliveries`: the job's deliveries, oldest first, with their attempts;
+/// `cursor`, `limit` ≤ 100 (default 20).
 #[utoipa::path(
     get,
     path = "/v1/jobs/{job_id}/deliveries",
     tag = "webhooks",
     security(("api_key" = []), ("bearer" = [])),
-    params(("job_id" = uuid::Uuid, Path, description = "The job's id.")),
+    params(
+        ("job_id" = uuid::Uuid, Path, description = "The job's id."),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page."),
+        ("limit" = Option<u32>, Query, description = "Page size, at most 100 (default 20)."),
+    ),
     responses(
-        (status = 200, description = "The job's webhook deliveries with every attempt.", body = DeliveryListResponse),
+        (status = 200, description = "One page of the job's webhook deliveries, oldest first, with every attempt.", body = DeliveryListResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`INVALID_PARAMETER` (`limit`, `cursor` or an unknown parameter).", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn list_deliveries(
     State(state): State<AppState>,
     key: ApiKey,
     path: Result<Path<String>, PathRejection>,
+    query: Result<Query<ListDeliveriesQuery>, QueryRejection>,
 ) -> Result<Json<DeliveryListResponse>, ApiError> {
     let Path(job_id) = path.map_err(|_| ApiError::NotFound { what: "job" })?;
     let job_id = owned_job_id(&state, &key, &job_id).await?;
-    let rows = webhook_db::list_deliveries_for_job(&state.db, job_id).await?;
-    let attempts = webhook_db::list_attempts_for_job(&state.db, job_id).await?;
+    let Query(query) = query.map_err(|rejection| ApiError::InvalidParameter {
+        name: "(query)".to_owned(),
+        message: rejection.body_text(),
+    })?;
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_DELIVERIES_LIMIT,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=MAX_DELIVERIES_LIMIT).contains(limit))
+            .ok_or_else(|| ApiError::InvalidParameter {
+                name: "limit".to_owned(),
+                message: format!("must be an integer from 1 to {MAX_DELIVERIES_LIMIT}"),
+            })?,
+    };
+    let after = query
+        .cursor
+        .as_deref()
+        .map(decode_delivery_cursor)
+        .transpose()?;
+    let mut rows = webhook_db::list_deliveries_for_job(&state.db, job_id, after, limit + 1).await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = if has_more {
+        rows.last()
+            .map(|row| encode_delivery_cursor(row.delivery_id))
+    } else {
+        None
+    };
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.delivery_id).collect();
+    let attempts = webhook_db::list_attempts_for_deliveries(&state.db, &ids).await?;
     Ok(Json(DeliveryListResponse {
         object: "list",
         data: rows
             .into_iter()
             .map(|row| DeliveryResponse::from_parts(row, &attempts))
             .collect(),
+        has_more,
+        next_cursor,
     }))
 }
 
 /// `POST /v1/jobs/{job_id}/deliveries/{delivery_id}/redeliver`: queues the event again with the
-/// same `webhook-id`; answers 202 with the new delivery.
+/// same `webhook-id`; answers 202 with the new delivery, 409 `WEBHOOK_DISABLED` when the job's
+/// receiver disabled its webhook (410 Gone), 429 `TOO_MANY_REDELIVERIES` (with `Retry-After`)
+/// past [`MAX_REDELIVERIES_PER_HOUR`] redeliveries of the event in the last hour.
 #[utoipa::path(
     post,
     path = "/v1/jobs/{job_id}/deliveries/{delivery_id}/redeliver",
@@ -214,6 +275,9 @@ pub async fn list_deliveries(
         (status = 202, description = "The new delivery (same `webhook-id`).", body = DeliveryResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job or delivery for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job's webhook is disabled: its receiver answered 410 Gone (`WEBHOOK_DISABLED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The event was redelivered 5 times in the last hour (`TOO_MANY_REDELIVERIES`); `Retry-After` says when the next one is allowed.", body = crate::problem::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until a redelivery of this event is allowed again."))),
     ),
 )]
 pub async fn redeliver(
@@ -227,12 +291,54 @@ pub async fn redeliver(
         .parse()
         .map_err(|_| ApiError::NotFound { what: "delivery" })?;
     let mut connection = state.db.begin().await?;
-    let row = webhook_db::redeliver(&mut connection, job_id, delivery_id)
-        .await?
-        .ok_or(ApiError::NotFound { what: "delivery" })?;
+    let outcome = webhook_db::redeliver(
+        &mut connection,
+        job_id,
+        delivery_id,
+        MAX_REDELIVERIES_PER_HOUR,
+    )
+    .await?;
+    let row = match outcome {
+        RedeliverOutcome::Queued(row) => row,
+        RedeliverOutcome::NotFound => return Err(ApiError::NotFound { what: "delivery" }),
+        RedeliverOutcome::WebhookDisabled => return Err(ApiError::WebhookDisabled),
+        RedeliverOutcome::Limited { retry_after } => {
+            let retry_after_seconds = retry_after.as_secs().max(1);
+            let mut response = ApiError::TooManyRedeliveries {
+                limit: MAX_REDELIVERIES_PER_HOUR,
+                retry_after_seconds,
+            }
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            return Ok(response);
+        }
+    };
     connection.commit().await?;
+    tracing::info!(%job_id, %delivery_id, new_delivery_id = %row.delivery_id, "webhook redelivery queued");
     let body = DeliveryResponse::from_parts(row, &[]);
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// An opaque cursor: the last delivery id of a page, versioned and base64url-encoded.
+fn encode_delivery_cursor(delivery_id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{DELIVERY_CURSOR_VERSION}{delivery_id}"))
+}
+
+fn decode_delivery_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.strip_prefix(DELIVERY_CURSOR_VERSION)
+                .and_then(|id| id.parse().ok())
+        })
+        .ok_or_else(|| ApiError::InvalidParameter {
+            name: "cursor".to_owned(),
+            message: "not a cursor returned by this API".to_owned(),
+        })
 }
 
 /// The job id of the path, if the job belongs to the key (another key's job is "not found").

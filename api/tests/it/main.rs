@@ -20,4 +20,5 @@ mod openapi;
 mod stats_and_videos;
 mod support;
 mod wait;
+mod webhook_deliveries;
 mod webhooks;

@@ -7,8 +7,9 @@ use sqlx::PgPool;
 
 use crate::support::{TestApp, VIDEO_URL};
 
-/// A public-looking IPv6 literal (documentation range): no DNS lookup, and no api test sends to it.
-const PUBLIC_HOOK: &str = "https://[2001:db8::10]/hooks/tokworks";
+/// A public IPv6 literal (global unicast, not a documentation range: those are refused): no DNS
+/// lookup, and no api test sends anything to it.
+const PUBLIC_HOOK: &str = "https://[2600::10]/hooks/tokworks";
 
 fn job_with_webhook(webhook: &Value) -> Value {
     json!({"kind": "video", "url": VIDEO_URL, "webhook": webhook})
@@ -26,8 +27,9 @@ async fn loopback_and_private_targets_are_refused_at_submit_time(pool: PgPool) {
         "http://169.254.169.254/latest/meta-data",
         "http://localhost/hook",
         "http://hooks.internal/",
-        "https://user:pw@[2001:db8::10]/",
-        "https://[2001:db8::10]:8443/",
+        "https://user:pw@[2600::10]/",
+        "https://[2600::10]:8443/",
+        "https://[2001:db8::10]/",
     ] {
         let response = app
             .post_json("/v1/jobs", &job_with_webhook(&json!({"url": url})))

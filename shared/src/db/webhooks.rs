@@ -1,6 +1,7 @@
 //! Webhooks: the per-key signing secrets, the outbox (`webhook_deliveries`, written inside the
 //! transaction of the state change that causes each event) and the deliverer's guarded claim and
-//! end, plus the api's reads and redelivery. Lock order stays item rows → job row → deliveries.
+//! end, plus the api's reads and redelivery ([`deliveries`]). Lock order stays item rows → job
+//! row → deliveries.
 
 use std::time::Duration;
 
@@ -9,7 +10,15 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+mod deliveries;
+
+pub use deliveries::{
+    DeliveryAttemptRow, DeliveryRow, RedeliverOutcome, list_attempts_for_deliveries,
+    list_deliveries_for_job, redeliver,
+};
+
 use super::WEBHOOK_READY_CHANNEL;
+use super::nul_free::text_without_nul;
 use crate::webhooks::events::PROGRESS_THROTTLE_SECONDS;
 use crate::webhooks::signature::generate_secret;
 
@@ -201,7 +210,9 @@ pub async fn enqueue_progress_event(
     }
 }
 
-async fn notify_webhook_ready(executor: impl sqlx::PgExecutor<'_>) -> Result<(), sqlx::Error> {
+pub(super) async fn notify_webhook_ready(
+    executor: impl sqlx::PgExecutor<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("select pg_notify($1, '')")
         .bind(WEBHOOK_READY_CHANNEL)
         .execute(executor)
@@ -224,19 +235,39 @@ pub struct ClaimedDelivery {
     pub claim_id: Uuid,
 }
 
+/// `last_error` of a delivery ended by [`claim_due_deliveries`] after too many claims.
+pub const UNRECORDED_OUTCOME_ERROR: &str =
+    "claimed too many times without a recorded outcome (the worker died or could not record it)";
+
 /// Claims up to `limit` deliveries that are due (`pending` and `next_attempt_at` passed) or whose
-/// lease expired (a worker died mid-send), skipping rows other workers are claiming.
+/// lease expired (a worker died mid-send, or could not record the outcome), skipping rows other
+/// workers are claiming. A delivery already claimed `max_claims` times is not sent again: it
+/// ends `failed` (an outcome that can never be recorded must not make it repeat forever).
 pub async fn claim_due_deliveries(
     pool: &PgPool,
     worker_name: &str,
     lease: Duration,
     limit: i64,
+    max_claims: i32,
 ) -> Result<Vec<ClaimedDelivery>, sqlx::Error> {
+    sqlx::query(
+        "update webhook_deliveries
+         set status = 'failed', finished_at = now(), last_error = $2,
+             claim_id = null, claimed_by = null, lease_expires_at = null
+         where attempts >= $1
+           and ((status = 'pending' and next_attempt_at <= now())
+                or (status = 'delivering' and lease_expires_at < now()))",
+    )
+    .bind(max_claims)
+    .bind(UNRECORDED_OUTCOME_ERROR)
+    .execute(pool)
+    .await?;
     sqlx::query_as::<_, ClaimedDelivery>(
         "with due as (
              select delivery_id from webhook_deliveries
-             where (status = 'pending' and next_attempt_at <= now())
-                or (status = 'delivering' and lease_expires_at < now())
+             where ((status = 'pending' and next_attempt_at <= now())
+                    or (status = 'delivering' and lease_expires_at < now()))
+               and attempts < $4
              order by next_attempt_at
              limit $3
              for update skip locked
@@ -252,6 +283,7 @@ pub async fn claim_due_deliveries(
     .bind(worker_name)
     .bind(lease.as_secs_f64())
     .bind(limit)
+    .bind(max_claims)
     .fetch_all(pool)
     .await
 }
@@ -306,14 +338,15 @@ pub struct AttemptRecord {
     pub started_at: DateTime<Utc>,
     pub status_code: Option<i32>,
     pub latency: Duration,
-    /// At most ~1 KB of the response body.
+    /// At most ~1 KB of the response body (stored without NUL characters).
     pub response_excerpt: Option<String>,
     pub error: Option<String>,
 }
 
 /// Ends the attempt held by `claim_id`: records it and moves the delivery, in one transaction,
 /// guarded by the claim. `false` when the claim was lost (lease expired and re-claimed):
-/// nothing is written then.
+/// nothing is written then. The excerpt and error are stored without NUL characters (which
+/// Postgres `text` refuses), so a receiver's odd body cannot fail the transaction.
 pub async fn end_delivery_attempt(
     pool: &PgPool,
     claimed: &ClaimedDelivery,
@@ -324,6 +357,8 @@ pub async fn end_delivery_attempt(
         AttemptOutcome::Retry { after } => after.as_secs_f64(),
         _ => 0.0,
     };
+    let excerpt = record.response_excerpt.as_deref().map(text_without_nul);
+    let error = record.error.as_deref().map(text_without_nul);
     let mut transaction = pool.begin().await?;
     let moved: Option<Uuid> = sqlx::query_scalar(
         "update webhook_deliveries
@@ -340,7 +375,7 @@ pub async fn end_delivery_attempt(
     .bind(claimed.claim_id)
     .bind(outcome.delivery_status())
     .bind(record.status_code)
-    .bind(&record.error)
+    .bind(error.as_deref())
     .bind(retry_after)
     .fetch_optional(&mut *transaction)
     .await?;
@@ -360,8 +395,8 @@ pub async fn end_delivery_attempt(
     .bind(record.started_at)
     .bind(record.status_code)
     .bind(record.latency.as_secs_f64() * 1000.0)
-    .bind(&record.response_excerpt)
-    .bind(&record.error)
+    .bind(excerpt.as_deref())
+    .bind(error.as_deref())
     .bind(outcome.as_str())
     .execute(&mut *transaction)
     .await?;
@@ -387,98 +422,4 @@ pub async fn end_delivery_attempt(
     }
     transaction.commit().await?;
     Ok(true)
-}
-
-/// One delivery as the api shows it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct DeliveryRow {
-    pub delivery_id: Uuid,
-    pub webhook_id: String,
-    pub job_id: Uuid,
-    pub event_type: String,
-    pub url: String,
-    pub payload: Value,
-    pub status: String,
-    pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    pub last_status_code: Option<i32>,
-    pub last_error: Option<String>,
-    pub redelivery_of: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-/// One recorded attempt.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct DeliveryAttemptRow {
-    pub delivery_id: Uuid,
-    pub attempt: i32,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
-    pub status_code: Option<i32>,
-    pub latency_ms: f64,
-    pub response_excerpt: Option<String>,
-    pub error: Option<String>,
-    pub outcome: String,
-}
-
-/// Every delivery of the job, oldest first.
-pub async fn list_deliveries_for_job(
-    executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
-) -> Result<Vec<DeliveryRow>, sqlx::Error> {
-    sqlx::query_as::<_, DeliveryRow>(
-        "select delivery_id, webhook_id, job_id, event_type, url, payload, status, attempts,
-                next_attempt_at, last_status_code, last_error, redelivery_of, created_at,
-                finished_at
-         from webhook_deliveries where job_id = $1 order by delivery_id",
-    )
-    .bind(job_id)
-    .fetch_all(executor)
-    .await
-}
-
-/// Every attempt of every delivery of the job, in order.
-pub async fn list_attempts_for_job(
-    executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
-) -> Result<Vec<DeliveryAttemptRow>, sqlx::Error> {
-    sqlx::query_as::<_, DeliveryAttemptRow>(
-        "select a.delivery_id, a.attempt, a.started_at, a.finished_at, a.status_code,
-                a.latency_ms, a.response_excerpt, a.error, a.outcome
-         from webhook_delivery_attempts a
-         join webhook_deliveries d on d.delivery_id = a.delivery_id
-         where d.job_id = $1
-         order by a.attempt_id",
-    )
-    .bind(job_id)
-    .fetch_all(executor)
-    .await
-}
-
-/// Queues the event of delivery `delivery_id` (of job `job_id`) again: a new `pending` row with
-/// the same `webhook-id`, type, URL and payload. `None` when the job has no such delivery.
-pub async fn redeliver(
-    connection: &mut PgConnection,
-    job_id: Uuid,
-    delivery_id: Uuid,
-) -> Result<Option<DeliveryRow>, sqlx::Error> {
-    let row = sqlx::query_as::<_, DeliveryRow>(
-        "insert into webhook_deliveries (delivery_id, webhook_id, job_id, event_type, url,
-                                         payload, redelivery_of)
-         select $3, webhook_id, job_id, event_type, url, payload, delivery_id
-         from webhook_deliveries where delivery_id = $2 and job_id = $1
-         returning delivery_id, webhook_id, job_id, event_type, url, payload, status, attempts,
-                   next_attempt_at, last_status_code, last_error, redelivery_of, created_at,
-                   finished_at",
-    )
-    .bind(job_id)
-    .bind(delivery_id)
-    .bind(Uuid::now_v7())
-    .fetch_optional(&mut *connection)
-    .await?;
-    if row.is_some() {
-        notify_webhook_ready(&mut *connection).await?;
-    }
-    Ok(row)
 }

@@ -1,6 +1,8 @@
 //! The SSRF guard of webhook targets: URL rules (http(s), default or allowed port, no
 //! credentials, no internal host names) and the classifier of IP addresses (loopback, private,
-//! link-local, CGNAT, multicast, broadcast, metadata, IPv6 equivalents and IPv4-mapped forms).
+//! link-local, CGNAT, multicast, broadcast, metadata, benchmarking, documentation, discard, IPv6
+//! equivalents, Teredo and local-use NAT64; IPv4-mapped, SIIT, IPv4-compatible, NAT64 and 6to4
+//! forms are classified by their embedded IPv4 address).
 //! Callers resolve the host themselves, check every address here, then connect to a checked
 //! address only (pinning it), so DNS rebinding cannot swap it.
 
@@ -24,6 +26,10 @@ pub enum NonPublicReason {
     Reserved,
     CloudMetadata,
     UniqueLocal,
+    Documentation,
+    Benchmarking,
+    Discard,
+    Tunnel,
 }
 
 impl NonPublicReason {
@@ -39,6 +45,10 @@ impl NonPublicReason {
             NonPublicReason::Reserved => "a reserved address",
             NonPublicReason::CloudMetadata => "a cloud metadata address",
             NonPublicReason::UniqueLocal => "an IPv6 unique-local address",
+            NonPublicReason::Documentation => "a documentation address",
+            NonPublicReason::Benchmarking => "a benchmarking address",
+            NonPublicReason::Discard => "an IPv6 discard-only address",
+            NonPublicReason::Tunnel => "a Teredo or local-use NAT64 address",
         }
     }
 }
@@ -186,22 +196,27 @@ fn classify_ipv4(address: Ipv4Addr) -> Option<NonPublicReason> {
         (169, 254, ..) => NonPublicReason::LinkLocal,
         (100, 64..=127, ..) => NonPublicReason::CarrierGradeNat,
         (224..=239, ..) => NonPublicReason::Multicast,
-        (240..=255, ..) | (192, 0, 0, _) | (198, 18..=19, ..) => NonPublicReason::Reserved,
+        (198, 18..=19, ..) => NonPublicReason::Benchmarking,
+        (192, 0, 2, _) | (198, 51, 100, _) | (203, 0, 113, _) => NonPublicReason::Documentation,
+        (240..=255, ..) | (192, 0, 0, _) => NonPublicReason::Reserved,
         _ => return None,
     };
     Some(reason)
 }
 
 fn classify_ipv6(address: Ipv6Addr) -> Option<NonPublicReason> {
+    // Before the embedded forms: `::` and `::1` are also IPv4-compatible in shape.
+    if address.is_unspecified() {
+        return Some(NonPublicReason::Unspecified);
+    }
+    if address.is_loopback() {
+        return Some(NonPublicReason::Loopback);
+    }
     if let Some(v4) = embedded_ipv4(address) {
         return classify_ipv4(v4);
     }
     let segments = address.segments();
-    let reason = if address.is_unspecified() {
-        NonPublicReason::Unspecified
-    } else if address.is_loopback() {
-        NonPublicReason::Loopback
-    } else if segments[0] == 0xfd00 && segments[1] == 0x0ec2 {
+    let reason = if segments[0] == 0xfd00 && segments[1] == 0x0ec2 {
         NonPublicReason::CloudMetadata
     } else if segments[0] & 0xfe00 == 0xfc00 {
         NonPublicReason::UniqueLocal
@@ -209,14 +224,31 @@ fn classify_ipv6(address: Ipv6Addr) -> Option<NonPublicReason> {
         NonPublicReason::LinkLocal
     } else if segments[0] & 0xff00 == 0xff00 {
         NonPublicReason::Multicast
+    } else if (segments[0] == 0x2001 && segments[1] == 0x0db8)
+        || (segments[0] == 0x3fff && segments[1] & 0xf000 == 0)
+    {
+        // 2001:db8::/32 and 3fff::/20.
+        NonPublicReason::Documentation
+    } else if segments[..4] == [0x0100, 0, 0, 0] {
+        // 100::/64.
+        NonPublicReason::Discard
+    } else if segments[0] == 0x2001 && segments[1] == 0 {
+        // Teredo (2001::/32): a tunnel to an IPv4 host; refused, by the client's (obfuscated)
+        // IPv4 address when that one is not public.
+        let [a, b] = (!segments[6]).to_be_bytes();
+        let [c, d] = (!segments[7]).to_be_bytes();
+        classify_ipv4(Ipv4Addr::new(a, b, c, d)).unwrap_or(NonPublicReason::Tunnel)
+    } else if segments[..3] == [0x64, 0xff9b, 0x1] {
+        // Local-use NAT64 (64:ff9b:1::/48): translated by a local network, to anything.
+        NonPublicReason::Tunnel
     } else {
         return None;
     };
     Some(reason)
 }
 
-/// The IPv4 address inside IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`),
-/// NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`) addresses.
+/// The IPv4 address inside IPv4-mapped (`::ffff:a.b.c.d`), SIIT (`::ffff:0:a.b.c.d`),
+/// IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`) addresses.
 fn embedded_ipv4(address: Ipv6Addr) -> Option<Ipv4Addr> {
     let segments = address.segments();
     let last_two = |high: u16, low: u16| {
@@ -225,10 +257,11 @@ fn embedded_ipv4(address: Ipv6Addr) -> Option<Ipv4Addr> {
         Ipv4Addr::new(a, b, c, d)
     };
     match segments {
-        [0, 0, 0, 0, 0, 0xffff, high, low] => Some(last_two(high, low)),
-        [0, 0, 0, 0, 0, 0, high, low] if high != 0 => Some(last_two(high, low)),
-        [0x64, 0xff9b, 0, 0, 0, 0, high, low] => Some(last_two(high, low)),
-        [0x2002, high, low, ..] => Some(last_two(high, low)),
+        [0, 0, 0, 0, 0, 0xffff, high, low]
+        | [0, 0, 0, 0, 0xffff, 0, high, low]
+        | [0, 0, 0, 0, 0, 0, high, low]
+        | [0x64, 0xff9b, 0, 0, 0, 0, high, low]
+        | [0x2002, high, low, ..] => Some(last_two(high, low)),
         _ => None,
     }
 }
@@ -277,11 +310,65 @@ mod tests {
             ),
             ("64:ff9b::a00:1", Some(NonPublicReason::Private)),
             ("2002:7f00:1::", Some(NonPublicReason::Loopback)),
-            ("2001:db8::1", None),
             ("2606:4700::1111", None),
         ] {
             let address: IpAddr = text.parse().unwrap();
             assert_eq!(classify_ip(address), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn special_purpose_and_embedded_ipv4_forms_are_refused() {
+        for (text, expected) in [
+            // SIIT (`::ffff:0:a.b.c.d`): the embedded address decides.
+            ("::ffff:0:127.0.0.1", Some(NonPublicReason::Loopback)),
+            ("::ffff:0:10.1.2.3", Some(NonPublicReason::Private)),
+            (
+                "::ffff:0:169.254.169.254",
+                Some(NonPublicReason::CloudMetadata),
+            ),
+            // IPv4-compatible (`::a.b.c.d`), including the all-zero-high-half ones.
+            ("::127.0.0.1", Some(NonPublicReason::Loopback)),
+            ("::192.168.0.1", Some(NonPublicReason::Private)),
+            ("::0.0.0.2", Some(NonPublicReason::Unspecified)),
+            // Local-use NAT64, Teredo: refused whatever they carry.
+            ("64:ff9b:1::808:808", Some(NonPublicReason::Tunnel)),
+            ("64:ff9b:1:ffff::1", Some(NonPublicReason::Tunnel)),
+            (
+                "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
+                Some(NonPublicReason::Tunnel),
+            ),
+            (
+                "2001:0:4136:e378:8000:63bf:80ff:fffe",
+                Some(NonPublicReason::Loopback),
+            ),
+            // Benchmarking and documentation.
+            ("198.18.0.1", Some(NonPublicReason::Benchmarking)),
+            ("198.19.255.255", Some(NonPublicReason::Benchmarking)),
+            ("198.20.0.1", None),
+            ("192.0.2.10", Some(NonPublicReason::Documentation)),
+            ("198.51.100.7", Some(NonPublicReason::Documentation)),
+            ("203.0.113.200", Some(NonPublicReason::Documentation)),
+            ("203.0.114.1", None),
+            ("::ffff:203.0.113.5", Some(NonPublicReason::Documentation)),
+            ("2001:db8::1", Some(NonPublicReason::Documentation)),
+            ("2001:db8:ffff::1", Some(NonPublicReason::Documentation)),
+            ("3fff::1", Some(NonPublicReason::Documentation)),
+            ("3fff:fff:ffff::1", Some(NonPublicReason::Documentation)),
+            ("3fff:1000::1", None),
+            // Discard-only.
+            ("100::1", Some(NonPublicReason::Discard)),
+            ("100::ffff:ffff:ffff:ffff", Some(NonPublicReason::Discard)),
+            ("100:0:0:1::1", None),
+            // Public neighbours stay public.
+            ("2001:4860:4860::8888", None),
+            ("64:ff9b::808:808", None),
+        ] {
+            let address: IpAddr = text.parse().unwrap();
+            assert_eq!(classify_ip(address), expected, "{text}");
+            if expected.is_some() {
+                assert!(strict().check_address(address).is_err(), "{text}");
+            }
         }
     }
 

@@ -13,15 +13,19 @@ use rand::Rng;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokworks_shared::db::WEBHOOK_READY_CHANNEL;
 use tokworks_shared::db::webhooks::{self as webhook_db, AttemptOutcome, ClaimedDelivery};
 use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
 use crate::webhooks::sender::{SendResult, send_delivery};
 
-/// Deliveries claimed (and sent concurrently) per round.
-const CLAIM_BATCH: i64 = 16;
-const CLAIM_BATCH_LEN: usize = 16;
+/// Most sends in flight at once; each is independent: a freed slot is refilled at once, so one
+/// slow receiver holds one slot, not a whole batch.
+const MAX_IN_FLIGHT: usize = 16;
+/// Claims beyond the attempts of the retry schedule after which a delivery whose outcome was
+/// never recorded (lease expired each time) ends `failed` instead of being sent again.
+const UNRECORDED_CLAIM_MARGIN: usize = 3;
 /// Longest sleep between scans when nothing is due and no NOTIFY arrives.
 const MAX_IDLE_WAIT: Duration = Duration::from_secs(5);
 /// Longest honoured `Retry-After`.
@@ -44,6 +48,13 @@ impl DeliverySettings {
     pub fn lease(&self) -> Duration {
         self.timeout + LEASE_MARGIN
     }
+
+    /// Claims of one delivery after which it ends `failed` unsent: every attempt of the schedule
+    /// plus a margin for claims whose outcome could not be recorded.
+    pub fn max_claims(&self) -> i32 {
+        let claims = self.retry_schedule.len() + 1 + UNRECORDED_CLAIM_MARGIN;
+        i32::try_from(claims).unwrap_or(i32::MAX)
+    }
 }
 
 /// The deliverer of one worker process.
@@ -55,7 +66,7 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// Runs until `shutdown` turns true (a send in flight finishes first).
+    /// Runs until `shutdown` turns true (the sends in flight finish first).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut listener = match PgListener::connect_with(&self.pool).await {
             Ok(mut listener) => match listener.listen(WEBHOOK_READY_CHANNEL).await {
@@ -70,16 +81,33 @@ impl Deliverer {
                 None
             }
         };
+        let mut sends: JoinSet<()> = JoinSet::new();
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            while self.deliver_due().await >= CLAIM_BATCH_LEN {}
-            let wait = self.idle_wait().await;
+            let free = MAX_IN_FLIGHT.saturating_sub(sends.len());
+            if free > 0 {
+                for delivery in self.claim(free).await {
+                    let deliverer = self.clone();
+                    sends.spawn(async move { deliverer.deliver_one(delivery).await });
+                }
+            }
+            // Every slot busy: only a finished send (or shutdown) makes room.
+            let wait = if sends.len() < MAX_IN_FLIGHT {
+                self.idle_wait().await
+            } else {
+                MAX_IDLE_WAIT
+            };
             tokio::select! {
                 changed = shutdown.changed() => {
                     if changed.is_err() {
                         break; // the sender is gone: nobody can ask for more work
+                    }
+                }
+                Some(joined) = sends.join_next(), if !sends.is_empty() => {
+                    if let Err(error) = joined {
+                        tracing::error!(%error, "a webhook send task failed");
                     }
                 }
                 () = tokio::time::sleep(wait) => {}
@@ -88,6 +116,11 @@ impl Deliverer {
                         tracing::warn!(%error, "webhook LISTEN connection failed; reconnecting");
                     }
                 }
+            }
+        }
+        while let Some(joined) = sends.join_next().await {
+            if let Err(error) = joined {
+                tracing::error!(%error, "a webhook send task failed");
             }
         }
     }
@@ -106,31 +139,23 @@ impl Deliverer {
         }
     }
 
-    /// Claims one batch of due deliveries and sends them concurrently. Returns how many were
-    /// claimed.
-    pub async fn deliver_due(&self) -> usize {
-        let claimed = match webhook_db::claim_due_deliveries(
+    /// Claims up to `limit` due deliveries (none on a database error: the next round retries).
+    async fn claim(&self, limit: usize) -> Vec<ClaimedDelivery> {
+        match webhook_db::claim_due_deliveries(
             &self.pool,
             &self.worker_name,
             self.settings.lease(),
-            CLAIM_BATCH,
+            i64::try_from(limit).unwrap_or(i64::MAX),
+            self.settings.max_claims(),
         )
         .await
         {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "cannot claim webhook deliveries");
-                return 0;
+                Vec::new()
             }
-        };
-        let count = claimed.len();
-        futures::future::join_all(
-            claimed
-                .into_iter()
-                .map(|delivery| self.deliver_one(delivery)),
-        )
-        .await;
-        count
+        }
     }
 
     async fn deliver_one(&self, claimed: ClaimedDelivery) {

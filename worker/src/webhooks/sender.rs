@@ -152,7 +152,8 @@ async fn try_send(
     excerpt.truncate(RESPONSE_EXCERPT_BYTES);
     Ok(ReceivedResponse {
         status,
-        excerpt: String::from_utf8_lossy(&excerpt).into_owned(),
+        // Valid UTF-8 (lossy) and without NUL, which Postgres `text` refuses.
+        excerpt: String::from_utf8_lossy(&excerpt).replace('\0', ""),
         retry_after,
     })
 }

@@ -13,5 +13,6 @@ mod thumbnail_analysis;
 mod tiktok_web_client;
 mod transcripts;
 mod web_extractor;
+mod webhook_faults;
 mod webhooks;
 mod ytdlp_pool;

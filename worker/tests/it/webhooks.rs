@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     webhook_id: String,
     signature: String,
     timestamp: String,
@@ -34,7 +34,7 @@ struct Received {
 }
 
 /// What the receiver answers to the n-th request (0-based) for one webhook-id.
-type Behaviour = Arc<dyn Fn(usize) -> Response + Send + Sync>;
+pub(crate) type Behaviour = Arc<dyn Fn(usize) -> Response + Send + Sync>;
 
 #[derive(Clone)]
 struct ReceiverState {
@@ -43,12 +43,12 @@ struct ReceiverState {
     sender: mpsc::UnboundedSender<Received>,
 }
 
-struct Receiver {
-    url: String,
-    received: mpsc::UnboundedReceiver<Received>,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) received: mpsc::UnboundedReceiver<Received>,
 }
 
-async fn start_receiver(behaviour: Behaviour) -> Receiver {
+pub(crate) async fn start_receiver(behaviour: Behaviour) -> Receiver {
     let (sender, received) = mpsc::unbounded_channel();
     let state = ReceiverState {
         behaviour,
@@ -96,7 +96,7 @@ async fn receive(
 }
 
 impl Receiver {
-    async fn next(&mut self) -> Received {
+    pub(crate) async fn next(&mut self) -> Received {
         tokio::time::timeout(Duration::from_secs(20), self.received.recv())
             .await
             .expect("a webhook request in time")
@@ -105,7 +105,7 @@ impl Receiver {
 }
 
 /// Deliverer settings allowing the receiver's port (WEBHOOK_ALLOWED_PORTS).
-fn settings(
+pub(crate) fn settings(
     receiver: &Receiver,
     allow_private: bool,
     retry_schedule: Vec<Duration>,
@@ -124,7 +124,7 @@ fn settings(
 }
 
 /// Starts a deliverer; dropping the returned sender stops it.
-fn start_deliverer(pool: &PgPool, settings: DeliverySettings) -> watch::Sender<bool> {
+pub(crate) fn start_deliverer(pool: &PgPool, settings: DeliverySettings) -> watch::Sender<bool> {
     let (stop, shutdown) = watch::channel(false);
     let deliverer = Deliverer {
         pool: pool.clone(),
@@ -136,7 +136,7 @@ fn start_deliverer(pool: &PgPool, settings: DeliverySettings) -> watch::Sender<b
 }
 
 /// A key and a running job whose webhook is `url` with every event; returns (key id, job id).
-async fn job_with_webhook(pool: &PgPool, url: &str) -> (Uuid, Uuid) {
+pub(crate) async fn job_with_webhook(pool: &PgPool, url: &str) -> (Uuid, Uuid) {
     let api_key_id = Uuid::now_v7();
     sqlx::query(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
@@ -163,7 +163,7 @@ async fn job_with_webhook(pool: &PgPool, url: &str) -> (Uuid, Uuid) {
     (api_key_id, job_id)
 }
 
-async fn enqueue(pool: &PgPool, job_id: Uuid, event_type: &str) -> u64 {
+pub(crate) async fn enqueue(pool: &PgPool, job_id: Uuid, event_type: &str) -> u64 {
     let mut transaction = pool.begin().await.unwrap();
     let written = webhook_db::enqueue_job_event(&mut transaction, job_id, event_type, None)
         .await
@@ -193,7 +193,7 @@ fn assert_verifies(secret: &str, received: &Received) {
 }
 
 /// Waits until the job's deliveries all have a final status; returns (status, attempts) each.
-async fn await_finished(pool: &PgPool, job_id: Uuid) -> Vec<(String, i32, Option<i32>)> {
+pub(crate) async fn await_finished(pool: &PgPool, job_id: Uuid) -> Vec<(String, i32, Option<i32>)> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let rows: Vec<(String, i32, Option<i32>)> = sqlx::query_as(
@@ -372,7 +372,7 @@ async fn an_expired_lease_is_reclaimed_with_the_same_webhook_id(pool: PgPool) {
     let (_, job_id) = job_with_webhook(&pool, &receiver.url).await;
     enqueue(&pool, job_id, "job.completed").await;
     // A worker claims it and dies mid-send: its lease (zero here) expires.
-    let dead = webhook_db::claim_due_deliveries(&pool, "dead-worker", Duration::ZERO, 10)
+    let dead = webhook_db::claim_due_deliveries(&pool, "dead-worker", Duration::ZERO, 10, 5)
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);
