@@ -8,6 +8,7 @@
 mod auth;
 mod bad_input;
 mod batches;
+mod bootstrap_key;
 mod cancel_and_list;
 mod compat;
 mod events;

@@ -42,16 +42,17 @@ pub async fn insert_api_key(
     .await
 }
 
-/// Makes the key with this hash the (only active) bootstrap key: inserts it if new, marks it
-/// `is_bootstrap` if it already exists (a key revoked by an operator stays revoked), and revokes
-/// every other bootstrap key, so changing `API_KEY` rotates it. Returns the key's row.
+/// Makes the key with this hash a bootstrap key: inserts it if new, marks it `is_bootstrap` if
+/// it already exists. No other key is touched (replicas started with different `API_KEY` values
+/// must not revoke each other), and a key revoked by an operator stays revoked. Returns the
+/// key's row.
 pub async fn upsert_bootstrap_api_key(
     connection: &mut sqlx::PgConnection,
     new_api_key_id: Uuid,
     key_prefix: &str,
     key_sha256: &[u8],
 ) -> Result<ApiKeyRow, sqlx::Error> {
-    let row = sqlx::query_as::<_, ApiKeyRow>(
+    sqlx::query_as::<_, ApiKeyRow>(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256, is_bootstrap)
          values ($1, 'bootstrap (API_KEY)', $2, $3, true)
          on conflict (key_sha256) do update set is_bootstrap = true
@@ -61,26 +62,7 @@ pub async fn upsert_bootstrap_api_key(
     .bind(key_prefix)
     .bind(key_sha256)
     .fetch_one(&mut *connection)
-    .await?;
-    revoke_bootstrap_api_keys_except(&mut *connection, Some(row.api_key_id)).await?;
-    Ok(row)
-}
-
-/// Revokes every active bootstrap key other than `keep` (all of them when `keep` is `None`,
-/// i.e. when `API_KEY` is no longer set). Returns how many were revoked.
-pub async fn revoke_bootstrap_api_keys_except(
-    executor: impl sqlx::PgExecutor<'_>,
-    keep: Option<Uuid>,
-) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query(
-        "update api_keys set revoked_at = now()
-         where is_bootstrap and revoked_at is null
-           and ($1::uuid is null or api_key_id <> $1)",
-    )
-    .bind(keep)
-    .execute(executor)
-    .await?;
-    Ok(result.rows_affected())
+    .await
 }
 
 /// Finds the active (not revoked) key with this SHA-256.
