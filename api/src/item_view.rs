@@ -142,7 +142,9 @@ const CSV_COLUMNS: [(&str, &str); 17] = [
 ];
 
 /// RFC 4180 CSV: a header row, then one row per item; CRLF line ends; a field is quoted when it
-/// contains a comma, a quote, CR or LF (quotes doubled). Missing values are empty fields.
+/// contains a comma, a quote, CR or LF (quotes doubled). Missing values are empty fields. A text
+/// value starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (OWASP CSV injection), so
+/// a spreadsheet shows it instead of running it as a formula.
 pub fn items_as_csv(items: &[ItemResponse]) -> String {
     let mut body = String::new();
     let header: Vec<String> = CSV_COLUMNS
@@ -157,7 +159,7 @@ pub fn items_as_csv(items: &[ItemResponse]) -> String {
             .iter()
             .map(|(_, pointer)| match item.pointer(pointer) {
                 None | Some(Value::Null) => String::new(),
-                Some(Value::String(text)) => csv_field(text),
+                Some(Value::String(text)) => csv_field(&neutralise_formula(text)),
                 Some(other) => csv_field(&other.to_string()),
             })
             .collect();
@@ -165,6 +167,15 @@ pub fn items_as_csv(items: &[ItemResponse]) -> String {
         body.push_str("\r\n");
     }
     body
+}
+
+/// `text` with a leading `'` when a spreadsheet would read it as a formula.
+fn neutralise_formula(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 fn csv_field(text: &str) -> String {
@@ -185,5 +196,22 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn formula_like_text_is_neutralised() {
+        for (text, expected) in [
+            ("=1+1", "'=1+1"),
+            ("+1", "'+1"),
+            ("-cmd", "'-cmd"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("a=b", "a=b"),
+            ("plain", "plain"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise_formula(text), expected, "{text:?}");
+        }
     }
 }

@@ -11,6 +11,7 @@ mod batches;
 mod bootstrap_key;
 mod cancel_and_list;
 mod compat;
+mod csv_export;
 mod events;
 mod feeds;
 mod health;
