@@ -10,7 +10,7 @@ use rand::Rng;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::concurrency_limit::ConcurrencyLimit;
+use super::concurrency_limit::{ConcurrencyLimit, ConcurrencyLimitError};
 use super::prompts::{PromptSet, PromptTemplate};
 use super::validate::validate_answer;
 use super::vision_client::{TokenUsage, VisionCallError, VisionClient, request_body};
@@ -54,7 +54,8 @@ pub struct AnalysisSuccess {
     pub calls: u32,
 }
 
-/// Why the analysis failed; the message names the last upstream status or problem.
+/// Why the analysis failed, as tenants read it: the last upstream status or problem, summarised
+/// (an upstream body or network error is logged at warn for operators, never stored).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct AnalysisRunFailure(pub String);
@@ -89,7 +90,16 @@ pub async fn run_analysis(
     loop {
         let slot = match limit.acquire(deadline).await {
             Ok(slot) => slot,
-            Err(error) => return fail(format!("{error} (after {calls} vision calls)")),
+            Err(error @ ConcurrencyLimitError::Deadline) => {
+                return fail(format!("{error} (after {calls} vision calls)"));
+            }
+            Err(error @ ConcurrencyLimitError::Redis(_)) => {
+                tracing::warn!(%error, calls, "cannot take a vision slot; analysis failed");
+                return fail(format!(
+                    "no vision slot could be taken: the coordination store is unavailable \
+                     (after {calls} vision calls)"
+                ));
+            }
         };
         let remaining = deadline.saturating_duration_since(Instant::now());
         let started = Instant::now();
@@ -121,13 +131,12 @@ pub async fn run_analysis(
                     }
                 }
             }
-            Err(VisionCallError::RateLimited {
-                retry_after,
-                message,
-            }) => {
+            Err(error @ VisionCallError::RateLimited { retry_after, .. }) => {
                 if rate_limited >= policy.rate_limit_retries {
+                    tracing::warn!(%error, calls, "vision API still rate limited; analysis failed");
                     return fail(format!(
-                        "vision API still rate limited after {calls} calls (last: HTTP 429: {message})"
+                        "vision API still rate limited after {calls} calls (last: {})",
+                        error.summary()
                     ));
                 }
                 rate_limited += 1;
@@ -135,8 +144,10 @@ pub async fn run_analysis(
             }
             Err(error @ (VisionCallError::ServerError { .. } | VisionCallError::Network(_))) => {
                 if server_errors >= policy.server_error_retries {
+                    tracing::warn!(%error, calls, "vision API unavailable; analysis failed");
                     return fail(format!(
-                        "vision API unavailable after {calls} calls (last: {error})"
+                        "vision API unavailable after {calls} calls (last: {})",
+                        error.summary()
                     ));
                 }
                 let backoff = policy.backoff_base * 2_u32.pow(server_errors);
@@ -146,7 +157,11 @@ pub async fn run_analysis(
             Err(
                 error @ (VisionCallError::Rejected { .. } | VisionCallError::Unreadable { .. }),
             ) => {
-                return fail(format!("vision API refused the request: {error}"));
+                tracing::warn!(%error, calls, "vision API refused the request; analysis failed");
+                return fail(format!(
+                    "vision API refused the request: {}",
+                    error.summary()
+                ));
             }
         };
         // Compared as durations: a huge Retry-After must not overflow an `Instant`.

@@ -48,6 +48,33 @@ pub enum VisionCallError {
     Unreadable { status: u16, message: String },
 }
 
+impl VisionCallError {
+    /// What tenants may read (stored in the item's error message): the status and its reason,
+    /// never the upstream body or the network error's text, which can name the key's last
+    /// characters or an internal host. The full error goes to the operator's log.
+    pub fn summary(&self) -> String {
+        match self {
+            VisionCallError::RateLimited { .. } => answered(429),
+            VisionCallError::ServerError { status, .. }
+            | VisionCallError::Rejected { status, .. } => answered(*status),
+            VisionCallError::Unreadable { status, .. } => {
+                format!("{} with an unreadable body", answered(*status))
+            }
+            VisionCallError::Network(_) => "the vision API could not be reached".to_owned(),
+        }
+    }
+}
+
+/// `the vision API answered HTTP 401 Unauthorized`.
+fn answered(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .map(|reason| format!(" {reason}"))
+        .unwrap_or_default();
+    format!("the vision API answered HTTP {status}{reason}")
+}
+
 /// Token usage of one answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub struct TokenUsage {
@@ -282,6 +309,28 @@ mod tests {
             Some("image/webp")
         );
         assert_eq!(image_media_type("text/html", b"<html>"), None);
+    }
+
+    #[test]
+    fn summaries_name_the_status_and_nothing_from_the_body() {
+        let rejected = VisionCallError::Rejected {
+            status: 401,
+            message: "Incorrect API key provided: sk-***wxyz".to_owned(),
+        };
+        assert_eq!(
+            rejected.summary(),
+            "the vision API answered HTTP 401 Unauthorized"
+        );
+        let network = VisionCallError::Network("proxy.internal:3128 refused".to_owned());
+        assert_eq!(network.summary(), "the vision API could not be reached");
+        let odd = VisionCallError::Unreadable {
+            status: 599,
+            message: "x".to_owned(),
+        };
+        assert_eq!(
+            odd.summary(),
+            "the vision API answered HTTP 599 with an unreadable body"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ use tokworks_shared::error_code::ErrorCode;
 use super::signer::SignError;
 use crate::tiktok::status_code_error;
 use crate::tiktok::waf::find_waf_challenge;
+use crate::web_extractor::classify::{error_chain, fetch_summary, transport_summary};
 use crate::web_extractor::client::{FetchError, Fetched};
 
 /// Why a feed request failed: a stable code, a message, and TikTok's `Retry-After` if any.
@@ -49,31 +50,41 @@ impl FeedFailure {
     }
 }
 
-/// A transport failure (connect, reset, timeout, truncated body) or an oversized body.
+/// A transport failure (connect, reset, timeout, truncated body) or an oversized body. Tenants
+/// read its kind only (the error's text can name the proxy host); the full error is logged at
+/// warn for operators.
 pub fn fetch_failure(what: &str, error: &FetchError) -> FeedFailure {
     let code = match error {
         FetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
         FetchError::TooLarge { .. } => ErrorCode::UpstreamChanged,
     };
-    let mut message = format!("{what}: {error}");
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    FeedFailure::new(code, message)
+    tracing::warn!(what, error = %error_chain(error), "TikTok feed fetch failed");
+    FeedFailure::new(code, format!("{what}: {}", fetch_summary(error)))
 }
 
 /// A sign server that failed: unreachable or 5xx → `UPSTREAM_UNAVAILABLE`; otherwise its
-/// answer is not understood → `UPSTREAM_CHANGED`.
+/// answer is not understood → `UPSTREAM_CHANGED`. Tenants read a summary (the sign server's
+/// address and answer stay in the operator's warn log).
 pub fn sign_failure(error: &SignError) -> FeedFailure {
     let code = match error {
         SignError::Transport(_) => ErrorCode::UpstreamUnavailable,
         SignError::Status { status, .. } if *status >= 500 => ErrorCode::UpstreamUnavailable,
         _ => ErrorCode::UpstreamChanged,
     };
-    FeedFailure::new(code, error.to_string())
+    tracing::warn!(error = %error_chain(error), "the sign server failed");
+    let summary = match error {
+        SignError::Transport(source) => {
+            format!(
+                "the sign server is unreachable: {}",
+                transport_summary(source)
+            )
+        }
+        SignError::Status { status, .. } => format!("the sign server answered HTTP {status}"),
+        SignError::Refused(_) => "the sign server refused to sign".to_owned(),
+        SignError::InvalidAnswer(_) => "the sign server's answer is not understood".to_owned(),
+        SignError::ForeignUrl => error.to_string(),
+    };
+    FeedFailure::new(code, summary)
 }
 
 /// The JSON object of an API answer, or the failure it stands for (HTTP status, empty body,
@@ -179,6 +190,46 @@ mod tests {
 
     fn code(status: u16, body: &str) -> ErrorCode {
         api_json("x", &fetched(status, body)).unwrap_err().code
+    }
+
+    #[tokio::test]
+    async fn tenants_read_no_proxy_address_or_credentials_in_a_fetch_failure() {
+        // A proxy on a closed loopback port: the connection fails (nothing is listening).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let proxy = format!("http://proxyuser:proxysecret@127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all(&proxy).unwrap())
+            .build()
+            .unwrap();
+        let error = client
+            .get("http://www.tiktok.com/api/recommend/item_list/")
+            .send()
+            .await
+            .unwrap_err();
+        let failure = fetch_failure("the trending feed", &FetchError::Transport(error));
+        assert_eq!(failure.code, ErrorCode::UpstreamUnavailable);
+        for secret in ["proxyuser", "proxysecret", "127.0.0.1", &port.to_string()] {
+            assert!(!failure.message.contains(secret), "{}", failure.message);
+        }
+        assert!(
+            failure.message.starts_with("the trending feed: "),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn sign_server_failures_are_summarised() {
+        let failure = sign_failure(&SignError::Status {
+            status: 502,
+            message: "bad gateway from signer.internal.corp:8080".to_owned(),
+        });
+        assert_eq!(failure.code, ErrorCode::UpstreamUnavailable);
+        assert_eq!(failure.message, "the sign server answered HTTP 502");
+        let refused = sign_failure(&SignError::Refused("key sk-123 expired".to_owned()));
+        assert_eq!(refused.message, "the sign server refused to sign");
     }
 
     #[test]

@@ -38,18 +38,47 @@ pub fn http_status_failure(what: &str, status: StatusCode) -> ExtractionFailure 
 }
 
 /// A transport failure (connect, reset, timeout, truncated body) is `UPSTREAM_UNAVAILABLE`; an
-/// oversized page is `UPSTREAM_CHANGED`.
+/// oversized page is `UPSTREAM_CHANGED`. The message tenants read is [`fetch_summary`]; the full
+/// error is logged at warn for operators.
 pub fn fetch_failure(what: &str, error: &FetchError) -> ExtractionFailure {
     let code = match error {
         FetchError::Transport(source) if source.is_builder() => ErrorCode::Internal,
         FetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
         FetchError::TooLarge { .. } => ErrorCode::UpstreamChanged,
     };
-    ExtractionFailure::new(code, format!("{what}: {}", error_chain(error)))
+    tracing::warn!(what, error = %error_chain(error), "TikTok fetch failed");
+    ExtractionFailure::new(code, format!("{what}: {}", fetch_summary(error)))
+}
+
+/// What tenants read about a failed fetch: its kind only. A transport error's own text can name
+/// the proxy host (or carry its credentials) and internal addresses.
+pub fn fetch_summary(error: &FetchError) -> String {
+    match error {
+        FetchError::TooLarge { .. } => error.to_string(),
+        FetchError::Transport(source) => transport_summary(source).to_owned(),
+    }
+}
+
+/// The kind of a reqwest failure, in words that name no host.
+pub fn transport_summary(error: &reqwest::Error) -> &'static str {
+    let chain = error_chain(error).to_ascii_lowercase();
+    if chain.contains("proxy") || chain.contains("tunnel") {
+        "the proxy failed or refused the connection"
+    } else if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "the connection broke while reading the answer"
+    } else if error.is_builder() {
+        "the request could not be built"
+    } else {
+        "the connection failed"
+    }
 }
 
 /// The error and its sources on one line (reqwest's own message is often just "error sending request").
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -163,6 +163,29 @@ fn code_for_message(error_type: &str, message: &str) -> ErrorCode {
     }
 }
 
+/// The message tenants read for a failed extraction classified as `code`: yt-dlp's own message
+/// when it only describes the post, a summary when it may describe our network (a transport or
+/// proxy failure names the proxy host, sometimes its credentials). The full message is logged
+/// at warn for operators.
+pub fn tenant_message(error: &HelperError, code: ErrorCode) -> String {
+    let message = error.orig_msg.as_deref().unwrap_or_default().to_owned() + " " + &error.message;
+    let lowered = message.to_ascii_lowercase();
+    let names_the_network = ["proxy", "tunnel", "host=", "connectionpool", "errno"]
+        .iter()
+        .any(|needle| lowered.contains(needle));
+    if code != ErrorCode::UpstreamUnavailable && !names_the_network {
+        return error.message.clone();
+    }
+    tracing::warn!(error_type = %error.error_type, %message, "yt-dlp extraction failed");
+    match error.http_status {
+        Some(status) => format!("yt-dlp: TikTok answered HTTP {status}"),
+        None if code == ErrorCode::UpstreamUnavailable => {
+            "yt-dlp could not reach TikTok (network or proxy error)".to_owned()
+        }
+        None => format!("yt-dlp failed ({})", code.as_str()),
+    }
+}
+
 /// `https://www.tiktok.com/@u/photo/ID…` anywhere in `text` → `https://www.tiktok.com/@u/video/ID`.
 pub fn photo_url_as_video_url(text: &str) -> Option<String> {
     let captures = PHOTO_URL.as_ref()?.captures(text)?;
@@ -194,6 +217,29 @@ mod tests {
             FailureClass::Error(code) => code,
             FailureClass::PhotoPost { video_url } => panic!("unexpected photo retry {video_url}"),
         }
+    }
+
+    #[test]
+    fn proxy_failures_are_summarised_for_tenants() {
+        let error = HelperError {
+            error_type: "ProxyError".into(),
+            message: "ERROR: [TikTok] 1: Unable to download webpage: ('Unable to connect to \
+                      proxy', NewConnectionError(\"HTTPSConnectionPool(host='proxy.corp', \
+                      port=3128)\"))"
+                .into(),
+            ..HelperError::default()
+        };
+        let code = code(&error);
+        assert_eq!(code, ErrorCode::UpstreamUnavailable);
+        assert_eq!(
+            tenant_message(&error, code),
+            "yt-dlp could not reach TikTok (network or proxy error)"
+        );
+        let private = error_with("ERROR: [TikTok] 1: This account is private");
+        assert_eq!(
+            tenant_message(&private, ErrorCode::VideoPrivate),
+            "ERROR: [TikTok] 1: This account is private"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod support;
 mod thumbnail_analysis;
 mod tiktok_web_client;
 mod transcripts;
+mod upstream_messages;
 mod web_extractor;
 mod webhook_faults;
 mod webhooks;

@@ -28,11 +28,11 @@ use crate::support::{
     unique_queue,
 };
 
-fn namespace() -> String {
+pub(crate) fn namespace() -> String {
     format!("test_{}", ulid::Ulid::generate().to_string().to_lowercase())
 }
 
-async fn analyzer(
+pub(crate) async fn analyzer(
     sim: &SimHandle,
     namespace: &str,
     api_key: Option<&str>,
@@ -55,7 +55,7 @@ async fn analyzer(
     .expect("analyzer starts")
 }
 
-async fn set_knobs(sim: &SimHandle, knobs: Value) {
+pub(crate) async fn set_knobs(sim: &SimHandle, knobs: Value) {
     let response = reqwest::Client::new()
         .put(format!("{}/_sim/openai/knobs", sim.base_url()))
         .json(&knobs)
@@ -70,7 +70,7 @@ async fn set_knobs(sim: &SimHandle, knobs: Value) {
 }
 
 /// The simulator's log of chat completions, oldest first.
-async fn vision_calls(sim: &SimHandle) -> Vec<Value> {
+pub(crate) async fn vision_calls(sim: &SimHandle) -> Vec<Value> {
     let log: Value = reqwest::get(format!(
         "{}/_sim/requests?path_prefix=/v1/chat/completions",
         sim.base_url()
@@ -145,7 +145,7 @@ async fn run_job(
     tasks[0].item_id
 }
 
-fn image(seed: u8) -> ThumbnailBytes {
+pub(crate) fn image(seed: u8) -> ThumbnailBytes {
     ThumbnailBytes {
         source_url: format!("https://p16-sign-va.tiktokcdn.com/obj/{seed}.jpeg"),
         content_type: "image/jpeg".to_owned(),
