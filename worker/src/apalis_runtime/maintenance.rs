@@ -1,6 +1,8 @@
 //! The worker process's background maintenance loop (docs/apalis-redis.md "Background maintenance" plus the job
 //! engine's own duties): the chunked promoter, bounded cleanup of finished tasks, this process's
-//! heartbeat row and lease renewal of its running items, and the reconciler.
+//! heartbeat row and the reconciler, in one loop — and, in a task of its own with its own
+//! interval, lease renewal of the items this process is working on, so a slow round of the loop
+//! (a stalled Redis answers after its 5 s timeout, a long reconcile) cannot let live claims expire.
 
 use std::time::Duration;
 
@@ -19,8 +21,10 @@ pub const PROMOTE_EVERY: Duration = Duration::from_millis(250);
 pub const CLEANUP_EVERY: Duration = Duration::from_secs(30);
 /// At most this many finished tasks are deleted per cleanup round.
 pub const CLEANUP_MAX_TASKS: u64 = 20_000;
-/// How often the heartbeat row is written and this worker's item leases are renewed.
+/// How often the heartbeat row is written.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+/// How often the leases of the items this process is working on are renewed (own task).
+pub const RENEW_LEASES_EVERY: Duration = Duration::from_secs(2);
 /// How often the reconciler runs.
 pub const RECONCILE_EVERY: Duration = Duration::from_secs(5);
 /// Heartbeat rows older than this belong to dead processes and are pruned.
@@ -40,8 +44,10 @@ pub struct Maintenance {
 }
 
 impl Maintenance {
-    /// Runs until `shutdown` turns true, then removes this worker's heartbeat row.
+    /// Runs until `shutdown` turns true, then removes this worker's heartbeat row. Lease
+    /// renewal runs meanwhile in its own task ([`Maintenance::renew_leases_until`]).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let renewal = tokio::spawn(self.clone().renew_leases_until(shutdown.clone()));
         let mut promote = tokio::time::interval(PROMOTE_EVERY);
         let mut cleanup = tokio::time::interval(CLEANUP_EVERY);
         let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
@@ -51,14 +57,17 @@ impl Maintenance {
         }
         loop {
             tokio::select! {
-                _ = shutdown.changed() => {
-                    if *shutdown.borrow() { break; }
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() { break; }
                 }
                 _ = promote.tick() => self.promote().await,
                 _ = cleanup.tick() => self.cleanup().await,
                 _ = heartbeat.tick() => self.heartbeat().await,
                 _ = reconcile.tick() => self.reconcile().await,
             }
+        }
+        if let Err(error) = renewal.await {
+            tracing::warn!(%error, "lease renewal task ended abnormally");
         }
         if let Err(error) =
             worker_heartbeats::remove_heartbeat(&self.pool, &self.identity.worker_name).await
@@ -84,9 +93,36 @@ impl Maintenance {
         }
     }
 
-    /// Writes the heartbeat row and renews the leases of the items this process's handlers
-    /// are working on (not every item claimed under this worker's name: a handler that
-    /// panicked lets its lease run out, so another worker takes the item over).
+    /// Renews the leases of the items this process's handlers are working on, every
+    /// [`RENEW_LEASES_EVERY`], until `shutdown` turns true. Nothing else runs in this task, so
+    /// only a slow renewal itself can delay the next one.
+    pub async fn renew_leases_until(self, mut shutdown: watch::Receiver<bool>) {
+        let mut renew = tokio::time::interval(RENEW_LEASES_EVERY);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() { break; }
+                }
+                _ = renew.tick() => self.renew_leases().await,
+            }
+        }
+    }
+
+    /// Renews the leases of the items this process's handlers are working on (not every item
+    /// claimed under this worker's name: a handler that panicked lets its lease run out, so
+    /// another worker takes the item over).
+    pub async fn renew_leases(&self) {
+        let claims = self.active_claims.snapshot();
+        if claims.is_empty() {
+            return;
+        }
+        if let Err(error) = item_claims::renew_leases(&self.pool, &claims, self.item_lease).await {
+            tracing::warn!(%error, "cannot renew item leases");
+        }
+    }
+
+    /// Writes this process's heartbeat row.
     pub async fn heartbeat(&self) {
         let identity = worker_heartbeats::WorkerIdentity {
             worker_name: &self.identity.worker_name,
@@ -97,12 +133,6 @@ impl Maintenance {
         };
         if let Err(error) = worker_heartbeats::upsert_heartbeat(&self.pool, &identity).await {
             tracing::warn!(%error, "cannot write the worker heartbeat");
-        }
-        if let Err(error) =
-            item_claims::renew_leases(&self.pool, &self.active_claims.snapshot(), self.item_lease)
-                .await
-        {
-            tracing::warn!(%error, "cannot renew item leases");
         }
     }
 
