@@ -5,6 +5,7 @@
 mod apalis_runtime;
 mod extract_item;
 mod feed_walks;
+mod lease_renewal;
 mod queue;
 mod reconciler;
 mod startup_signal;
