@@ -11,6 +11,7 @@ use tokworks_shared::db::api_keys;
 use uuid::Uuid;
 
 use crate::problem::ApiError;
+use crate::rate_limits::{KeyLimits, RequestCharge};
 use crate::state::AppState;
 
 /// Header of the key (alternative: `Authorization: Bearer`).
@@ -24,12 +25,27 @@ const KEY_PREFIX_CHARS: usize = 8;
 pub struct ApiKey {
     pub api_key_id: Uuid,
     pub name: String,
+    /// The key's effective limits (its own, else the api's defaults).
+    pub limits: KeyLimits,
+    /// This request's rate-limit charge (set by the limits middleware; empty in the cache).
+    pub charge: RequestCharge,
 }
 
 impl FromRequestParts<AppState> for ApiKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The limits middleware authenticated it already.
+        if let Some(key) = parts.extensions.get::<ApiKey>() {
+            return Ok(key.clone());
+        }
+        Self::authenticate(parts, state).await
+    }
+}
+
+impl ApiKey {
+    /// Looks the presented key up (in-process cache first, then Postgres).
+    pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
         let presented = presented_key(parts).ok_or(ApiError::Unauthenticated)?;
         let key_sha256 = hash_api_key(presented);
         if let Some(key) = state.verified_keys.get(&key_sha256) {
@@ -41,6 +57,8 @@ impl FromRequestParts<AppState> for ApiKey {
         let key = ApiKey {
             api_key_id: row.api_key_id,
             name: row.name,
+            limits: KeyLimits::resolve(&row.limits, &state.settings.key_limits),
+            charge: RequestCharge::default(),
         };
         state.verified_keys.insert(key_sha256, key.clone());
         Ok(key)

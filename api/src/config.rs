@@ -56,6 +56,8 @@ pub enum KeysCommand {
         /// A name to recognise the key by (who or what uses it).
         #[arg(long)]
         name: String,
+        #[command(flatten)]
+        limits: KeyLimitOptions,
     },
     /// List keys (id, prefix, name, created, revoked).
     List,
@@ -64,6 +66,41 @@ pub enum KeysCommand {
         /// The key id (from `keys list`).
         id: Uuid,
     },
+}
+
+/// A key's own limits at creation; each one left out follows the api's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Args)]
+pub struct KeyLimitOptions {
+    /// Requests per second of this key (default: KEY_REQUESTS_PER_SECOND of the api).
+    #[arg(long = "requests-per-second", value_parser = clap::value_parser!(i32).range(1..))]
+    pub requests_per_second: Option<i32>,
+    /// URLs per minute of this key (default: KEY_URLS_PER_MINUTE of the api).
+    #[arg(long = "urls-per-minute", value_parser = clap::value_parser!(i32).range(1..))]
+    pub urls_per_minute: Option<i32>,
+    /// Items queued or running at once for this key (default: KEY_MAX_ITEMS_IN_FLIGHT).
+    #[arg(long = "max-items-in-flight", value_parser = clap::value_parser!(i32).range(1..))]
+    pub max_items_in_flight: Option<i32>,
+}
+
+/// Limits of keys that have none of their own (docs/rate-limits.md).
+#[derive(Debug, Clone, Args)]
+pub struct KeyLimitArgs {
+    /// Requests per second per API key, shared by every api instance through Redis (more: 429
+    /// RATE_LIMITED).
+    #[arg(long = "key-requests-per-second", env = "KEY_REQUESTS_PER_SECOND", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub key_requests_per_second: u32,
+
+    /// URLs submitted per minute per API key (a video job 1, a batch its URLs, a feed job its
+    /// count), shared through Redis (more: 429 RATE_LIMITED).
+    #[arg(long = "key-urls-per-minute", env = "KEY_URLS_PER_MINUTE", default_value_t = 6000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub key_urls_per_minute: u32,
+
+    /// Items queued or running at once per API key (more: 429 TOO_MANY_ITEMS_IN_FLIGHT).
+    #[arg(long = "key-max-items-in-flight", env = "KEY_MAX_ITEMS_IN_FLIGHT", default_value_t = 5000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub key_max_items_in_flight: u32,
 }
 
 /// Everything `serve` reads.
@@ -83,6 +120,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub events_and_metrics: EventsAndMetricsArgs,
+
+    #[command(flatten)]
+    pub key_limits: KeyLimitArgs,
 
     /// How long a rotated webhook secret keeps signing deliveries (next to the new one), in
     /// seconds.
@@ -254,8 +294,59 @@ mod tests {
         .unwrap();
         assert!(matches!(
             invocation.command,
-            Command::Keys { command: KeysCommand::Create { ref name }, .. } if name == "ci"
+            Command::Keys { command: KeysCommand::Create { ref name, limits }, .. }
+                if name == "ci" && limits == KeyLimitOptions::default()
         ));
+        let invocation = Invocation::try_parse_from([
+            "tokworks-api",
+            "keys",
+            "--database-url",
+            "postgres://x@127.0.0.1/db",
+            "create",
+            "--name",
+            "ci",
+            "--requests-per-second",
+            "5",
+            "--max-items-in-flight",
+            "100",
+        ])
+        .unwrap();
+        let Command::Keys {
+            command: KeysCommand::Create { limits, .. },
+            ..
+        } = invocation.command
+        else {
+            panic!("not keys create")
+        };
+        assert_eq!(limits.requests_per_second, Some(5));
+        assert_eq!(limits.urls_per_minute, None);
+        assert_eq!(limits.max_items_in_flight, Some(100));
+    }
+
+    #[test]
+    fn key_limit_defaults_are_read_and_listed_in_help() {
+        let invocation = Invocation::try_parse_from([
+            "tokworks-api",
+            "--database-url",
+            "postgres://x@127.0.0.1/db",
+            "--redis-url",
+            "redis://127.0.0.1:6379",
+        ])
+        .unwrap();
+        let Command::Serve(args) = invocation.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.key_limits.key_requests_per_second, 50);
+        assert_eq!(args.key_limits.key_urls_per_minute, 6000);
+        assert_eq!(args.key_limits.key_max_items_in_flight, 5000);
+        let help = Cli::command().render_long_help().to_string();
+        for name in [
+            "KEY_REQUESTS_PER_SECOND",
+            "KEY_URLS_PER_MINUTE",
+            "KEY_MAX_ITEMS_IN_FLIGHT",
+        ] {
+            assert!(help.contains(name), "--help does not mention {name}");
+        }
     }
 
     #[test]

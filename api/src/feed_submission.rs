@@ -33,6 +33,12 @@ pub async fn submit_feed_job(
     feed_job: &FeedJobRequest,
     idempotency_key: Option<String>,
 ) -> Result<SubmittedFeedJob, ApiError> {
+    // A feed job may fetch `count` videos: that many URLs, and its walk is one item in flight.
+    let cost = crate::rate_limits::SubmitCost {
+        urls: feed_job.count,
+        items: 1,
+    };
+    crate::rate_limits::admit_submission(state, key, cost).await?;
     let new_job = NewJob {
         job_id: Uuid::now_v7(),
         api_key_id: key.api_key_id,

@@ -6,12 +6,12 @@ use std::io::Write;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sqlx::PgPool;
-use tokworks_shared::db::api_keys::{self, ApiKeyRow};
+use tokworks_shared::db::api_keys::{self, ApiKeyRow, KeyLimitColumns};
 use tokworks_shared::db::webhooks;
 use uuid::Uuid;
 
 use crate::auth::{hash_api_key, key_prefix};
-use crate::config::KeysCommand;
+use crate::config::{KeyLimitOptions, KeysCommand};
 
 /// Every key starts with this.
 pub const KEY_PREFIX: &str = "tok_";
@@ -35,10 +35,20 @@ pub fn generate_api_key() -> String {
     format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Creates a key named `name`; returns its row and the key (to show once; only its hash is stored).
+/// Creates a key named `name` with the api's default limits; returns its row and the key (to
+/// show once; only its hash is stored).
 pub async fn create_api_key(
     pool: &PgPool,
     name: &str,
+) -> Result<(ApiKeyRow, String), KeysCommandError> {
+    create_api_key_with_limits(pool, name, &KeyLimitOptions::default()).await
+}
+
+/// Creates a key named `name` with its own `limits` (those left out follow the api's defaults).
+pub async fn create_api_key_with_limits(
+    pool: &PgPool,
+    name: &str,
+    limits: &KeyLimitOptions,
 ) -> Result<(ApiKeyRow, String), KeysCommandError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -55,6 +65,17 @@ pub async fn create_api_key(
     .await?;
     // The key's webhook signing secret is created with it.
     webhooks::ensure_webhook_secret(pool, row.api_key_id).await?;
+    let columns = KeyLimitColumns {
+        requests_per_second: limits.requests_per_second,
+        urls_per_minute: limits.urls_per_minute,
+        max_items_in_flight: limits.max_items_in_flight,
+    };
+    if columns == KeyLimitColumns::default() {
+        return Ok((row, key));
+    }
+    let row = api_keys::set_api_key_limits(pool, row.api_key_id, &columns)
+        .await?
+        .ok_or(KeysCommandError::UnknownKey(row.api_key_id))?;
     Ok((row, key))
 }
 
@@ -65,8 +86,8 @@ pub async fn run_keys_command(
     out: &mut impl Write,
 ) -> Result<(), KeysCommandError> {
     match command {
-        KeysCommand::Create { name } => {
-            let (row, key) = create_api_key(pool, name).await?;
+        KeysCommand::Create { name, limits } => {
+            let (row, key) = create_api_key_with_limits(pool, name, limits).await?;
             writeln!(out, "{key}")?;
             writeln!(
                 out,
@@ -75,20 +96,28 @@ pub async fn run_keys_command(
             )?;
         }
         KeysCommand::List => {
-            writeln!(out, "id\tprefix\tname\tcreated_at\tstatus")?;
+            writeln!(
+                out,
+                "id\tprefix\tname\tcreated_at\tstatus\trequests_per_second\turls_per_minute\tmax_items_in_flight"
+            )?;
             for row in api_keys::list_api_keys(pool).await? {
                 let status = match (row.revoked_at, row.is_bootstrap) {
                     (Some(revoked_at), _) => format!("revoked {}", revoked_at.to_rfc3339()),
                     (None, true) => "active (bootstrap)".to_owned(),
                     (None, false) => "active".to_owned(),
                 };
+                let limit =
+                    |value: Option<i32>| value.map_or("default".to_owned(), |v| v.to_string());
                 writeln!(
                     out,
-                    "{}\t{}…\t{}\t{}\t{status}",
+                    "{}\t{}…\t{}\t{}\t{status}\t{}\t{}\t{}",
                     row.api_key_id,
                     row.key_prefix,
                     row.name,
-                    row.created_at.to_rfc3339()
+                    row.created_at.to_rfc3339(),
+                    limit(row.limits.requests_per_second),
+                    limit(row.limits.urls_per_minute),
+                    limit(row.limits.max_items_in_flight),
                 )?;
             }
         }

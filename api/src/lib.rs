@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod metrics_scrape;
 pub mod openapi;
 pub mod problem;
+pub mod rate_limits;
 pub mod routes;
 pub mod state;
 pub mod thumbnail_analysis_view;
@@ -72,6 +73,11 @@ impl From<&ServeArgs> for ApiSettings {
             feed_cache_ttl: (args.http.feed_cache_ttl_seconds > 0)
                 .then(|| Duration::from_secs(args.http.feed_cache_ttl_seconds)),
             feed_max_count: args.http.feed_max_count,
+            key_limits: rate_limits::KeyLimits {
+                requests_per_second: args.key_limits.key_requests_per_second,
+                urls_per_minute: args.key_limits.key_urls_per_minute,
+                max_items_in_flight: args.key_limits.key_max_items_in_flight,
+            },
             events_and_metrics: EventsAndMetricsSettings {
                 events_max: Duration::from_secs(args.events_and_metrics.events_max_seconds),
                 events_poll_interval: Duration::from_millis(

@@ -8,6 +8,8 @@ use axum::response::Redirect;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::rate_limits::documented::RateLimitResponses;
+
 /// The document: every route of the router, its bodies, answers and security.
 #[derive(OpenApi)]
 #[openapi(
@@ -44,7 +46,7 @@ use utoipa::{Modify, OpenApi};
         get_openapi_document,
         get_docs_page,
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &RateLimitResponses),
     tags(
         (name = "jobs", description = "Submit jobs (a video, a batch, a feed) and follow them."),
         (name = "webhooks", description = "Webhook deliveries and the signing secret."),

@@ -78,6 +78,26 @@ pub enum ApiError {
         limit: i64,
         retry_after_seconds: u64,
     },
+    /// The key's requests per second or URLs per minute are used up (sent with `Retry-After`).
+    #[error(
+        "rate limit of this API key reached ({requests_per_second} requests per second, \
+         {urls_per_minute} URLs per minute); retry after {retry_after_seconds} s"
+    )]
+    RateLimited {
+        retry_after_seconds: u64,
+        requests_per_second: u32,
+        urls_per_minute: u32,
+    },
+    /// The job's items would take the key past its limit of items queued or running.
+    #[error(
+        "this API key has {in_flight} items queued or running and the job adds {items}: \
+         at most {max} are allowed; retry when some have finished"
+    )]
+    TooManyItemsInFlight {
+        in_flight: i64,
+        items: u32,
+        max: u32,
+    },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("the server panicked while handling the request")]
@@ -128,7 +148,9 @@ impl ApiError {
             | ApiError::WebhookUrlNotAllowed { .. }
             | ApiError::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused | ApiError::WebhookDisabled => StatusCode::CONFLICT,
-            ApiError::TooManyRedeliveries { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRedeliveries { .. }
+            | ApiError::RateLimited { .. }
+            | ApiError::TooManyItemsInFlight { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::JobNotFinished { .. } => StatusCode::GATEWAY_TIMEOUT,
             ApiError::FeedFailed { code, .. } => match code {
@@ -160,6 +182,8 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::WebhookDisabled => "WEBHOOK_DISABLED",
             ApiError::TooManyRedeliveries { .. } => "TOO_MANY_REDELIVERIES",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::TooManyItemsInFlight { .. } => "TOO_MANY_ITEMS_IN_FLIGHT",
             ApiError::NotReady { .. } => "NOT_READY",
             ApiError::JobNotFinished { .. } => "JOB_NOT_FINISHED",
             ApiError::FeedFailed { code, .. } => code.as_str(),
@@ -175,6 +199,8 @@ impl ApiError {
                 ApiError::NotReady { .. }
                     | ApiError::JobNotFinished { .. }
                     | ApiError::TooManyRedeliveries { .. }
+                    | ApiError::RateLimited { .. }
+                    | ApiError::TooManyItemsInFlight { .. }
                     | ApiError::Database(_)
                     | ApiError::Panic
             ),

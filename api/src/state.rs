@@ -13,6 +13,7 @@ use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
 use crate::auth::VerifiedKeys;
 use crate::metrics::ApiMetrics;
+use crate::rate_limits::{KeyLimiter, KeyLimits};
 use crate::wait::JobWaiters;
 
 /// How long one queue operation (connect included) may take before the api gives up on it:
@@ -47,6 +48,9 @@ pub struct ApiSettings {
     /// Job event streams and `/metrics` (EVENTS_MAX_SECONDS, EVENTS_POLL_MILLISECONDS,
     /// METRICS_TOKEN).
     pub events_and_metrics: EventsAndMetricsSettings,
+    /// Limits of keys without their own (KEY_REQUESTS_PER_SECOND, KEY_URLS_PER_MINUTE,
+    /// KEY_MAX_ITEMS_IN_FLIGHT).
+    pub key_limits: KeyLimits,
 }
 
 /// Settings of the job event streams and of `GET /metrics`.
@@ -81,6 +85,8 @@ pub struct AppState {
     pub metrics: ApiMetrics,
     /// API keys verified recently (API_KEY_CACHE_SECONDS).
     pub verified_keys: VerifiedKeys,
+    /// Per-key limits (Redis budget, items in flight).
+    pub limiter: KeyLimiter,
 }
 
 impl AppState {
@@ -91,7 +97,9 @@ impl AppState {
         settings: ApiSettings,
     ) -> Result<Self, sqlx::Error> {
         let waiters = JobWaiters::start(&db).await?;
+        let limiter = KeyLimiter::new(queue.queue.redis_url.clone(), queue.queue.namespace.clone());
         Ok(AppState {
+            limiter,
             db,
             queue,
             waiters,

@@ -105,7 +105,7 @@ pub async fn extract_batch(
     key: Result<ApiKey, ApiError>,
     body: Result<JsonBody<ExtractBatchRequest>, ApiError>,
 ) -> Response {
-    let request = CompatRequest::start(&headers);
+    let request = CompatRequest::start(&headers).with_key(key.as_ref().ok());
     match run_batch(&state, key, body).await {
         Ok(results) => {
             let (processed, failed): (Vec<_>, Vec<_>) = results

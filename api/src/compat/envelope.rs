@@ -30,6 +30,8 @@ pub enum CompatErrorCode {
     ApiKeyInvalid,
     ServiceUnavailable,
     Timeout,
+    /// tokworks' per-key limits (not in the old service, which limited nothing).
+    RateLimited,
 }
 
 impl CompatErrorCode {
@@ -46,6 +48,7 @@ impl CompatErrorCode {
             CompatErrorCode::ApiKeyInvalid => "API_KEY_INVALID",
             CompatErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             CompatErrorCode::Timeout => "TIMEOUT",
+            CompatErrorCode::RateLimited => "RATE_LIMITED",
         }
     }
 
@@ -63,6 +66,7 @@ impl CompatErrorCode {
             CompatErrorCode::ApiKeyInvalid => StatusCode::UNAUTHORIZED,
             CompatErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             CompatErrorCode::Timeout => StatusCode::REQUEST_TIMEOUT,
+            CompatErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -113,9 +117,13 @@ impl CompatError {
     }
 }
 
-/// `metadata.rate_limit`: tokworks applies no per-key rate limit, so it is `null` (the old
-/// service sent a constant that limited nothing).
-type RateLimit = Option<()>;
+/// `metadata.rate_limit`: the caller's URLs-per-minute budget after this request (the old
+/// service sent a constant that limited nothing); `null` when Redis did not answer.
+#[derive(Debug, Serialize)]
+struct RateLimit {
+    remaining: u64,
+    reset_at: String,
+}
 
 /// `metadata` of both envelopes, keys in the old order.
 #[derive(Debug, Serialize)]
@@ -123,7 +131,7 @@ struct ResponseMetadata {
     request_id: String,
     api_version: &'static str,
     timestamp: String,
-    rate_limit: RateLimit,
+    rate_limit: Option<RateLimit>,
     processing_time_ms: u64,
 }
 
@@ -146,6 +154,7 @@ struct ErrorEnvelope {
 pub struct CompatRequest {
     request_id: String,
     started: Instant,
+    charge: crate::rate_limits::RequestCharge,
 }
 
 impl CompatRequest {
@@ -159,7 +168,16 @@ impl CompatRequest {
         CompatRequest {
             request_id,
             started: Instant::now(),
+            charge: Default::default(),
         }
+    }
+
+    /// Reports the key's rate-limit budget in `metadata.rate_limit`.
+    pub fn with_key(mut self, key: Option<&crate::auth::ApiKey>) -> Self {
+        if let Some(key) = key {
+            self.charge = key.charge.clone();
+        }
+        self
     }
 
     /// Milliseconds since the request started.
@@ -172,7 +190,14 @@ impl CompatRequest {
             request_id: self.request_id.clone(),
             api_version: COMPAT_API_VERSION,
             timestamp: iso_timestamp_now(),
-            rate_limit: None,
+            rate_limit: crate::rate_limits::compat_rate_limit(&self.charge).map(
+                |(remaining, until_full)| RateLimit {
+                    remaining,
+                    reset_at: (Utc::now()
+                        + chrono::Duration::from_std(until_full).unwrap_or_default())
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+                },
+            ),
             processing_time_ms: self.elapsed_ms(),
         }
     }

@@ -73,7 +73,7 @@ pub async fn extract(
     key: Result<ApiKey, ApiError>,
     body: Result<JsonBody<ExtractRequest>, ApiError>,
 ) -> Response {
-    let request = CompatRequest::start(&headers);
+    let request = CompatRequest::start(&headers).with_key(key.as_ref().ok());
     match run_extract(&state, key, body, &request).await {
         Ok(metadata) => request.success(metadata),
         Err(error) => request.failure(error),
@@ -182,6 +182,11 @@ pub(crate) async fn submit_and_wait(
     key: &ApiKey,
     new_job: &NewJob,
 ) -> Result<JobRow, CompatError> {
+    let items = u32::try_from(new_job.items.len()).unwrap_or(u32::MAX);
+    let cost = crate::rate_limits::SubmitCost { urls: items, items };
+    crate::rate_limits::admit_submission(state, key, cost)
+        .await
+        .map_err(|error| compat_error_from_api(error, None))?;
     let mut connection = state.db.acquire().await.map_err(|_| internal_error())?;
     let outcome = job_db::insert_job_with_items(&mut connection, new_job)
         .await
@@ -256,6 +261,17 @@ pub(crate) fn compat_error_from_api(error: ApiError, url: Option<&str>) -> Compa
             refused_url_error(url.unwrap_or_default(), code, &message)
         }
         ApiError::Database(_) | ApiError::Panic | ApiError::NotReady { .. } => internal_error(),
+        limited @ (ApiError::RateLimited { .. } | ApiError::TooManyItemsInFlight { .. }) => {
+            let reason = limited.code().to_owned();
+            CompatError::new(CompatErrorCode::RateLimited, limited.to_string()).with_details(
+                ErrorDetails {
+                    url: url.map(str::to_owned),
+                    platform: None,
+                    reason: Some(reason),
+                    job_id: None,
+                },
+            )
+        }
         other => CompatError::new(CompatErrorCode::ValidationError, other.to_string()),
     }
 }

@@ -277,7 +277,8 @@ pub struct SupportedPlatform {
 #[derive(Debug, Serialize)]
 pub struct Limitations {
     pub max_urls_per_batch: usize,
-    /// tokworks applies no per-key rate limit: null.
+    /// `POST /extract` calls per minute a key gets by default: the smaller of
+    /// KEY_REQUESTS_PER_SECOND × 60 and KEY_URLS_PER_MINUTE (one URL each).
     pub rate_limit_per_minute: Option<u32>,
     /// MAX_VIDEO_DURATION_SECONDS as configured on the api (reported; workers enforce theirs).
     pub max_video_duration: u64,
@@ -329,7 +330,14 @@ pub async fn get_supported_platforms(
         }],
         limitations: Limitations {
             max_urls_per_batch: state.settings.compat_batch_max_urls,
-            rate_limit_per_minute: None,
+            rate_limit_per_minute: Some(
+                state
+                    .settings
+                    .key_limits
+                    .requests_per_second
+                    .saturating_mul(60)
+                    .min(state.settings.key_limits.urls_per_minute),
+            ),
             max_video_duration: state.settings.max_video_duration_seconds,
         },
     })

@@ -83,6 +83,10 @@ pub async fn create_job(
         feed_max_count: state.settings.feed_max_count,
     };
     let accepted = request.validate_with(&limits)?;
+    if !matches!(accepted, AcceptedJobRequest::Feed(_)) {
+        // Feed jobs are admitted by `submit_feed_job` (the compatibility endpoints call it too).
+        crate::rate_limits::admit_submission(&state, &key, submit_cost(&accepted)).await?;
+    }
     if let Some(webhook) = accepted.webhook() {
         check_webhook_addresses(&state, webhook).await?;
         webhook_db::ensure_webhook_secret(&state.db, key.api_key_id).await?;
@@ -144,6 +148,21 @@ pub async fn create_job(
         }
     };
     job_created_response(&state, &key, job_id, replayed, wait, rejected).await
+}
+
+/// What a job costs against the key's limits: a video 1 URL and 1 item, a batch its accepted
+/// URLs (refused ones are free), a feed job its `count` URLs and 1 item (its walk;
+/// docs/rate-limits.md).
+pub(crate) fn submit_cost(accepted: &AcceptedJobRequest) -> crate::rate_limits::SubmitCost {
+    let (urls, items) = match accepted {
+        AcceptedJobRequest::Video(_) => (1, 1),
+        AcceptedJobRequest::Batch(batch_job) => {
+            let urls = u32::try_from(batch_job.entries.len()).unwrap_or(u32::MAX);
+            (urls, urls)
+        }
+        AcceptedJobRequest::Feed(feed_job) => (feed_job.count, 1),
+    };
+    crate::rate_limits::SubmitCost { urls, items }
 }
 
 /// The answer to `POST /v1/jobs` once the job is stored: 202 + `Location`, or 200 with the

@@ -58,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::rate_limits::enforce_key_limits,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::metrics::record_http_request,
         ))
         .with_state(state);

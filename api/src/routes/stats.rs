@@ -32,6 +32,8 @@ pub struct StatsResponse {
     pub queue: QueueStatsResponse,
     /// Global: worker processes seen in the last 30 s.
     pub workers: WorkerStatsResponse,
+    /// The caller's effective limits (its own, else the api's defaults; docs/rate-limits.md).
+    pub limits: crate::rate_limits::KeyLimits,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -91,6 +93,7 @@ fn counts(rows: Vec<CountRow>) -> (i64, BTreeMap<String, i64>) {
     responses(
         (status = 200, description = "The key's jobs and items, stage percentiles, cache, queue and workers.", body = StatsResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The key's requests per second are used up (`RATE_LIMITED`); `Retry-After` says when to retry.", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn get_stats(
@@ -153,5 +156,6 @@ pub async fn get_stats(
         workers: WorkerStatsResponse {
             live: live_workers?.live,
         },
+        limits: key.limits,
     }))
 }

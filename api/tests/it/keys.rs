@@ -22,6 +22,7 @@ async fn a_created_key_works_is_listed_by_prefix_only_and_stops_working_when_rev
         &pool,
         KeysCommand::Create {
             name: "ci pipeline".to_owned(),
+            limits: Default::default(),
         },
     )
     .await;

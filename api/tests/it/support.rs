@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use sqlx::PgPool;
+use tokworks_api::rate_limits::KeyLimits;
 use tokworks_api::{ApiSettings, AppState, QueueHandle, keys_cli, router};
 use tokworks_shared::db::feed_walks::WalkStatus;
 use tokworks_shared::db::feed_walks::claims::{self as walk_claims, WalkEnd};
@@ -129,6 +130,12 @@ impl TestApp {
             feed_cache_ttl: Some(Duration::from_secs(300)),
             feed_max_count: 500,
             events_and_metrics: Default::default(),
+            // Generous, so that no test but `rate_limits.rs` meets them.
+            key_limits: KeyLimits {
+                requests_per_second: 100_000,
+                urls_per_minute: 10_000_000,
+                max_items_in_flight: 1_000_000,
+            },
         };
         adjust(&mut settings);
         let state = AppState::new(pool.clone(), queue, settings).await.unwrap();
@@ -140,6 +147,24 @@ impl TestApp {
             key,
             api_key_id: row.api_key_id,
             namespace,
+        }
+    }
+
+    /// A second api instance: its own process state (key cache, limiter, metrics) on the same
+    /// database, Redis namespace and key.
+    pub async fn another_instance(&self) -> TestApp {
+        let queue = QueueHandle::new(redis_url().into(), self.namespace.clone());
+        let settings = (*self.state.settings).clone();
+        let state = AppState::new(self.pool.clone(), queue, settings)
+            .await
+            .unwrap();
+        TestApp {
+            router: router(state.clone()),
+            state,
+            pool: self.pool.clone(),
+            key: self.key.clone(),
+            api_key_id: self.api_key_id,
+            namespace: self.namespace.clone(),
         }
     }
 

@@ -12,6 +12,16 @@ pub struct ApiKeyRow {
     pub is_bootstrap: bool,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    pub limits: KeyLimitColumns,
+}
+
+/// A key's own limits (docs/rate-limits.md); `None`: the api's default applies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyLimitColumns {
+    pub requests_per_second: Option<i32>,
+    pub urls_per_minute: Option<i32>,
+    pub max_items_in_flight: Option<i32>,
 }
 
 /// The key that authenticated a request.
@@ -19,6 +29,8 @@ pub struct ApiKeyRow {
 pub struct AuthenticatedKeyRow {
     pub api_key_id: Uuid,
     pub name: String,
+    #[sqlx(flatten)]
+    pub limits: KeyLimitColumns,
 }
 
 /// Inserts a new key (already hashed by the caller).
@@ -32,7 +44,8 @@ pub async fn insert_api_key(
     sqlx::query_as::<_, ApiKeyRow>(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
          values ($1, $2, $3, $4)
-         returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at",
+         returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
+                   requests_per_second, urls_per_minute, max_items_in_flight",
     )
     .bind(api_key_id)
     .bind(name)
@@ -56,7 +69,8 @@ pub async fn upsert_bootstrap_api_key(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256, is_bootstrap)
          values ($1, 'bootstrap (API_KEY)', $2, $3, true)
          on conflict (key_sha256) do update set is_bootstrap = true
-         returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at",
+         returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
+                   requests_per_second, urls_per_minute, max_items_in_flight",
     )
     .bind(new_api_key_id)
     .bind(key_prefix)
@@ -71,7 +85,8 @@ pub async fn find_active_api_key_by_hash(
     key_sha256: &[u8],
 ) -> Result<Option<AuthenticatedKeyRow>, sqlx::Error> {
     sqlx::query_as::<_, AuthenticatedKeyRow>(
-        "select api_key_id, name from api_keys where key_sha256 = $1 and revoked_at is null",
+        "select api_key_id, name, requests_per_second, urls_per_minute, max_items_in_flight
+         from api_keys where key_sha256 = $1 and revoked_at is null",
     )
     .bind(key_sha256)
     .fetch_optional(executor)
@@ -83,7 +98,8 @@ pub async fn list_api_keys(
     executor: impl sqlx::PgExecutor<'_>,
 ) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
     sqlx::query_as::<_, ApiKeyRow>(
-        "select api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at
+        "select api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
+                requests_per_second, urls_per_minute, max_items_in_flight
          from api_keys order by created_at, api_key_id",
     )
     .fetch_all(executor)
@@ -99,9 +115,47 @@ pub async fn revoke_api_key(
     sqlx::query_as::<_, ApiKeyRow>(
         "update api_keys set revoked_at = coalesce(revoked_at, now())
          where api_key_id = $1
-         returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at",
+         returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
+                   requests_per_second, urls_per_minute, max_items_in_flight",
     )
     .bind(api_key_id)
     .fetch_optional(executor)
+    .await
+}
+
+/// Sets a key's own limits (`None`: the api's default). Returns the row, or `None` when no key
+/// has this id.
+pub async fn set_api_key_limits(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+    limits: &KeyLimitColumns,
+) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+    sqlx::query_as::<_, ApiKeyRow>(
+        "update api_keys
+         set requests_per_second = $2, urls_per_minute = $3, max_items_in_flight = $4
+         where api_key_id = $1
+         returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
+                   requests_per_second, urls_per_minute, max_items_in_flight",
+    )
+    .bind(api_key_id)
+    .bind(limits.requests_per_second)
+    .bind(limits.urls_per_minute)
+    .bind(limits.max_items_in_flight)
+    .fetch_optional(executor)
+    .await
+}
+
+/// Items of the key's unfinished jobs that have not ended (queued or running), from the jobs'
+/// counters (index `jobs_unfinished_by_key`). The api reads it at most once per second per key.
+pub async fn count_items_in_flight(
+    executor: impl sqlx::PgExecutor<'_>,
+    api_key_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select coalesce(sum(items_total - items_succeeded - items_failed - items_canceled), 0)::bigint
+         from jobs where api_key_id = $1 and status in ('queued', 'running')",
+    )
+    .bind(api_key_id)
+    .fetch_one(executor)
     .await
 }
