@@ -147,6 +147,11 @@ impl TestService {
         api_environment.extend([
             ("BIND_ADDR".to_string(), api_address.clone()),
             ("API_KEY".to_string(), api_key.clone()),
+            // Per-key limits far above what any test sends (a test may lower them with
+            // `api_env`): tests poll and submit faster than a shared service's defaults allow.
+            ("KEY_REQUESTS_PER_SECOND".to_string(), "100000".to_string()),
+            ("KEY_URLS_PER_MINUTE".to_string(), "10000000".to_string()),
+            ("KEY_MAX_ITEMS_IN_FLIGHT".to_string(), "1000000".to_string()),
         ]);
         api_environment.extend(options.api_environment.iter().cloned());
         let api = ServiceProcess::spawn(
