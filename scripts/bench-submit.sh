@@ -8,6 +8,8 @@
 #      apalis-redis push+consume rate (worker/examples/queue_throughput.rs) with the same settings;
 #   4. the api's RSS idle and after the load.
 # Builds release binaries first. Needs wrk and pgbench (apt-get install wrk postgresql-contrib).
+# The api runs with per-key limits far above the load (KEY_* settings), so the limiter's Redis
+# round trip is measured but never refuses.
 # Usage: scripts/bench-submit.sh [--duration 15] [--connections 32] [--pg-clients 16]
 #                                [--pool N (DATABASE_MAX_CONNECTIONS of the api)] [--skip-e2e]
 set -euo pipefail
@@ -61,6 +63,7 @@ psql -q "$admin_url" -c "drop database if exists $database" -c "create database 
 start_api() {
   env DATABASE_URL="$database_url" REDIS_URL="$redis_url" QUEUE_NAMESPACE="$namespace" \
     API_KEY="$api_key" BIND_ADDR="127.0.0.1:$port" RUST_LOG=warn \
+    KEY_REQUESTS_PER_SECOND=1000000 KEY_URLS_PER_MINUTE=100000000 KEY_MAX_ITEMS_IN_FLIGHT=100000000 \
     ${pool:+DATABASE_MAX_CONNECTIONS=$pool} \
     "$target_dir"/release/tokworks-api >"$work/api.log" 2>&1 &
   api_pid=$!
@@ -278,6 +281,10 @@ LUA
     sleep 0.05
   done
   finished="$(date +%s.%N)"
+  if ! grep -q . <<<"$left" || (( left > 0 )); then
+    echo "bench-submit: jobs still unfinished; worker logs:" >&2
+    tail -n 20 "$work"/worker*.log >&2
+  fi
   read -r total succeeded <<<"$(psql -tAq -F ' ' "$database_url" -c "select count(*), count(*) filter (where status = 'succeeded') from jobs")"
   python3 - "$started" "$submitted_at" "$finished" "$total" "$succeeded" "$raw_rate" <<'PY'
 import sys

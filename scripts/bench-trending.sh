@@ -3,7 +3,7 @@
 # request after LATENCY ms, cold feed cache, timed end to end (submit with `Prefer: wait=30` until
 # the finished job is answered); then the same request again (served from the feed cache), and
 # the old fetcher's `GET /trending` (compatibility endpoint) cold, with `refresh`-free defaults.
-# Start tokworks first: `API_KEY=tok_local scripts/run-local.sh --with-sim` (release build).
+# Start tokworks first: `API_KEY=tok_local_benchmark_key_0123456789abcdef scripts/run-local.sh --with-sim` (release build).
 # Usage: API_KEY=… scripts/bench-trending.sh [--count 30] [--latency-ms 300] [--runs 5]
 #                                             [--api http://127.0.0.1:8000] [--sim http://127.0.0.1:8899]
 set -euo pipefail

@@ -17,7 +17,9 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::video::VideoSource;
 
 use crate::extractor::{Extraction, ExtractionFailure, ThumbnailBytes, VideoExtractor};
-use crate::ytdlp::classify::{FailureClass, classify_helper_error, photo_url_as_video_url};
+use crate::ytdlp::classify::{
+    FailureClass, classify_helper_error, photo_url_as_video_url, tenant_message,
+};
 use crate::ytdlp::pool::{PoolError, YtDlpPool, YtDlpPoolConfig};
 use crate::ytdlp::process::{HelperProcessError, HelperRequest, HelperResponse};
 
@@ -245,7 +247,7 @@ pub fn extraction_from_response(response: HelperResponse) -> Result<Extraction, 
             FailureClass::Error(code) => code,
             FailureClass::PhotoPost { .. } => ErrorCode::UnsupportedUrl,
         };
-        return Err(ExtractionFailure::new(code, error.message));
+        return Err(ExtractionFailure::new(code, tenant_message(&error, code)));
     }
     let item = response
         .item
