@@ -161,6 +161,17 @@ pub struct HttpArgs {
     )]
     pub api_key_cache_seconds: u64,
 
+    /// How long the figures of the endpoints that need no key (`/health`, `/stats`,
+    /// `/supported-platforms`, `/metrics`) are served from memory before Postgres and Redis are
+    /// asked again, in seconds (0: on every call).
+    #[arg(
+        long = "service-stats-refresh-seconds",
+        env = "SERVICE_STATS_REFRESH_SECONDS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(0..=300)
+    )]
+    pub service_stats_refresh_seconds: u64,
+
     /// Attempts per item before it fails (the retry budget lives in Postgres).
     #[arg(long = "item-max-attempts", env = "ITEM_MAX_ATTEMPTS", default_value_t = 4,
           value_parser = clap::value_parser!(i32).range(1..=100))]

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod problem;
 pub mod rate_limits;
 pub mod routes;
+pub mod service_snapshots;
 pub mod state;
 pub mod thumbnail_analysis_view;
 pub mod transcript_view;
@@ -60,6 +61,7 @@ impl From<&ServeArgs> for ApiSettings {
         ApiSettings {
             item_max_attempts: args.http.item_max_attempts,
             api_key_cache_ttl: Duration::from_secs(args.http.api_key_cache_seconds),
+            service_stats_refresh: Duration::from_secs(args.http.service_stats_refresh_seconds),
             batch_max_urls: usize::try_from(args.http.batch_max_urls).unwrap_or(usize::MAX),
             max_request_body_bytes: args.http.max_request_body_bytes,
             wait_max: Duration::from_secs(args.http.wait_max_seconds),
@@ -90,6 +92,7 @@ impl From<&ServeArgs> for ApiSettings {
                     .map(|token| token.expose_secret().trim())
                     .filter(|token| !token.is_empty())
                     .map(metrics_scrape::metrics_token_sha256),
+                metrics_open_without_token: args.http.bind_addr.ip().is_loopback(),
             },
         }
     }

@@ -1,6 +1,8 @@
-//! `GET /metrics`: the Prometheus text exposition. Open by default; with METRICS_TOKEN set it
-//! needs `Authorization: Bearer <token>`. Job, item and worker gauges are read from Postgres
-//! (one query) and the queue depth from Redis at scrape time.
+//! `GET /metrics`: the Prometheus text exposition. With METRICS_TOKEN set it needs
+//! `Authorization: Bearer <token>`; without it, it is open only when the api listens on a
+//! loopback address (elsewhere 403 `METRICS_TOKEN_REQUIRED`). Job, item and worker gauges (one
+//! Postgres query) and the queue depth (Redis) are read at most once per
+//! SERVICE_STATS_REFRESH_SECONDS.
 
 use std::time::Duration;
 
@@ -16,6 +18,14 @@ use crate::metrics::{JOB_ITEMS, JOBS, LIVE_WORKERS, QUEUE_TASKS, SCRAPE_SOURCE_U
 use crate::problem::ApiError;
 use crate::routes::jobs::JOB_STATUSES;
 use crate::state::AppState;
+
+/// What a scrape reads from Postgres and Redis; kept for SERVICE_STATS_REFRESH_SECONDS
+/// (`AppState::public_snapshots`), so frequent or anonymous scrapes cost one read per interval.
+#[derive(Debug)]
+pub struct ScrapeProbe {
+    gauges: Result<Vec<GaugeRow>, String>,
+    depth: Result<QueueDepth, String>,
+}
 
 /// The Prometheus text format's content type.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -35,23 +45,39 @@ const ITEM_STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "c
     responses(
         (status = 200, description = "Prometheus text format (with `METRICS_TOKEN` set: `Authorization: Bearer <token>`).", body = String, content_type = "text/plain"),
         (status = 401, description = "A wrong or missing token when `METRICS_TOKEN` is set.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`METRICS_TOKEN_REQUIRED`: the api listens on a non-loopback address and `METRICS_TOKEN` is unset.", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn get_metrics(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(expected_sha256) = state.settings.events_and_metrics.metrics_token_sha256
-        && presented_token_sha256(&headers) != Some(expected_sha256)
-    {
-        return Err(ApiError::Unauthenticated);
+    match state.settings.events_and_metrics.metrics_token_sha256 {
+        Some(expected_sha256) if presented_token_sha256(&headers) != Some(expected_sha256) => {
+            return Err(ApiError::Unauthenticated);
+        }
+        Some(_) => {}
+        None if !state.settings.events_and_metrics.metrics_open_without_token => {
+            return Err(ApiError::MetricsTokenRequired);
+        }
+        None => {}
     }
-    let (gauges, depth) = tokio::join!(
-        service_gauges::read_service_gauges(&state.db, LIVE_WORKER_WINDOW),
-        state.queue.depth()
-    );
+    let probe = state
+        .public_snapshots
+        .metrics
+        .get(|| async {
+            let (gauges, depth) = tokio::join!(
+                service_gauges::read_service_gauges(&state.db, LIVE_WORKER_WINDOW),
+                state.queue.depth()
+            );
+            ScrapeProbe {
+                gauges: gauges.map_err(|error| error.to_string()),
+                depth: depth.map_err(|error| error.to_string()),
+            }
+        })
+        .await;
     state.metrics.with_recorder(|| {
-        match gauges {
+        match &probe.gauges {
             Ok(rows) => {
                 record_database_gauges(&rows);
                 gauge!(SCRAPE_SOURCE_UP, "source" => "postgres").set(1.0);
@@ -61,9 +87,9 @@ pub async fn get_metrics(
                 gauge!(SCRAPE_SOURCE_UP, "source" => "postgres").set(0.0);
             }
         }
-        match depth {
+        match &probe.depth {
             Ok(depth) => {
-                record_queue_depth(&depth);
+                record_queue_depth(depth);
                 gauge!(SCRAPE_SOURCE_UP, "source" => "redis").set(1.0);
             }
             Err(error) => {

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tokworks_shared::db;
 use tokworks_shared::error_code::ErrorCode;
 
 /// Header carrying the request id (set by tower-http, generated when the client sent none).
@@ -98,6 +99,9 @@ pub enum ApiError {
         items: u32,
         max: u32,
     },
+    /// `/metrics` on a non-loopback listener without METRICS_TOKEN.
+    #[error("GET /metrics is closed: the api listens beyond loopback and METRICS_TOKEN is unset")]
+    MetricsTokenRequired,
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("the server panicked while handling the request")]
@@ -148,6 +152,7 @@ impl ApiError {
             | ApiError::WebhookUrlNotAllowed { .. }
             | ApiError::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::IdempotencyKeyReused | ApiError::WebhookDisabled => StatusCode::CONFLICT,
+            ApiError::MetricsTokenRequired => StatusCode::FORBIDDEN,
             ApiError::TooManyRedeliveries { .. }
             | ApiError::RateLimited { .. }
             | ApiError::TooManyItemsInFlight { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -158,6 +163,9 @@ impl ApiError {
                 ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_GATEWAY,
             },
+            ApiError::Database(error) if db::is_unavailable(error) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Database(_) | ApiError::Panic => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -181,12 +189,14 @@ impl ApiError {
             ApiError::InvalidHeader { .. } => "INVALID_HEADER",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::WebhookDisabled => "WEBHOOK_DISABLED",
+            ApiError::MetricsTokenRequired => "METRICS_TOKEN_REQUIRED",
             ApiError::TooManyRedeliveries { .. } => "TOO_MANY_REDELIVERIES",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::TooManyItemsInFlight { .. } => "TOO_MANY_ITEMS_IN_FLIGHT",
             ApiError::NotReady { .. } => "NOT_READY",
             ApiError::JobNotFinished { .. } => "JOB_NOT_FINISHED",
             ApiError::FeedFailed { code, .. } => code.as_str(),
+            ApiError::Database(error) if db::is_unavailable(error) => "NOT_READY",
             ApiError::Database(_) | ApiError::Panic => "INTERNAL",
         }
     }
@@ -237,7 +247,12 @@ impl ApiError {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             // Internal causes are logged, never shown.
-            detail: self.to_string(),
+            detail: match self {
+                ApiError::Database(error) if db::is_unavailable(error) => {
+                    "the database is unavailable or overloaded; retry shortly".to_owned()
+                }
+                other => other.to_string(),
+            },
             code,
             retryable: self.retryable(),
             request_id: None,
@@ -246,9 +261,16 @@ impl ApiError {
     }
 }
 
+/// `Retry-After` of a 503 (`NOT_READY`): the database or a dependency should be back, or the
+/// pool less busy, by then.
+const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 2;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
+            ApiError::Database(error) if db::is_unavailable(error) => {
+                tracing::warn!(error = %error, "database unavailable")
+            }
             ApiError::Database(error) => tracing::error!(error = %error, "database error"),
             ApiError::Panic => tracing::error!("handler panicked"),
             ApiError::NotReady { detail } => tracing::warn!(%detail, "not ready"),
@@ -256,6 +278,12 @@ impl IntoResponse for ApiError {
         }
         let problem = self.to_problem();
         let mut response = render_problem(&problem);
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            );
+        }
         response.extensions_mut().insert(problem);
         response
     }

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
-use tokio::sync::{OnceCell, mpsc};
-use tokworks_shared::jobs::ExtractItemTask;
+use tokio::sync::OnceCell;
 use tokworks_shared::queue::{ExtractQueue, QueueDepth, QueueError};
 use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
 use crate::auth::VerifiedKeys;
+use crate::compat::service::{CompatStatsResponse, HealthProbe};
 use crate::metrics::ApiMetrics;
+use crate::metrics_scrape::ScrapeProbe;
 use crate::rate_limits::{KeyLimiter, KeyLimits};
+use crate::service_snapshots::Snapshot;
 use crate::wait::JobWaiters;
 
 /// How long one queue operation (connect included) may take before the api gives up on it:
@@ -27,6 +29,9 @@ pub struct ApiSettings {
     /// How long a verified API key is trusted without asking Postgres again
     /// (API_KEY_CACHE_SECONDS; zero: not at all).
     pub api_key_cache_ttl: Duration,
+    /// How long the figures of the unauthenticated endpoints are served from memory
+    /// (SERVICE_STATS_REFRESH_SECONDS; zero: read on every call).
+    pub service_stats_refresh: Duration,
     /// Most URLs in one `batch` job (BATCH_MAX_URLS).
     pub batch_max_urls: usize,
     pub max_request_body_bytes: usize,
@@ -60,8 +65,11 @@ pub struct EventsAndMetricsSettings {
     pub events_max: Duration,
     /// How often an open event stream looks for items that ended.
     pub events_poll_interval: Duration,
-    /// SHA-256 of METRICS_TOKEN; `None`: `/metrics` is open.
+    /// SHA-256 of METRICS_TOKEN; `None`: `/metrics` needs no token (see below).
     pub metrics_token_sha256: Option<[u8; 32]>,
+    /// Without METRICS_TOKEN, whether `/metrics` is served: only when the api listens on a
+    /// loopback address (else 403 `METRICS_TOKEN_REQUIRED`).
+    pub metrics_open_without_token: bool,
 }
 
 impl Default for EventsAndMetricsSettings {
@@ -70,6 +78,7 @@ impl Default for EventsAndMetricsSettings {
             events_max: Duration::from_secs(3600),
             events_poll_interval: Duration::from_millis(500),
             metrics_token_sha256: None,
+            metrics_open_without_token: true,
         }
     }
 }
@@ -87,6 +96,28 @@ pub struct AppState {
     pub verified_keys: VerifiedKeys,
     /// Per-key limits (Redis budget, items in flight).
     pub limiter: KeyLimiter,
+    /// Service-wide figures of the unauthenticated endpoints (SERVICE_STATS_REFRESH_SECONDS).
+    pub public_snapshots: Arc<PublicSnapshots>,
+}
+
+/// The figures `/health`, `/supported-platforms`, `/stats` and `/metrics` read, each kept for
+/// SERVICE_STATS_REFRESH_SECONDS.
+#[derive(Debug)]
+pub struct PublicSnapshots {
+    pub health: Snapshot<HealthProbe>,
+    /// The compat `/stats` body, or whether the database was unavailable (else: a fault).
+    pub stats: Snapshot<Result<CompatStatsResponse, bool>>,
+    pub metrics: Snapshot<ScrapeProbe>,
+}
+
+impl PublicSnapshots {
+    fn new(refresh_every: Duration) -> Self {
+        PublicSnapshots {
+            health: Snapshot::new(refresh_every),
+            stats: Snapshot::new(refresh_every),
+            metrics: Snapshot::new(refresh_every),
+        }
+    }
 }
 
 impl AppState {
@@ -104,6 +135,7 @@ impl AppState {
             queue,
             waiters,
             verified_keys: VerifiedKeys::new(settings.api_key_cache_ttl),
+            public_snapshots: Arc::new(PublicSnapshots::new(settings.service_stats_refresh)),
             settings: Arc::new(settings),
             metrics: ApiMetrics::start(),
         })
@@ -111,12 +143,12 @@ impl AppState {
 }
 
 /// The extraction queue, connected on first use (and retried on the next use after a failure),
-/// so the api starts and accepts jobs while Redis is down; submitted tasks reach Redis through
-/// one background pusher per process, which sends whatever has gathered in one script call.
+/// so the api starts and accepts jobs while Redis is down. The api pushes nothing: submitted
+/// items wait in Postgres until the workers' dispatcher enqueues them (docs/fair-scheduling.md);
+/// the api reads the queue's depth and pings it.
 #[derive(Clone)]
 pub struct QueueHandle {
     queue: LazyQueue,
-    pusher: mpsc::Sender<Vec<(String, ExtractItemTask)>>,
 }
 
 impl std::fmt::Debug for QueueHandle {
@@ -138,44 +170,15 @@ pub enum QueueUnavailable {
     Timeout(Duration),
 }
 
-/// Jobs' task lists waiting for the pusher. When it is full (Redis slow or down), further
-/// tasks are left to the reconciler rather than making submits wait.
-const PUSHER_BACKLOG: usize = 4096;
-/// Most tasks in one push (one `batch_push.lua` call per 500 is made by the queue itself).
-const PUSH_BATCH_MAX: usize = 2000;
-
 impl QueueHandle {
-    /// A handle on `{namespace}_extract` at `redis_url` (nothing is connected yet); starts the
-    /// pusher task, so it must be called inside a Tokio runtime.
+    /// A handle on `{namespace}_extract` at `redis_url` (nothing is connected yet).
     pub fn new(redis_url: SecretString, namespace: String) -> Self {
         let queue = LazyQueue {
             redis_url,
             namespace,
             queue: Arc::new(OnceCell::new()),
         };
-        let (pusher, backlog) = mpsc::channel(PUSHER_BACKLOG);
-        tokio::spawn(run_pusher(queue.clone(), backlog));
-        QueueHandle { queue, pusher }
-    }
-
-    /// Hands tasks whose ids are already stored in Postgres to the pusher; returns at once.
-    /// Nothing is lost if they never reach Redis: the worker's reconciler pushes every queued
-    /// item whose task Redis does not hold.
-    pub async fn enqueue(&self, tasks: Vec<(String, ExtractItemTask)>) {
-        if tasks.is_empty() {
-            return;
-        }
-        if let Err(error) = self.pusher.try_send(tasks) {
-            tracing::warn!(%error, "the queue pusher is behind; the reconciler will enqueue these items");
-        }
-    }
-
-    /// Pushes tasks now (for items whose task ids are recorded after the push); returns their
-    /// task ids in order.
-    pub async fn push(&self, tasks: &[ExtractItemTask]) -> Result<Vec<String>, QueueUnavailable> {
-        self.queue
-            .with_queue(async |queue: &ExtractQueue| queue.push(tasks).await)
-            .await
+        QueueHandle { queue }
     }
 
     /// Queue counts.
@@ -218,28 +221,5 @@ impl LazyQueue {
         tokio::time::timeout(QUEUE_OPERATION_TIMEOUT, attempt)
             .await
             .map_err(|_| QueueUnavailable::Timeout(QUEUE_OPERATION_TIMEOUT))?
-    }
-}
-
-/// Pushes what submits hand over: waits for the first list, takes every list that gathered
-/// meanwhile (up to [`PUSH_BATCH_MAX`] tasks), and pushes them in one call; so under load one
-/// round trip carries many jobs' tasks, and an idle service pushes each job at once.
-async fn run_pusher(queue: LazyQueue, mut backlog: mpsc::Receiver<Vec<(String, ExtractItemTask)>>) {
-    let mut batch: Vec<(String, ExtractItemTask)> = Vec::new();
-    while let Some(tasks) = backlog.recv().await {
-        batch.extend(tasks);
-        while batch.len() < PUSH_BATCH_MAX {
-            match backlog.try_recv() {
-                Ok(tasks) => batch.extend(tasks),
-                Err(_) => break,
-            }
-        }
-        let pushed = queue
-            .with_queue(async |queue: &ExtractQueue| queue.push_with_ids(&batch, None).await)
-            .await;
-        if let Err(error) = pushed {
-            tracing::warn!(tasks = batch.len(), %error, "enqueue failed; the reconciler will enqueue these items");
-        }
-        batch.clear();
     }
 }

@@ -17,6 +17,16 @@ pub struct DatabaseArgs {
         default_value_t = 10
     )]
     pub database_max_connections: u32,
+
+    /// Longest time one SQL statement may run, in seconds, on every pooled connection
+    /// (Postgres `statement_timeout`); a statement past it fails instead of holding a connection
+    /// (0: no limit). Migrations run without it.
+    #[arg(
+        long = "database-statement-timeout-seconds",
+        env = "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    pub database_statement_timeout_seconds: u64,
 }
 
 /// Redis connection (the work queue).

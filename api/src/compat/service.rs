@@ -1,6 +1,7 @@
 //! The old analyzer's service endpoints, with true values: `GET /` (bare message), `GET /health`
 //! (probes Postgres, Redis and worker heartbeats), `GET /stats` (service-wide figures from
-//! Postgres) and `GET /supported-platforms` (tokworks' real limits).
+//! Postgres) and `GET /supported-platforms` (tokworks' real limits). They need no key, so their
+//! probes and aggregates are kept for SERVICE_STATS_REFRESH_SECONDS and served from memory.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -11,10 +12,12 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tokworks_shared::db::stats;
 use tokworks_shared::db::worker_heartbeats::{self, LiveWorkers};
+use tokworks_shared::db::{self, stats};
 
-use crate::compat::envelope::{COMPAT_API_VERSION, CompatRequest, PLATFORM, iso_timestamp_now};
+use crate::compat::envelope::{
+    COMPAT_API_VERSION, CompatError, CompatErrorCode, CompatRequest, PLATFORM, iso_timestamp_now,
+};
 use crate::compat::extract::internal_error;
 use crate::state::AppState;
 
@@ -92,40 +95,23 @@ pub struct CompatHealthResponse {
     responses((status = 200, description = "The old service's answer.", body = Object)),
 )]
 pub async fn get_health(State(state): State<AppState>) -> Json<CompatHealthResponse> {
-    let db = &state.db;
-    let (postgres, redis, workers, items, cache) = tokio::join!(
-        tokio::time::timeout(PROBE_TIMEOUT, stats::ping(db)),
-        state.queue.ping(),
-        tokio::time::timeout(
-            PROBE_TIMEOUT,
-            worker_heartbeats::live_workers(db, LIVE_WORKER_WINDOW)
-        ),
-        tokio::time::timeout(PROBE_TIMEOUT, stats::count_all_items_by_status(db)),
-        tokio::time::timeout(PROBE_TIMEOUT, stats::count_all_cache_hits(db)),
-    );
-    let postgres_ok = matches!(postgres, Ok(Ok(())));
-    let redis_ok = redis.is_ok();
-    let workers = match workers {
-        Ok(Ok(workers)) => workers,
-        _ => LiveWorkers::default(),
-    };
+    let probe = state
+        .public_snapshots
+        .health
+        .get(|| probe_health(&state))
+        .await;
+    let HealthProbe {
+        postgres_ok,
+        redis_ok,
+        workers,
+        requests_processed,
+        cache_hit_rate,
+    } = *probe;
     let workers_alive = workers.live > 0;
     let status = match (postgres_ok, redis_ok && workers_alive) {
         (false, _) => "unhealthy",
         (true, false) => "degraded",
         (true, true) => "healthy",
-    };
-    let requests_processed = match items {
-        Ok(Ok(rows)) => rows
-            .iter()
-            .filter(|row| row.name != "queued" && row.name != "running")
-            .map(|row| row.count)
-            .sum(),
-        _ => 0,
-    };
-    let cache_hit_rate = match cache {
-        Ok(Ok(counts)) => ratio(counts.hits, counts.hits + counts.misses),
-        _ => 0.0,
     };
     let uptime = STARTED_AT.get_or_init(Instant::now).elapsed();
     Json(CompatHealthResponse {
@@ -148,6 +134,54 @@ pub async fn get_health(State(state): State<AppState>) -> Json<CompatHealthRespo
             cache_hit_rate,
         },
     })
+}
+
+/// What `/health` and `/supported-platforms` learn from Postgres, Redis and the workers'
+/// heartbeats; kept for SERVICE_STATS_REFRESH_SECONDS (`AppState::public_snapshots`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HealthProbe {
+    pub postgres_ok: bool,
+    pub redis_ok: bool,
+    pub workers: LiveWorkers,
+    pub requests_processed: i64,
+    pub cache_hit_rate: f64,
+}
+
+/// Probes everything `/health` reports, each probe bounded by [`PROBE_TIMEOUT`].
+async fn probe_health(state: &AppState) -> HealthProbe {
+    let db = &state.db;
+    let (postgres, redis, workers, items, cache) = tokio::join!(
+        tokio::time::timeout(PROBE_TIMEOUT, stats::ping(db)),
+        state.queue.ping(),
+        tokio::time::timeout(
+            PROBE_TIMEOUT,
+            worker_heartbeats::live_workers(db, LIVE_WORKER_WINDOW)
+        ),
+        tokio::time::timeout(PROBE_TIMEOUT, stats::count_all_items_by_status(db)),
+        tokio::time::timeout(PROBE_TIMEOUT, stats::count_all_cache_hits(db)),
+    );
+    let requests_processed = match items {
+        Ok(Ok(rows)) => rows
+            .iter()
+            .filter(|row| row.name != "queued" && row.name != "running")
+            .map(|row| row.count)
+            .sum(),
+        _ => 0,
+    };
+    let cache_hit_rate = match cache {
+        Ok(Ok(counts)) => ratio(counts.hits, counts.hits + counts.misses),
+        _ => 0.0,
+    };
+    HealthProbe {
+        postgres_ok: matches!(postgres, Ok(Ok(()))),
+        redis_ok: redis.is_ok(),
+        workers: match workers {
+            Ok(Ok(workers)) => workers,
+            _ => LiveWorkers::default(),
+        },
+        requests_processed,
+        cache_hit_rate,
+    }
 }
 
 /// `numerator / denominator`, 0 when there is nothing to divide.
@@ -209,10 +243,29 @@ pub struct CompatStatsResponse {
     responses((status = 200, description = "The old service's answer.", body = Object)),
 )]
 pub async fn get_stats(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match load_stats(&state).await {
+    let stats = state
+        .public_snapshots
+        .stats
+        .get(|| async {
+            load_stats(&state).await.map_err(|error| {
+                tracing::warn!(%error, "compat /stats: cannot read the figures");
+                db::is_unavailable(&error)
+            })
+        })
+        .await;
+    match stats.as_ref() {
         Ok(body) => Json(body).into_response(),
-        Err(_) => CompatRequest::start(&headers).failure(internal_error()),
+        Err(true) => CompatRequest::start(&headers).failure(service_unavailable()),
+        Err(false) => CompatRequest::start(&headers).failure(internal_error()),
     }
+}
+
+/// The envelope of a database that is down or overloaded: 503, retry shortly.
+fn service_unavailable() -> CompatError {
+    CompatError::new(
+        CompatErrorCode::ServiceUnavailable,
+        "the service is temporarily unavailable; retry shortly",
+    )
 }
 
 async fn load_stats(state: &AppState) -> Result<CompatStatsResponse, sqlx::Error> {
@@ -304,13 +357,13 @@ pub struct SupportedPlatformsResponse {
 pub async fn get_supported_platforms(
     State(state): State<AppState>,
 ) -> Json<SupportedPlatformsResponse> {
-    let vision = tokio::time::timeout(
-        PROBE_TIMEOUT,
-        worker_heartbeats::live_workers(&state.db, LIVE_WORKER_WINDOW),
-    )
-    .await;
+    let probe = state
+        .public_snapshots
+        .health
+        .get(|| probe_health(&state))
+        .await;
     let mut supported_features = vec!["metadata_extraction", "engagement_metrics"];
-    if matches!(vision, Ok(Ok(workers)) if workers.vision_configured > 0) {
+    if probe.workers.vision_configured > 0 {
         supported_features.insert(1, "thumbnail_analysis");
     }
     supported_features.push("transcripts");

@@ -19,6 +19,7 @@ mod jobs;
 mod keys;
 mod metrics;
 mod openapi;
+mod public_endpoints;
 mod rate_limits;
 mod stats_and_videos;
 mod support;

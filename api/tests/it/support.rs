@@ -120,6 +120,8 @@ impl TestApp {
             item_max_attempts: 4,
             // Off by default so that revocation tests see it at once; `auth.rs` tests the cache.
             api_key_cache_ttl: Duration::ZERO,
+            // Off, so tests see the figures they just wrote; `public_endpoints.rs` tests it on.
+            service_stats_refresh: Duration::ZERO,
             batch_max_urls: 1000,
             max_request_body_bytes: 1024 * 1024,
             wait_max,

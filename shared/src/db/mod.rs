@@ -50,13 +50,18 @@ pub enum ConnectError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
-/// Opens a pool. Fails fast (5 s) when Postgres is unreachable.
+/// Opens a pool. Fails fast (5 s) when Postgres is unreachable. Every connection gets
+/// `DATABASE_STATEMENT_TIMEOUT_SECONDS` as its `statement_timeout`.
 pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, ConnectError> {
-    let options: PgConnectOptions = args
+    let mut options: PgConnectOptions = args
         .database_url
         .expose_secret()
         .parse()
         .map_err(ConnectError::InvalidUrl)?;
+    if args.database_statement_timeout_seconds > 0 {
+        let timeout = format!("{}s", args.database_statement_timeout_seconds);
+        options = options.options([("statement_timeout", timeout.as_str())]);
+    }
     PgPoolOptions::new()
         .max_connections(args.database_max_connections)
         .acquire_timeout(Duration::from_secs(5))
@@ -65,7 +70,45 @@ pub async fn connect(args: &DatabaseArgs) -> Result<PgPool, ConnectError> {
         .map_err(ConnectError::Connect)
 }
 
-/// Applies every pending migration (idempotent; safe to run from several processes).
+/// Applies every pending migration (idempotent; safe to run from several processes), on a
+/// connection of its own without `statement_timeout` (an index build on a large table may take
+/// longer), which is closed afterwards instead of going back to the pool.
 pub async fn migrate(pool: &PgPool) -> Result<(), ConnectError> {
-    MIGRATOR.run(pool).await.map_err(ConnectError::Migrate)
+    let mut connection = pool
+        .acquire()
+        .await
+        .map_err(ConnectError::Connect)?
+        .detach();
+    sqlx::query("set statement_timeout = 0")
+        .execute(&mut connection)
+        .await
+        .map_err(ConnectError::Connect)?;
+    let migrated = MIGRATOR
+        .run(&mut connection)
+        .await
+        .map_err(ConnectError::Migrate);
+    // Closing is best effort: the connection is not reused either way.
+    let _ = sqlx::Connection::close(connection).await;
+    migrated
+}
+
+/// Whether `error` means the database is unreachable, overloaded or shutting down — the
+/// caller should answer "try again shortly" (503) rather than report a fault: the pool timed
+/// out or is closed, the connection broke, or Postgres refused or canceled the work (SQLSTATE
+/// classes 08 connection exception, 53 insufficient resources, 57 operator intervention, which
+/// includes 57014, a statement canceled by `statement_timeout`).
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database_error) => database_error.code().is_some_and(|code| {
+            ["08", "53", "57"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        }),
+        _ => false,
+    }
 }
