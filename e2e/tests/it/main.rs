@@ -6,6 +6,7 @@
 
 mod batch;
 mod cache_and_wait;
+mod cli;
 mod error_cases;
 mod extraction;
 mod feeds;

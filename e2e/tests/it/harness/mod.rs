@@ -13,8 +13,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub use database::TestDatabase;
-pub use processes::{RedisServer, ServiceProcess};
-use processes::{free_loopback_port, workspace_binary};
+use processes::free_loopback_port;
+pub use processes::{RedisServer, ServiceProcess, workspace_binary};
 
 /// Seed of the simulator's corpus in every test: same videos, same ground truth, every run.
 pub const SIM_SEED: u64 = 20_261_122;
