@@ -102,6 +102,10 @@ pub enum ApiError {
     /// `/metrics` on a non-loopback listener without METRICS_TOKEN.
     #[error("GET /metrics is closed: the api listens beyond loopback and METRICS_TOKEN is unset")]
     MetricsTokenRequired,
+    /// The job finished longer ago than the retention period: its items and results are gone
+    /// (docs/retention.md).
+    #[error("job {job_id} expired: it finished longer ago than the retention period")]
+    JobExpired { job_id: uuid::Uuid },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("the server panicked while handling the request")]
@@ -157,6 +161,7 @@ impl ApiError {
             | ApiError::RateLimited { .. }
             | ApiError::TooManyItemsInFlight { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::JobExpired { .. } => StatusCode::GONE,
             ApiError::JobNotFinished { .. } => StatusCode::GATEWAY_TIMEOUT,
             ApiError::FeedFailed { code, .. } => match code {
                 ErrorCode::HashtagNotFound | ErrorCode::UserNotFound => StatusCode::NOT_FOUND,
@@ -195,6 +200,7 @@ impl ApiError {
             ApiError::TooManyItemsInFlight { .. } => "TOO_MANY_ITEMS_IN_FLIGHT",
             ApiError::NotReady { .. } => "NOT_READY",
             ApiError::JobNotFinished { .. } => "JOB_NOT_FINISHED",
+            ApiError::JobExpired { .. } => "JOB_EXPIRED",
             ApiError::FeedFailed { code, .. } => code.as_str(),
             ApiError::Database(error) if db::is_unavailable(error) => "NOT_READY",
             ApiError::Database(_) | ApiError::Panic => "INTERNAL",

@@ -81,6 +81,18 @@ pub struct WorkerConfig {
     #[arg(long, env = "CACHE_TTL_SECONDS", default_value_t = 3600)]
     pub cache_ttl_seconds: u64,
 
+    /// Finished jobs older than this many days are expired: their items, stage timings,
+    /// executions and finished webhook deliveries are deleted and `GET /v1/jobs/{id}` answers
+    /// 410 JOB_EXPIRED; the job row itself is deleted as many days later. Unreferenced videos and
+    /// feed walks older than this go too (docs/retention.md; 0 = keep forever).
+    #[arg(long, env = "RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub retention_days: u32,
+
+    /// Stored thumbnail (cover) bytes and raw TikTok items of videos fetched more than this many
+    /// days ago are deleted (never less than CACHE_TTL_SECONDS + 1 h; 0 = keep forever).
+    #[arg(long, env = "THUMBNAIL_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub thumbnail_retention_days: u32,
+
     /// Overall deadline of one extraction; the yt-dlp helper is killed (or the web extractor's
     /// requests dropped) when it passes.
     #[arg(long, env = "EXTRACT_DEADLINE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -243,6 +255,15 @@ impl WorkerConfig {
         }
     }
 
+    /// The retention loop's settings (RETENTION_DAYS, THUMBNAIL_RETENTION_DAYS).
+    pub fn retention_settings(&self) -> crate::retention::RetentionSettings {
+        crate::retention::RetentionSettings::from_days(
+            self.retention_days,
+            self.thumbnail_retention_days,
+            Duration::from_secs(self.cache_ttl_seconds),
+        )
+    }
+
     /// The webhook deliverer's settings.
     pub fn delivery_settings(&self) -> crate::webhooks::DeliverySettings {
         crate::webhooks::DeliverySettings {
@@ -379,6 +400,22 @@ mod tests {
     }
 
     #[test]
+    fn retention_defaults_to_30_days_and_0_keeps_forever() {
+        let settings = parse(&[]).retention_settings();
+        assert_eq!(
+            settings.job_retention,
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(
+            settings.thumbnail_retention,
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        let off = parse(&["--retention-days", "0", "--thumbnail-retention-days", "0"])
+            .retention_settings();
+        assert_eq!((off.job_retention, off.thumbnail_retention), (None, None));
+    }
+
+    #[test]
     fn extractor_defaults_to_ytdlp_and_accepts_web() {
         assert_eq!(parse(&[]).extractor, ExtractorKind::Ytdlp);
         assert_eq!(parse(&["--extractor", "web"]).extractor, ExtractorKind::Web);
@@ -402,6 +439,8 @@ mod tests {
             "WORKER_CONCURRENCY",
             "MAX_VIDEO_DURATION_SECONDS",
             "CACHE_TTL_SECONDS",
+            "RETENTION_DAYS",
+            "THUMBNAIL_RETENTION_DAYS",
             "EXTRACT_DEADLINE_SECONDS",
             "WORKER_NAME",
             "WEBHOOK_ALLOW_PRIVATE_NETWORKS",

@@ -1,8 +1,8 @@
 //! tokworks-worker: apalis workers that take extraction tasks from Redis, run yt-dlp (a pool of
 //! long-lived helper processes) or the native web extractor (`EXTRACTOR=web`), map TikTok's item
 //! to our `Video`, and store everything in Postgres — plus the maintenance loop (promoter,
-//! cleanup, heartbeats, leases, reconciler), the webhook deliverer, the feed walker, and the
-//! thumbnail-analysis stage (vision API).
+//! cleanup, heartbeats, leases, reconciler), the webhook deliverer, the feed walker, the
+//! retention loop, and the thumbnail-analysis stage (vision API).
 
 pub mod active_claims;
 pub mod apalis_runtime;
@@ -11,6 +11,7 @@ pub mod context;
 pub mod extractor;
 pub mod jobs;
 pub mod reconciler;
+pub mod retention;
 pub mod retry_after;
 pub mod thumbnail_analysis;
 pub mod tiktok;
@@ -132,6 +133,10 @@ pub async fn run_worker_process(
             ..FeedWalkSettings::default()
         }),
     };
+    let retention = retention::Retention {
+        pool: pool.clone(),
+        settings: Arc::new(config.retention_settings()),
+    };
     let maintenance = Maintenance {
         pool,
         queue,
@@ -151,6 +156,7 @@ pub async fn run_worker_process(
     let (stop_walks, walks_shutdown) = tokio::sync::watch::channel(false);
     let deliverer_task = tokio::spawn(deliverer.run(maintenance_shutdown.clone()));
     let feed_walker_task = tokio::spawn(feed_walker.run(walks_shutdown));
+    let retention_task = tokio::spawn(retention.run(maintenance_shutdown.clone()));
     let maintenance_task = tokio::spawn(maintenance.run(maintenance_shutdown));
 
     let shutdown_timeout = config.extract_deadline() + Duration::from_secs(15);
@@ -175,6 +181,9 @@ pub async fn run_worker_process(
     }
     if let Err(error) = deliverer_task.await {
         tracing::warn!(%error, "webhook deliverer ended abnormally");
+    }
+    if let Err(error) = retention_task.await {
+        tracing::warn!(%error, "retention loop ended abnormally");
     }
     tracing::info!("tokworks-worker stopped");
     result.map_err(WorkerRunError::from)

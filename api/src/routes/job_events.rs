@@ -77,6 +77,7 @@ pub struct JobEventDocument {
         (status = 400, description = "`INVALID_HEADER` (a bad `Last-Event-ID`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn stream_job_events(

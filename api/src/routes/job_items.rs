@@ -59,6 +59,7 @@ enum ItemsFormat {
         (status = 200, description = "The items by position: JSON, or NDJSON / CSV by `Accept` (the next cursor then in a header).", content((crate::item_view::ItemListResponse = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`INVALID_PARAMETER`.", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]

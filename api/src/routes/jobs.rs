@@ -64,6 +64,7 @@ const JOB_KINDS: [&str; 5] = ["video", "batch", "trending", "hashtag", "user"];
         (status = 400, description = "`MALFORMED_JSON` or `INVALID_HEADER`.", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`IDEMPOTENCY_KEY_REUSED`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "An `Idempotency-Key` replay of a job past the retention period (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "`BODY_TOO_LARGE`.", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`.", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`UNKNOWN_FIELD`, `INVALID_FIELD`, `INVALID_URL`, `UNSUPPORTED_URL`, `WEBHOOK_URL_NOT_ALLOWED`, `TOO_MANY_URLS`, `NO_VALID_URLS`.", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -219,6 +220,7 @@ fn job_answer(status: StatusCode, body: JobResponse, wait: Option<Duration>) -> 
         (status = 200, description = "The job.", body = crate::job_view::JobResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn get_job(
@@ -242,6 +244,7 @@ pub async fn get_job(
         (status = 200, description = "The job, with what had not started canceled (idempotent).", body = crate::job_view::JobResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn cancel_job(
@@ -383,9 +386,20 @@ pub(crate) async fn find_job(
     key: &ApiKey,
     job_id: Uuid,
 ) -> Result<JobRow, ApiError> {
-    job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
+    let row = job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
         .await?
-        .ok_or(ApiError::NotFound { what: "job" })
+        .ok_or(ApiError::NotFound { what: "job" })?;
+    reject_expired(job_id, &row.status)?;
+    Ok(row)
+}
+
+/// A job past retention (status `expired`: a tombstone without items or results) answers 410
+/// `JOB_EXPIRED` on its own URL and every sub-resource (docs/retention.md).
+pub(crate) fn reject_expired(job_id: Uuid, status: &str) -> Result<(), ApiError> {
+    match status {
+        "expired" => Err(ApiError::JobExpired { job_id }),
+        _ => Ok(()),
+    }
 }
 
 /// The whole view of the key's job `job_id`, read in one query.
@@ -394,9 +408,11 @@ pub(crate) async fn find_job_view(
     key: &ApiKey,
     job_id: Uuid,
 ) -> Result<JobViewRow, ApiError> {
-    job_views::find_job_view_for_key(&state.db, job_id, key.api_key_id)
+    let view = job_views::find_job_view_for_key(&state.db, job_id, key.api_key_id)
         .await?
-        .ok_or(ApiError::NotFound { what: "job" })
+        .ok_or(ApiError::NotFound { what: "job" })?;
+    reject_expired(job_id, &view.job.status)?;
+    Ok(view)
 }
 
 /// The full view of a job already read: timings and, for a succeeded video job, the stored

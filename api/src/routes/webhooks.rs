@@ -205,6 +205,7 @@ pub async fn rotate_webhook_secret(
         (status = 200, description = "One page of the job's webhook deliveries, oldest first, with every attempt.", body = DeliveryListResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`INVALID_PARAMETER` (`limit`, `cursor` or an unknown parameter).", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -275,6 +276,7 @@ pub async fn list_deliveries(
         (status = 202, description = "The new delivery (same `webhook-id`).", body = DeliveryResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job or delivery for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The job's webhook is disabled: its receiver answered 410 Gone (`WEBHOOK_DISABLED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "The event was redelivered 5 times in the last hour (`TOO_MANY_REDELIVERIES`); `Retry-After` says when the next one is allowed.", body = crate::problem::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until a redelivery of this event is allowed again."))),
@@ -346,8 +348,9 @@ async fn owned_job_id(state: &AppState, key: &ApiKey, job_id: &str) -> Result<Uu
     let job_id: Uuid = job_id
         .parse()
         .map_err(|_| ApiError::NotFound { what: "job" })?;
-    job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
+    let row = job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
         .await?
-        .map(|row| row.job_id)
-        .ok_or(ApiError::NotFound { what: "job" })
+        .ok_or(ApiError::NotFound { what: "job" })?;
+    crate::routes::jobs::reject_expired(job_id, &row.status)?;
+    Ok(row.job_id)
 }

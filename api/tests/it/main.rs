@@ -21,6 +21,7 @@ mod metrics;
 mod openapi;
 mod public_endpoints;
 mod rate_limits;
+mod retention;
 mod stats_and_videos;
 mod support;
 mod wait;

@@ -16,6 +16,7 @@ pub mod job_items;
 pub mod job_views;
 pub mod jobs;
 pub mod nul_free;
+pub mod retention;
 pub mod service_gauges;
 pub mod stats;
 pub mod thumbnail_analyses;

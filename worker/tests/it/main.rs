@@ -8,6 +8,7 @@ mod feed_walks;
 mod lease_renewal;
 mod queue;
 mod reconciler;
+mod retention;
 mod startup_signal;
 mod support;
 mod thumbnail_analysis;
