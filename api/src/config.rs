@@ -124,6 +124,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub key_limits: KeyLimitArgs,
 
+    #[command(flatten)]
+    pub server: crate::server::ServerArgs,
+
     /// How long a rotated webhook secret keeps signing deliveries (next to the new one), in
     /// seconds.
     #[arg(

@@ -8,6 +8,7 @@ pub mod config;
 pub mod feed_request;
 pub mod feed_submission;
 pub mod item_view;
+pub mod job_event_feed;
 pub mod job_request;
 pub mod job_submission;
 pub mod job_view;
@@ -19,8 +20,10 @@ pub mod openapi;
 pub mod problem;
 pub mod rate_limits;
 pub mod routes;
+pub mod server;
 pub mod service_snapshots;
 pub mod state;
+pub mod stream_slots;
 pub mod thumbnail_analysis_view;
 pub mod transcript_view;
 pub mod wait;
@@ -50,8 +53,6 @@ pub enum ServeError {
         address: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("server error: {0}")]
-    Server(#[source] std::io::Error),
     #[error("cannot install the SIGTERM/SIGINT handlers: {0}")]
     Signals(#[source] std::io::Error),
 }
@@ -80,6 +81,7 @@ impl From<&ServeArgs> for ApiSettings {
                 urls_per_minute: args.key_limits.key_urls_per_minute,
                 max_items_in_flight: args.key_limits.key_max_items_in_flight,
             },
+            server: server::ServerSettings::from(&args.server),
             events_and_metrics: EventsAndMetricsSettings {
                 events_max: Duration::from_secs(args.events_and_metrics.events_max_seconds),
                 events_poll_interval: Duration::from_millis(
@@ -122,10 +124,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Bind { address, source })?;
     tracing::info!(%address, "tokworks-api listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Server)
+    let timeouts = server::ServerTimeouts::from(&args.server);
+    let stopping = state.shutdown.clone();
+    match server::run_server(listener, router(state), timeouts, shutdown, stopping).await {
+        server::ShutdownOutcome::Drained => tracing::info!("stopped: every request finished"),
+        server::ShutdownOutcome::TimedOut { open_connections } => tracing::warn!(
+            open_connections,
+            timeout = ?timeouts.shutdown,
+            "stopped: SHUTDOWN_TIMEOUT_SECONDS passed with connections still open"
+        ),
+    }
+    Ok(())
 }
 
 /// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now; the returned future resolves when

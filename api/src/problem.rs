@@ -56,6 +56,13 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("not ready: {detail}")]
     NotReady { detail: String },
+    /// The key's, or this instance's, cap on open event streams is reached (sent with
+    /// `Retry-After`).
+    #[error("{0}; close a stream or retry later")]
+    TooManyStreams(#[from] crate::stream_slots::StreamCapReached),
+    /// An ordinary request took longer than REQUEST_TIMEOUT_SECONDS (sent with `Retry-After`).
+    #[error("the request took longer than {seconds} s and was abandoned; retry")]
+    RequestTimeout { seconds: u64 },
     /// A synchronous compatibility request whose job was still running when the wait ended.
     #[error("job {job_id} did not finish within the wait; poll /v1/jobs/{job_id}")]
     JobNotFinished { job_id: uuid::Uuid },
@@ -163,6 +170,8 @@ impl ApiError {
             ApiError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::JobExpired { .. } => StatusCode::GONE,
             ApiError::JobNotFinished { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::FeedFailed { code, .. } => match code {
                 ErrorCode::HashtagNotFound | ErrorCode::UserNotFound => StatusCode::NOT_FOUND,
                 ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -201,6 +210,8 @@ impl ApiError {
             ApiError::NotReady { .. } => "NOT_READY",
             ApiError::JobNotFinished { .. } => "JOB_NOT_FINISHED",
             ApiError::JobExpired { .. } => "JOB_EXPIRED",
+            ApiError::TooManyStreams(_) => "TOO_MANY_STREAMS",
+            ApiError::RequestTimeout { .. } => "REQUEST_TIMEOUT",
             ApiError::FeedFailed { code, .. } => code.as_str(),
             ApiError::Database(error) if db::is_unavailable(error) => "NOT_READY",
             ApiError::Database(_) | ApiError::Panic => "INTERNAL",
@@ -213,6 +224,8 @@ impl ApiError {
             other => matches!(
                 other,
                 ApiError::NotReady { .. }
+                    | ApiError::TooManyStreams(_)
+                    | ApiError::RequestTimeout { .. }
                     | ApiError::JobNotFinished { .. }
                     | ApiError::TooManyRedeliveries { .. }
                     | ApiError::RateLimited { .. }

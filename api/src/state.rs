@@ -12,10 +12,13 @@ use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
 use crate::auth::VerifiedKeys;
 use crate::compat::service::{CompatStatsResponse, HealthProbe};
+use crate::job_event_feed::JobEventFeeds;
 use crate::metrics::ApiMetrics;
 use crate::metrics_scrape::ScrapeProbe;
 use crate::rate_limits::{KeyLimiter, KeyLimits};
+use crate::server::{ServerSettings, ShutdownSignal};
 use crate::service_snapshots::Snapshot;
+use crate::stream_slots::StreamSlots;
 use crate::wait::JobWaiters;
 
 /// How long one queue operation (connect included) may take before the api gives up on it:
@@ -56,6 +59,9 @@ pub struct ApiSettings {
     /// Limits of keys without their own (KEY_REQUESTS_PER_SECOND, KEY_URLS_PER_MINUTE,
     /// KEY_MAX_ITEMS_IN_FLIGHT).
     pub key_limits: KeyLimits,
+    /// The request timeout and the event stream caps (REQUEST_TIMEOUT_SECONDS,
+    /// EVENTS_MAX_STREAMS, EVENTS_MAX_STREAMS_PER_KEY).
+    pub server: ServerSettings,
 }
 
 /// Settings of the job event streams and of `GET /metrics`.
@@ -98,6 +104,12 @@ pub struct AppState {
     pub limiter: KeyLimiter,
     /// Service-wide figures of the unauthenticated endpoints (SERVICE_STATS_REFRESH_SECONDS).
     pub public_snapshots: Arc<PublicSnapshots>,
+    /// The job pollers shared by event streams.
+    pub feeds: JobEventFeeds,
+    /// The open event streams and their caps.
+    pub stream_slots: StreamSlots,
+    /// Set on SIGTERM: event streams send their final event and end.
+    pub shutdown: ShutdownSignal,
 }
 
 /// The figures `/health`, `/supported-platforms`, `/stats` and `/metrics` read, each kept for
@@ -129,8 +141,15 @@ impl AppState {
     ) -> Result<Self, sqlx::Error> {
         let waiters = JobWaiters::start(&db).await?;
         let limiter = KeyLimiter::new(queue.queue.redis_url.clone(), queue.queue.namespace.clone());
+        let stream_slots = StreamSlots::new(
+            settings.server.max_streams,
+            settings.server.max_streams_per_key,
+        );
         Ok(AppState {
             limiter,
+            feeds: JobEventFeeds::default(),
+            stream_slots,
+            shutdown: ShutdownSignal::default(),
             db,
             queue,
             waiters,

@@ -1,19 +1,22 @@
 //! `GET /v1/jobs/{job_id}/events`: a job's progress as Server-Sent Events — `state` (status and
 //! counts: first, then on every change), `item` (one per item that ended, in the order of
-//! `(finished_at, item_id)`), `end` (the final job view; then the server closes the stream).
+//! `(finished_at, item_id)`), `end` (the final job view; then the server closes the stream),
+//! or `shutdown` (the api is stopping: reconnect, to another instance, after `retry`).
 //!
 //! Every event's `id:` is an opaque cursor into that item order; sending it back as
 //! `Last-Event-ID` resumes after it (the current `state` is always sent first on connect).
-//! The stream wakes on the job-finished NOTIFY (`crate::wait`) and polls Postgres every
-//! EVENTS_POLL_MILLISECONDS for items; it lives at most EVENTS_MAX_SECONDS and stops querying
-//! as soon as the client goes away (the stream is only driven while it is being sent).
+//! The job is read by one poller per job and process (`crate::job_event_feed`), however many
+//! streams watch it; a stream lives at most EVENTS_MAX_SECONDS, holds one of the slots capped
+//! by EVENTS_MAX_STREAMS(_PER_KEY) (`crate::stream_slots`), and frees it as soon as it ends or
+//! the client goes away.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -21,18 +24,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt, stream};
 use serde::Serialize;
+use tokio::sync::watch;
 use tokio::time::Instant;
-use tokworks_shared::db::job_events::{self as job_event_db, EndedItemCursor, EndedItemRow};
-use tokworks_shared::db::jobs::{self as job_db, JobRow};
+use tokworks_shared::db::job_events::{EndedItemCursor, EndedItemRow};
+use tokworks_shared::db::jobs::JobRow;
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
+use crate::job_event_feed::{FeedState, JobSnapshot};
 use crate::job_view::{JobCountsResponse, JobSummaryResponse};
 use crate::metrics::OpenEventStreamGuard;
 use crate::problem::ApiError;
-use crate::routes::jobs::{find_job, job_response, parse_job_id};
+use crate::routes::jobs::{find_job, parse_job_id};
+use crate::server::ShutdownSignal;
 use crate::state::AppState;
-use crate::wait::JobFinishedSubscription;
+use crate::stream_slots::StreamSlot;
 
 /// The request header a reconnecting client sends (the `id:` of the last event it received).
 const LAST_EVENT_ID: &str = "last-event-id";
@@ -40,11 +46,10 @@ const LAST_EVENT_ID: &str = "last-event-id";
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(15);
 /// How long a client waits before reconnecting (sent once, as `retry:`).
 const CLIENT_RETRY: Duration = Duration::from_secs(1);
-/// Longest time an item-ending transaction may stay open and still be streamed in order (see
-/// `shared::db::job_events::settled_horizon`).
-const MAX_COMMIT_LAG: Duration = Duration::from_secs(10);
-/// Most item events read in one query.
-const ITEM_PAGE: i64 = 500;
+/// How soon a client reconnects after the `shutdown` event (to another instance).
+const SHUTDOWN_RETRY: Duration = Duration::from_millis(250);
+/// `Retry-After` of 429 TOO_MANY_STREAMS.
+const TOO_MANY_STREAMS_RETRY_AFTER_SECONDS: u64 = 10;
 const EVENT_ID_VERSION: &str = "v1:";
 
 /// `GET /v1/jobs/{job_id}/events`.
@@ -52,12 +57,13 @@ const EVENT_ID_VERSION: &str = "v1:";
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)] // reason: describes the wire format for the OpenAPI document
 pub struct JobEventDocument {
-    /// `state`, `item` or `end`.
+    /// `state`, `item`, `end`, or `shutdown` (the api is stopping: reconnect after `retry`,
+    /// with `Last-Event-ID` = this `id`).
     event: String,
     /// The resume cursor (send it back as `Last-Event-ID`).
     id: String,
-    /// The event's JSON: the job's status and counts (`state`), the item that ended (`item`), or
-    /// the final job view (`end`).
+    /// The event's JSON: the job's status and counts (`state`), the item that ended (`item`),
+    /// the final job view (`end`), or `{"reason": "server_shutdown"}` (`shutdown`).
     data: String,
     /// The reconnection delay in milliseconds the server asks for.
     retry: Option<u64>,
@@ -73,11 +79,12 @@ pub struct JobEventDocument {
         ("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received: the stream resumes after it."),
     ),
     responses(
-        (status = 200, description = "Server-Sent Events: `state`, `item`, then `end` with the job.", body = JobEventDocument, content_type = "text/event-stream"),
+        (status = 200, description = "Server-Sent Events: `state`, `item`, then `end` with the job (or `shutdown` when the api stops: reconnect).", body = JobEventDocument, content_type = "text/event-stream"),
         (status = 400, description = "`INVALID_HEADER` (a bad `Last-Event-ID`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`TOO_MANY_STREAMS`: the key's (EVENTS_MAX_STREAMS_PER_KEY) or the instance's (EVENTS_MAX_STREAMS) open streams; with `Retry-After`. Also `RATE_LIMITED`.", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn stream_job_events(
@@ -88,21 +95,31 @@ pub async fn stream_job_events(
 ) -> Result<Response, ApiError> {
     let job_id = parse_job_id(path)?;
     let resume_after = last_event_cursor(&headers)?;
-    // Subscribe before reading, so that a NOTIFY between the read and the wait is not lost.
-    let subscription = state.waiters.subscribe(job_id);
-    let row = find_job(&state, &key, job_id).await?;
+    // Taken before any read; dropped with the stream, or here on an error.
+    let slot = match state.stream_slots.try_acquire(key.api_key_id) {
+        Ok(slot) => slot,
+        Err(reached) => {
+            let mut response = ApiError::TooManyStreams(reached).into_response();
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(TOO_MANY_STREAMS_RETRY_AFTER_SECONDS),
+            );
+            return Ok(response);
+        }
+    };
+    find_job(&state, &key, job_id).await?;
+    let feed = state.feeds.watch(&state, job_id, key.api_key_id);
     let deadline = Instant::now() + state.settings.events_and_metrics.events_max;
     let open_stream = state.metrics.event_stream_opened();
     let job_stream = JobEventStream {
-        state,
-        api_key_id: key.api_key_id,
+        shutdown: state.shutdown.clone(),
         job_id,
-        subscription,
+        feed,
         cursor: resume_after,
         last_state_sent: None,
-        first_row: Some(row),
         deadline,
         ended: false,
+        _slot: slot,
         _open_stream: open_stream,
     };
     let events = stream::unfold(job_stream, JobEventStream::next_events)
@@ -186,78 +203,84 @@ impl From<EndedItemRow> for ItemEventData {
     }
 }
 
-/// The state of one open stream (dropped, with its subscription, when the client goes away).
+/// The state of one open stream (dropped, with its feed subscription and its slot, when the
+/// client goes away).
 struct JobEventStream {
-    state: AppState,
-    api_key_id: Uuid,
+    shutdown: ShutdownSignal,
     job_id: Uuid,
-    subscription: JobFinishedSubscription,
+    /// The job's shared poller.
+    feed: watch::Receiver<FeedState>,
     /// The last item sent (or the client's `Last-Event-ID`).
     cursor: Option<EndedItemCursor>,
     last_state_sent: Option<StateEventData>,
-    /// The job row the handler read (used for the first events instead of a second read).
-    first_row: Option<JobRow>,
     deadline: Instant,
-    /// The `end` event was sent: the stream closes.
+    /// The `end` (or `shutdown`) event was sent: the stream closes.
     ended: bool,
+    _slot: StreamSlot,
     _open_stream: OpenEventStreamGuard,
 }
 
 impl JobEventStream {
-    /// The next events to send, or `None` to close the stream (after `end`, at the deadline,
-    /// or when Postgres fails: the client then resumes with `Last-Event-ID`).
+    /// The next events to send, or `None` to close the stream (after `end` or `shutdown`, at
+    /// the deadline, when the job is gone, or when Postgres fails: the client then resumes with
+    /// `Last-Event-ID`).
     async fn next_events(mut self) -> Option<(Vec<Event>, Self)> {
         loop {
             if self.ended {
                 return None;
             }
-            match self.read_new_events().await {
-                Ok(events) if !events.is_empty() => return Some((events, self)),
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!(job_id = %self.job_id, %error, "job event stream closed: read failed");
+            if self.shutdown.is_triggered() {
+                return Some((vec![self.shutdown_event()], self));
+            }
+            let feed = self.feed.borrow_and_update().clone();
+            match feed {
+                FeedState::Pending => {}
+                FeedState::Ready(snapshot) => {
+                    let events = self.new_events(&snapshot);
+                    if !events.is_empty() {
+                        return Some((events, self));
+                    }
+                }
+                FeedState::Gone => return None,
+                FeedState::Failed => {
+                    tracing::warn!(job_id = %self.job_id, "job event stream closed: read failed");
                     return None;
                 }
             }
             if self.ended || Instant::now() >= self.deadline {
                 return None;
             }
-            let poll_interval = self.state.settings.events_and_metrics.events_poll_interval;
+            let shutdown = self.shutdown.clone();
             tokio::select! {
-                () = self.subscription.changed() => {}
-                () = tokio::time::sleep(poll_interval) => {}
+                changed = self.feed.changed() => {
+                    if changed.is_err() {
+                        // The poller is gone without a last word: let the client resume.
+                        return None;
+                    }
+                }
+                () = shutdown.triggered() => {}
                 () = tokio::time::sleep_until(self.deadline) => {}
             }
         }
     }
 
-    /// Reads the job and the items that ended since the cursor; returns the events they make.
-    async fn read_new_events(&mut self) -> Result<Vec<Event>, ApiError> {
-        let row = match self.first_row.take() {
-            Some(row) => row,
-            None => {
-                let found =
-                    job_db::find_job_for_key(&self.state.db, self.job_id, self.api_key_id).await?;
-                let Some(row) = found else {
-                    self.ended = true;
-                    return Ok(Vec::new());
-                };
-                row
-            }
-        };
-        let horizon = job_event_db::settled_horizon(&self.state.db, MAX_COMMIT_LAG).await?;
-        let items = job_event_db::list_ended_items(
-            &self.state.db,
-            self.job_id,
+    /// The final event on shutdown: the client reconnects after `retry` (the load balancer
+    /// sends it to another instance) and resumes after `id`.
+    fn shutdown_event(&mut self) -> Event {
+        self.ended = true;
+        sse_event(
+            "shutdown",
             self.cursor,
-            horizon,
-            ITEM_PAGE,
+            &serde_json::json!({"reason": "server_shutdown"}),
         )
-        .await?;
-        let all_items_read = (items.len() as i64) < ITEM_PAGE;
+        .retry(SHUTDOWN_RETRY)
+    }
 
+    /// The events a snapshot makes for this stream: the state when it changed, the items after
+    /// the cursor, and `end` once the job's end is settled.
+    fn new_events(&mut self, snapshot: &JobSnapshot) -> Vec<Event> {
         let mut events = Vec::new();
-        let state_now = StateEventData::from_row(&row);
+        let state_now = StateEventData::from_row(&snapshot.row);
         let state_changed = self
             .last_state_sent
             .as_ref()
@@ -270,22 +293,28 @@ impl JobEventStream {
             events.push(event);
             self.last_state_sent = Some(state_now);
         }
-        for item in items {
+        for item in snapshot.items_after(self.cursor) {
             self.cursor = Some(item.cursor());
-            events.push(sse_event("item", self.cursor, &ItemEventData::from(item)));
+            events.push(sse_event(
+                "item",
+                self.cursor,
+                &ItemEventData::from(item.clone()),
+            ));
         }
-        // Every item that ended before the job finished has been read once the horizon passed
-        // the job's end.
-        let job_end_settled = row
-            .finished_at
-            .is_some_and(|finished_at| finished_at < horizon);
-        if row.is_finished() && all_items_read && job_end_settled {
-            let view = job_response(&self.state, &row).await?;
-            events.push(sse_event("end", self.cursor, &view));
+        if let Some(end) = &snapshot.end {
+            events.push(raw_sse_event("end", self.cursor, end));
             self.ended = true;
         }
-        Ok(events)
+        events
     }
+}
+
+/// An event whose data is JSON already.
+fn raw_sse_event(name: &str, cursor: Option<EndedItemCursor>, json: &Arc<str>) -> Event {
+    Event::default()
+        .event(name)
+        .id(encode_event_id(cursor))
+        .data(json.as_ref())
 }
 
 fn sse_event(name: &str, cursor: Option<EndedItemCursor>, data: &impl Serialize) -> Event {

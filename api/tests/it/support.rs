@@ -138,6 +138,7 @@ impl TestApp {
                 urls_per_minute: 10_000_000,
                 max_items_in_flight: 1_000_000,
             },
+            server: Default::default(),
         };
         adjust(&mut settings);
         let state = AppState::new(pool.clone(), queue, settings).await.unwrap();
