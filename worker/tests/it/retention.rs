@@ -1,7 +1,8 @@
 //! The retention loop (docs/retention.md) against Postgres: old finished jobs and everything
 //! under them go in bounded batches while recent and unfinished ones stay; pending webhook
-//! deliveries keep their job; old covers and raw items go while a referenced video stays; one
-//! runner at a time; the background loop does it on its own.
+//! deliveries keep their job; old covers and raw items go while a referenced video stays; old
+//! feed walks go once no job links to them; one runner at a time; the background loop does it
+//! on its own.
 
 // Test helpers, not only `#[test]` fns: unwrap is fine here (the crate root is not `cfg(test)`).
 #![allow(clippy::unwrap_used)]
@@ -340,6 +341,69 @@ async fn old_thumbnails_and_raw_items_go_but_a_referenced_video_stays(pool: PgPo
         video_state(&pool, "7000000000000000003").await,
         (true, true, true, true)
     );
+}
+
+async fn feed_walk(pool: &PgPool, age_days: i32) -> Uuid {
+    let walk_id = Uuid::now_v7();
+    sqlx::query(
+        "insert into feed_walks (walk_id, feed_key, kind, requested_count, status, max_attempts,
+                                 finished_at)
+         values ($1, 'trending|30', 'trending', 30, 'succeeded', 4,
+                 now() - make_interval(days => $2))",
+    )
+    .bind(walk_id)
+    .bind(age_days)
+    .execute(pool)
+    .await
+    .unwrap();
+    walk_id
+}
+
+async fn walk_exists(pool: &PgPool, walk_id: Uuid) -> bool {
+    sqlx::query_scalar("select exists (select 1 from feed_walks where walk_id = $1)")
+        .bind(walk_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn old_feed_walks_go_once_no_job_links_to_them(pool: PgPool) {
+    let key = api_key(&pool).await;
+    let unlinked = feed_walk(&pool, 40).await;
+    let linked = feed_walk(&pool, 40).await;
+    let recent = feed_walk(&pool, 3).await;
+    let tombstone = job(&pool, key, "succeeded", 40, 0).await;
+    sqlx::query("update jobs set feed_walk_id = $2 where job_id = $1")
+        .bind(tombstone)
+        .bind(linked)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let retention = runner(&pool, 1000, 20);
+
+    let report = round(&retention).await;
+    assert_eq!((report.jobs_expired, report.feed_walks_deleted), (1, 1));
+    assert!(!walk_exists(&pool, unlinked).await);
+    assert!(
+        walk_exists(&pool, linked).await,
+        "its job's tombstone links to it"
+    );
+    assert!(walk_exists(&pool, recent).await);
+
+    // Once the tombstone is deleted, its walk goes too.
+    sqlx::query("update jobs set finished_at = now() - interval '61 days' where job_id = $1")
+        .bind(tombstone)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let report = round(&retention).await;
+    assert_eq!(
+        (report.tombstones_deleted, report.feed_walks_deleted),
+        (1, 1)
+    );
+    assert!(!walk_exists(&pool, linked).await);
+    assert!(walk_exists(&pool, recent).await);
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
