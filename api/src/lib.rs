@@ -27,6 +27,7 @@ pub mod stream_slots;
 pub mod thumbnail_analysis_view;
 pub mod transcript_view;
 pub mod wait;
+pub mod ui;
 
 use std::time::Duration;
 

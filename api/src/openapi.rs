@@ -34,6 +34,7 @@ use crate::rate_limits::documented::RateLimitResponses;
         crate::routes::webhooks::get_webhook_secret,
         crate::routes::webhooks::rotate_webhook_secret,
         crate::routes::videos::get_video,
+        crate::routes::video_covers::get_video_cover,
         crate::routes::stats::get_stats,
         crate::compat::service::get_root,
         crate::compat::service::get_health,

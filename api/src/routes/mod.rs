@@ -5,6 +5,7 @@ pub mod job_events;
 pub mod job_items;
 pub mod jobs;
 pub mod stats;
+pub mod video_covers;
 pub mod videos;
 pub mod webhooks;
 
@@ -47,6 +48,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/webhook-secret/rotate",
             post(webhooks::rotate_webhook_secret),
         )
+        .route(
+            "/v1/videos/{video_id}/cover",
+            get(video_covers::get_video_cover),
+        )
         .route("/v1/videos/{video_id}", get(videos::get_video))
         .route("/v1/stats", get(stats::get_stats))
         .route("/metrics", get(crate::metrics_scrape::get_metrics))
@@ -67,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::record_http_request,
+        .merge(crate::ui::ui_routes())
         ))
         .with_state(state);
     with_middleware(routes)

@@ -12,6 +12,7 @@ mod bootstrap_key;
 mod cancel_and_list;
 mod compat;
 mod csv_export;
+mod dashboard;
 mod event_streams;
 mod events;
 mod feeds;

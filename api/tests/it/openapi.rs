@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/webhook-secret"),
     ("post", "/v1/webhook-secret/rotate"),
     ("get", "/v1/videos/{video_id}"),
+    ("get", "/v1/videos/{video_id}/cover"),
     ("get", "/v1/stats"),
     ("get", "/"),
     ("get", "/health"),

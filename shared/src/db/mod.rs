@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::config::DatabaseArgs;
 
 pub mod api_keys;
+pub mod covers;
 pub mod feed_walks;
 pub mod item_claims;
 pub mod job_events;
