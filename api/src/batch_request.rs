@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokworks_shared::db::jobs::NewJobItem;
-use tokworks_shared::queue::ExtractQueue;
 use tokworks_shared::tiktok_url::TiktokUrl;
 use uuid::Uuid;
 
@@ -72,7 +71,6 @@ impl BatchJobRequest {
                     video_id: entry.url.video_id().map(str::to_owned),
                     custom_id: entry.custom_id.clone(),
                     max_attempts,
-                    task_id: duplicate_of.is_none().then(ExtractQueue::new_task_id),
                 }
             })
             .collect()

@@ -6,8 +6,7 @@
 use tokworks_shared::db::feed_walks::{
     self as feed_db, FeedService, NewFeedWalk, SubmitFeedOutcome,
 };
-use tokworks_shared::db::jobs::{self as job_db, NewJob, NewJobWebhook};
-use tokworks_shared::jobs::ExtractItemTask;
+use tokworks_shared::db::jobs::{NewJob, NewJobWebhook};
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
@@ -86,38 +85,11 @@ pub async fn submit_feed_job(
         }),
         SubmitFeedOutcome::Created(service) => {
             tracing::info!(job_id = %new_job.job_id, feed_key = walk.feed_key, ?service, "feed job accepted");
-            if let FeedService::FromCache {
-                items_to_enqueue, ..
-            } = &service
-                && !items_to_enqueue.is_empty()
-            {
-                enqueue_feed_items(state, new_job.job_id, items_to_enqueue).await;
-            }
             Ok(SubmittedFeedJob {
                 job_id: new_job.job_id,
                 replayed: false,
                 service: Some(service),
             })
-        }
-    }
-}
-
-/// Pushes one extract task per queued item (a feed job that asks for enrichment), then records
-/// the task ids. Redis trouble is logged: the worker's reconciler enqueues from Postgres.
-async fn enqueue_feed_items(state: &AppState, job_id: Uuid, item_ids: &[Uuid]) {
-    let tasks: Vec<ExtractItemTask> = item_ids
-        .iter()
-        .map(|item_id| ExtractItemTask::new(job_id, *item_id))
-        .collect();
-    match state.queue.push(&tasks).await {
-        Ok(task_ids) => {
-            let enqueued: Vec<(Uuid, String)> = item_ids.iter().copied().zip(task_ids).collect();
-            if let Err(error) = job_db::record_items_enqueued(&state.db, &enqueued).await {
-                tracing::warn!(%job_id, %error, "could not record task ids after enqueue");
-            }
-        }
-        Err(error) => {
-            tracing::warn!(%job_id, %error, "enqueue failed; the reconciler will enqueue the items");
         }
     }
 }

@@ -1,12 +1,11 @@
-//! Turning an accepted video or batch request into rows and tasks: the `NewJob` for
-//! `shared::db::jobs`, the submit-time SSRF check of a webhook host, and the push of one task per
-//! item after the commit. Shared by `POST /v1/jobs` and the compatibility endpoints.
+//! Turning an accepted video or batch request into rows: the `NewJob` for `shared::db::jobs` and
+//! the submit-time SSRF check of a webhook host. Shared by `POST /v1/jobs` and the compatibility
+//! endpoints. Nothing is pushed to Redis here: the workers' dispatcher hands the stored items to
+//! the queue, round-robin across keys (docs/fair-scheduling.md).
 
 use std::time::Duration;
 
 use tokworks_shared::db::jobs::{NewJob, NewJobItem, NewJobWebhook};
-use tokworks_shared::jobs::ExtractItemTask;
-use tokworks_shared::queue::ExtractQueue;
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
@@ -14,24 +13,6 @@ use crate::batch_request::BatchJobRequest;
 use crate::job_request::{AcceptedWebhook, VideoJobRequest};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-/// Hands the tasks of a job just committed (duplicates excepted: they end with their first
-/// item) to the queue's pusher, which sends them to Redis in batches after the answer has gone.
-/// The task ids were stored with the items in the insert, so nothing is written afterwards;
-/// a task Redis never gets (Redis down, the api killed first) is pushed again by the worker's
-/// reconciler once `ENQUEUE_GRACE` has passed.
-pub(crate) async fn enqueue_items(state: &AppState, job: &NewJob) {
-    let tasks: Vec<(String, ExtractItemTask)> = job
-        .items
-        .iter()
-        .filter(|item| item.duplicate_of.is_none())
-        .filter_map(|item| {
-            let task_id = item.task_id.clone()?;
-            Some((task_id, ExtractItemTask::new(job.job_id, item.item_id)))
-        })
-        .collect();
-    state.queue.enqueue(tasks).await;
-}
 
 pub(crate) fn new_video_job(
     video_job: &VideoJobRequest,
@@ -56,7 +37,6 @@ pub(crate) fn new_video_job(
             video_id: video_job.url.video_id().map(str::to_owned),
             custom_id: None,
             max_attempts,
-            task_id: Some(ExtractQueue::new_task_id()),
         }],
         webhook: video_job.webhook.as_ref().map(|webhook| NewJobWebhook {
             url: webhook.url.clone(),

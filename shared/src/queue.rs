@@ -90,6 +90,12 @@ end
 return #ids
 ";
 
+/// Tasks waiting to be fetched: the `active` list plus the due part of `scheduled` (apalis'
+/// push puts every task there; the promoter moves due ones to `active`).
+const WAITING_SCRIPT: &str = r"
+return redis.call('llen', KEYS[1]) + redis.call('zcount', KEYS[2], '-inf', ARGV[1])
+";
+
 /// A task is pending when Redis still holds its payload and it has not finished (done or dead).
 const TASKS_PENDING_SCRIPT: &str = r"
 local result = {}
@@ -223,6 +229,24 @@ impl ExtractQueue {
                 "depth script returned {other:?}"
             ))),
         }
+    }
+
+    /// Tasks waiting to be fetched by a worker: pending in `active`, or due in `scheduled`
+    /// (the dispatcher's window, docs/fair-scheduling.md). Delayed retries not yet due are not
+    /// counted.
+    pub async fn waiting_tasks(&self) -> Result<u64, QueueError> {
+        let mut connection = self.connection.clone();
+        let now_seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or_default();
+        let waiting: u64 = redis::Script::new(WAITING_SCRIPT)
+            .key(format!("{}:active", self.queue_name))
+            .key(format!("{}:scheduled", self.queue_name))
+            .arg(now_seconds)
+            .invoke_async(&mut connection)
+            .await?;
+        Ok(waiting)
     }
 
     /// Whether Redis still holds the task `task_id` (used by the reconciler after a Redis loss).

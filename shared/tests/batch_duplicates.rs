@@ -48,7 +48,6 @@ async fn new_batch(pool: &PgPool) -> (Uuid, Vec<Uuid>) {
                 video_id: Some(video_id.to_owned()),
                 custom_id: Some(format!("row-{position}")),
                 max_attempts: 3,
-                task_id: None,
             }
         })
         .collect();
@@ -123,7 +122,13 @@ async fn duplicates_are_never_claimed_and_end_with_their_first_item(pool: PgPool
             .unwrap();
         assert!(claim.is_none(), "a duplicate is never claimed");
     }
-    sqlx::query("update job_items set created_at = now() - interval '1 hour'")
+    // Only first items are dispatched (given a queue task), and so only they are reconciled.
+    let task_ids: Vec<String> = (0..100).map(|n| format!("t{n}")).collect();
+    let dispatched = item_claims::dispatch::dispatch_round_robin(&pool, &task_ids)
+        .await
+        .unwrap();
+    assert_eq!(dispatched.len(), 3, "only first items are dispatched");
+    sqlx::query("update job_items set enqueued_at = now() - interval '1 hour'")
         .execute(&pool)
         .await
         .unwrap();

@@ -42,7 +42,6 @@ async fn new_job(pool: &PgPool, items: usize, webhook: Option<Vec<&str>>) -> (Uu
                 video_id: None,
                 custom_id: None,
                 max_attempts: 3,
-                task_id: None,
             })
             .collect(),
         webhook: webhook.map(|events| NewJobWebhook {

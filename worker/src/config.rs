@@ -72,6 +72,12 @@ pub struct WorkerConfig {
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub worker_concurrency: u16,
 
+    /// Tasks the dispatcher keeps waiting in Redis, taken round-robin across API keys from the
+    /// backlog in Postgres (docs/fair-scheduling.md); 0 = twice the summed WORKER_CONCURRENCY of
+    /// the live workers. Smaller: fairer and quicker for a newcomer key; too small: idle slots.
+    #[arg(long, env = "DISPATCH_WINDOW", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub dispatch_window: u32,
+
     /// Videos longer than this fail with VIDEO_TOO_LONG (0 = no limit).
     #[arg(long, env = "MAX_VIDEO_DURATION_SECONDS", default_value_t = 600)]
     pub max_video_duration_seconds: u32,

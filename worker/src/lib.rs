@@ -1,6 +1,7 @@
 //! tokworks-worker: apalis workers that take extraction tasks from Redis, run yt-dlp (a pool of
 //! long-lived helper processes) or the native web extractor (`EXTRACTOR=web`), map TikTok's item
-//! to our `Video`, and store everything in Postgres — plus the maintenance loop (promoter,
+//! to our `Video`, and store everything in Postgres — plus the dispatcher (Postgres backlog →
+//! Redis window, fair across keys), the maintenance loop (promoter,
 //! cleanup, heartbeats, leases, reconciler), the webhook deliverer, the feed walker, the
 //! retention loop, and the thumbnail-analysis stage (vision API).
 
@@ -8,6 +9,7 @@ pub mod active_claims;
 pub mod apalis_runtime;
 pub mod config;
 pub mod context;
+pub mod dispatcher;
 pub mod extractor;
 pub mod jobs;
 pub mod reconciler;
@@ -33,6 +35,7 @@ use crate::active_claims::ActiveClaims;
 use crate::apalis_runtime::maintenance::Maintenance;
 use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
+use crate::dispatcher::{DispatchSettings, Dispatcher};
 use crate::extractor::VideoExtractor;
 use crate::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings};
 use crate::thumbnail_analysis::prompts::{PromptError, load_prompt_set};
@@ -137,6 +140,11 @@ pub async fn run_worker_process(
         pool: pool.clone(),
         settings: Arc::new(config.retention_settings()),
     };
+    let dispatcher = Dispatcher::new(
+        pool.clone(),
+        queue.clone(),
+        DispatchSettings::new(config.dispatch_window, config.concurrency()),
+    );
     let maintenance = Maintenance {
         pool,
         queue,
@@ -144,6 +152,7 @@ pub async fn run_worker_process(
         active_claims: context.active_claims.clone(),
         item_lease: ITEM_LEASE,
         vision_configured: config.analyzer_settings().openai_api_key.is_some(),
+        concurrency: config.concurrency(),
     };
     // Promote before the first fetch: apalis' fetch dies on ≥ 8000 due ids
     // (docs/apalis-redis.md "Bug 1: backlogs of 8,000 due tasks").
@@ -155,6 +164,8 @@ pub async fn run_worker_process(
     // (lease renewal) and the deliverer go on until the extract workers have drained.
     let (stop_walks, walks_shutdown) = tokio::sync::watch::channel(false);
     let deliverer_task = tokio::spawn(deliverer.run(maintenance_shutdown.clone()));
+    // The dispatcher stops at the signal too, so another worker's dispatcher takes over.
+    let dispatcher_task = tokio::spawn(dispatcher.run(walks_shutdown.clone()));
     let feed_walker_task = tokio::spawn(feed_walker.run(walks_shutdown));
     let retention_task = tokio::spawn(retention.run(maintenance_shutdown.clone()));
     let maintenance_task = tokio::spawn(maintenance.run(maintenance_shutdown));
@@ -175,6 +186,9 @@ pub async fn run_worker_process(
     let _ = stop_maintenance.send(true);
     if let Err(error) = maintenance_task.await {
         tracing::warn!(%error, "maintenance task ended abnormally");
+    }
+    if let Err(error) = dispatcher_task.await {
+        tracing::warn!(%error, "dispatcher ended abnormally");
     }
     if let Err(error) = feed_walker_task.await {
         tracing::warn!(%error, "feed walker ended abnormally");

@@ -1,5 +1,5 @@
 //! `POST /extract`: one URL, run as a `video` job over the job engine (the same validation,
-//! insert and enqueue as `POST /v1/jobs`), waited for up to WAIT_MAX_SECONDS, and answered in
+//! insert as `POST /v1/jobs`), waited for up to WAIT_MAX_SECONDS, and answered in
 //! the old envelope.
 
 use std::collections::HashMap;
@@ -19,7 +19,7 @@ use crate::job_request::{
     AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, LanguageRequest,
     ValidationLimits,
 };
-use crate::job_submission::{enqueue_items, new_video_job};
+use crate::job_submission::new_video_job;
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::routes::jobs::wait_for_job;
@@ -175,7 +175,7 @@ pub(crate) fn validation_limits(state: &AppState) -> ValidationLimits {
     }
 }
 
-/// Inserts the job (no idempotency key, so it is always new), enqueues it, and waits for it up
+/// Inserts the job (no idempotency key, so it is always new; the dispatcher enqueues it), and waits for it up
 /// to WAIT_MAX_SECONDS; returns the job as it is then.
 pub(crate) async fn submit_and_wait(
     state: &AppState,
@@ -195,7 +195,6 @@ pub(crate) async fn submit_and_wait(
     if !matches!(outcome, InsertJobOutcome::Created { .. }) {
         return Err(internal_error());
     }
-    enqueue_items(state, new_job).await;
     wait_for_job(state, key, new_job.job_id, state.settings.wait_max)
         .await
         .map_err(|error| compat_error_from_api(error, None))

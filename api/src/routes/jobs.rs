@@ -22,7 +22,7 @@ use crate::auth::ApiKey;
 use crate::batch_request::RejectedUrl;
 use crate::feed_submission::submit_feed_job;
 use crate::job_request::{AcceptedJobRequest, CreateJobRequest, ValidationLimits};
-use crate::job_submission::{check_webhook_addresses, enqueue_items, new_batch_job, new_video_job};
+use crate::job_submission::{check_webhook_addresses, new_batch_job, new_video_job};
 use crate::job_view::{JobListResponse, JobResponse, JobSummaryResponse, job_location};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
@@ -46,7 +46,8 @@ pub(crate) const JOB_STATUSES: [&str; 7] = [
 ];
 const JOB_KINDS: [&str; 5] = ["video", "batch", "trending", "hashtag", "user"];
 
-/// `POST /v1/jobs`: validates, stores the job and its item in one transaction, enqueues, and
+/// `POST /v1/jobs`: validates, stores the job and its items in one statement (the workers'
+/// dispatcher enqueues them), and
 /// answers 202 + `Location` (or, with `Prefer: wait=N`, 200 once the job has finished).
 #[utoipa::path(
     post,
@@ -121,7 +122,6 @@ pub async fn create_job(
     drop(connection);
     let (job_id, replayed) = match outcome {
         InsertJobOutcome::Created { created_at } => {
-            enqueue_items(&state, &new_job).await;
             if wait.is_none() {
                 // The one round trip of a submit: the answer is the row the insert stored.
                 let mut body = JobResponse::from_view(JobViewRow {

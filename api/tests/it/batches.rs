@@ -89,6 +89,13 @@ async fn a_batch_with_bad_urls_is_accepted_with_them_listed_as_rejected(pool: Pg
             > 5
     );
 
+    // The dispatcher gives tasks to both first occurrences, never to the duplicate.
+    let task_ids: Vec<String> = (0..10).map(|n| format!("task-{n}")).collect();
+    let dispatched =
+        tokworks_shared::db::item_claims::dispatch::dispatch_round_robin(&pool, &task_ids)
+            .await
+            .unwrap();
+    assert_eq!(dispatched.len(), 2);
     let items: Vec<(i32, Option<String>, bool, bool)> = sqlx::query_as(
         "select position, custom_id, duplicate_of is not null, task_id is not null
          from job_items where job_id = $1 order by position",

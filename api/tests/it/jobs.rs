@@ -65,34 +65,31 @@ async fn creating_a_video_job_answers_202_with_location_and_the_job_view(pool: P
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
-async fn an_accepted_job_is_stored_with_its_task_id_and_the_task_reaches_redis(pool: PgPool) {
+async fn an_accepted_job_waits_in_postgres_for_the_dispatcher_and_wakes_it(pool: PgPool) {
     let app = TestApp::new(pool.clone()).await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener
+        .listen(tokworks_shared::db::item_claims::dispatch::ITEMS_READY_CHANNEL)
+        .await
+        .unwrap();
     let job_id = app.create_video_job(VIDEO_URL).await;
-    // The task id is written by the insert itself: no second write after the push.
-    let task_id: Option<String> = sqlx::query_scalar(
-        "select task_id from job_items where job_id = $1 and enqueued_at is not null",
-    )
-    .bind(job_id)
-    .fetch_optional(&pool)
-    .await
-    .unwrap()
-    .flatten();
-    let task_id = task_id.expect("the item is stored with its task id");
-    let queue =
-        tokworks_shared::queue::ExtractQueue::connect(&crate::support::redis_url(), &app.namespace)
+    // The insert itself sends NOTIFY tokworks_items_ready: the dispatcher wakes at once.
+    tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+        .await
+        .expect("the submit notifies the dispatcher")
+        .unwrap();
+    // The item has no task yet, and the api pushed nothing: the dispatcher hands it to Redis.
+    let (status, task_id): (String, Option<String>) =
+        sqlx::query_as("select status, task_id from job_items where job_id = $1")
+            .bind(job_id)
+            .fetch_one(&pool)
             .await
             .unwrap();
-    // The pusher sends it after the answer: await it (needs Redis on 127.0.0.1:6379).
-    tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        while !queue.contains_task(&task_id).await.unwrap() {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("the task reaches Redis");
+    assert_eq!((status.as_str(), task_id), ("queued", None));
     let depth = app.state.queue.depth().await.unwrap();
-    assert_eq!(depth.pending + depth.scheduled, 1, "{depth:?}");
-    queue.delete_all_keys().await.unwrap();
+    assert_eq!(depth.pending + depth.scheduled, 0, "{depth:?}");
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
@@ -105,10 +102,9 @@ async fn a_job_is_accepted_while_redis_is_down(pool: PgPool) {
             .fetch_one(&pool)
             .await
             .unwrap();
-    // Redis never got the task; the worker's reconciler pushes it again (worker tests cover
-    // an item whose recorded task Redis does not hold).
+    // Stored in Postgres, waiting for the workers' dispatcher (Redis is not on the submit path).
     assert_eq!(status, "queued");
-    assert!(task_id.is_some());
+    assert!(task_id.is_none());
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]

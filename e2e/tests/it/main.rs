@@ -9,6 +9,7 @@ mod cache_and_wait;
 mod cli;
 mod error_cases;
 mod extraction;
+mod fairness;
 mod feeds;
 mod ground_truth;
 mod harness;

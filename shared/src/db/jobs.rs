@@ -51,11 +51,6 @@ pub struct NewJobItem {
     pub video_id: Option<String>,
     pub custom_id: Option<String>,
     pub max_attempts: i32,
-    /// The queue task id chosen before the insert (`ExtractQueue::new_task_id`), stored with
-    /// `enqueued_at` in the insert itself, so no second write records the push; the task is
-    /// pushed after the commit, and the reconciler pushes it again if Redis never got it.
-    /// `None` for items that are never enqueued (duplicates, feed items made later).
-    pub task_id: Option<String>,
 }
 
 /// What [`insert_job_with_items`] did.
@@ -89,7 +84,6 @@ pub async fn insert_job_with_items(
     let mut custom_ids = Vec::with_capacity(new_job.items.len());
     let mut max_attempts = Vec::with_capacity(new_job.items.len());
     let mut duplicate_ofs = Vec::with_capacity(new_job.items.len());
-    let mut task_ids = Vec::with_capacity(new_job.items.len());
     for item in &new_job.items {
         item_ids.push(item.item_id);
         positions.push(item.position);
@@ -99,11 +93,13 @@ pub async fn insert_job_with_items(
         video_ids.push(item.video_id.as_deref());
         custom_ids.push(item.custom_id.as_deref());
         max_attempts.push(item.max_attempts);
-        task_ids.push(item.task_id.as_deref());
     }
     // Data-modifying CTEs all run to completion; the items insert reads the job insert's
     // output, so a conflicting idempotency key inserts no items either. Foreign keys are
-    // checked at the end of the statement, when the job row exists.
+    // checked at the end of the statement, when the job row exists. The items get no queue task:
+    // the workers' dispatcher hands them to Redis, round-robin across keys, woken by the
+    // `NOTIFY tokworks_items_ready` sent (on commit) by the lateral `pg_notify` below, which
+    // runs once per inserted job and not at all on an idempotency conflict.
     let created_at: Option<DateTime<Utc>> = sqlx::query_scalar(
         "with new_job as (
              insert into jobs (job_id, api_key_id, kind, status, request, options, metadata,
@@ -114,18 +110,18 @@ pub async fn insert_job_with_items(
          ),
          new_items as (
              insert into job_items (item_id, job_id, position, input_url, canonical_url,
-                                    video_id, custom_id, status, max_attempts, duplicate_of,
-                                    task_id, enqueued_at)
+                                    video_id, custom_id, status, max_attempts, duplicate_of)
              select t.item_id, new_job.job_id, t.position, t.input_url, t.canonical_url,
-                    t.video_id, t.custom_id, 'queued', t.max_attempts, t.duplicate_of,
-                    t.task_id, case when t.task_id is null then null else now() end
+                    t.video_id, t.custom_id, 'queued', t.max_attempts, t.duplicate_of
              from new_job,
                   unnest($11::uuid[], $12::int4[], $13::text[], $14::text[], $15::text[],
-                         $16::text[], $17::int4[], $18::uuid[], $19::text[])
+                         $16::text[], $17::int4[], $18::uuid[])
                   as t(item_id, position, input_url, canonical_url, video_id, custom_id,
-                       max_attempts, duplicate_of, task_id)
+                       max_attempts, duplicate_of)
          )
-         select created_at from new_job",
+         select new_job.created_at
+         from new_job
+         cross join lateral (select pg_notify($19, '') as notified) as ready",
     )
     .bind(new_job.job_id)
     .bind(new_job.api_key_id)
@@ -150,7 +146,7 @@ pub async fn insert_job_with_items(
     .bind(&custom_ids)
     .bind(&max_attempts)
     .bind(&duplicate_ofs)
-    .bind(&task_ids)
+    .bind(super::item_claims::dispatch::ITEMS_READY_CHANNEL)
     .fetch_optional(&mut *connection)
     .await?;
     if let Some(created_at) = created_at {

@@ -20,21 +20,47 @@ pub async fn upsert_heartbeat(
     executor: impl PgExecutor<'_>,
     identity: &WorkerIdentity<'_>,
 ) -> Result<(), sqlx::Error> {
+    upsert_heartbeat_with_concurrency(executor, identity, None).await
+}
+
+/// [`upsert_heartbeat`], also announcing how many items the worker runs at once (its
+/// `WORKER_CONCURRENCY`; the dispatcher sizes the Redis window from the live workers' sum).
+pub async fn upsert_heartbeat_with_concurrency(
+    executor: impl PgExecutor<'_>,
+    identity: &WorkerIdentity<'_>,
+    concurrency: Option<i32>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into worker_heartbeats
-             (worker_name, hostname, pid, started_at, last_seen_at, vision_configured)
-         values ($1, $2, $3, $4, now(), $5)
+             (worker_name, hostname, pid, started_at, last_seen_at, vision_configured, concurrency)
+         values ($1, $2, $3, $4, now(), $5, $6)
          on conflict (worker_name)
-         do update set last_seen_at = now(), vision_configured = excluded.vision_configured",
+         do update set last_seen_at = now(), vision_configured = excluded.vision_configured,
+                       concurrency = coalesce(excluded.concurrency, worker_heartbeats.concurrency)",
     )
     .bind(identity.worker_name)
     .bind(identity.hostname)
     .bind(identity.pid)
     .bind(identity.started_at)
     .bind(identity.vision_configured)
+    .bind(concurrency)
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// The summed concurrency of the workers seen within `within` that announced theirs.
+pub async fn live_concurrency(
+    executor: impl PgExecutor<'_>,
+    within: std::time::Duration,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select coalesce(sum(concurrency), 0)::int8 from worker_heartbeats
+         where last_seen_at > now() - make_interval(secs => $1)",
+    )
+    .bind(within.as_secs_f64())
+    .fetch_one(executor)
+    .await
 }
 
 /// Live workers (seen within `within`), and how many of them can analyse thumbnails.

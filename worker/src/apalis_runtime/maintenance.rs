@@ -41,6 +41,8 @@ pub struct Maintenance {
     pub item_lease: Duration,
     /// Announced in the heartbeat: this worker can analyse thumbnails (OPENAI_API_KEY is set).
     pub vision_configured: bool,
+    /// Announced in the heartbeat: this worker's WORKER_CONCURRENCY (sizes the dispatch window).
+    pub concurrency: usize,
 }
 
 impl Maintenance {
@@ -131,7 +133,14 @@ impl Maintenance {
             started_at: self.identity.started_at,
             vision_configured: self.vision_configured,
         };
-        if let Err(error) = worker_heartbeats::upsert_heartbeat(&self.pool, &identity).await {
+        let concurrency = i32::try_from(self.concurrency).unwrap_or(i32::MAX);
+        if let Err(error) = worker_heartbeats::upsert_heartbeat_with_concurrency(
+            &self.pool,
+            &identity,
+            Some(concurrency),
+        )
+        .await
+        {
             tracing::warn!(%error, "cannot write the worker heartbeat");
         }
     }

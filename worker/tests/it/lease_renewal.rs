@@ -57,6 +57,7 @@ async fn leases_are_renewed_while_the_maintenance_loop_is_stuck(pool: PgPool) {
         active_claims,
         item_lease: Duration::from_secs(60),
         vision_configured: false,
+        concurrency: 4,
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(maintenance.run(shutdown));

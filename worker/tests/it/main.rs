@@ -3,6 +3,7 @@
 //! reconciler, and the apalis runtime end to end.
 
 mod apalis_runtime;
+mod dispatcher;
 mod extract_item;
 mod feed_walks;
 mod lease_renewal;

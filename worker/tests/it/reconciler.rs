@@ -56,7 +56,7 @@ async fn queued_items_redis_lost_are_enqueued_again_once(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
-async fn recently_created_items_are_left_to_the_api_within_the_grace(pool: PgPool) {
+async fn undispatched_items_are_left_to_the_dispatcher(pool: PgPool) {
     let queue = unique_queue().await;
     insert_job(
         &pool,
@@ -66,9 +66,8 @@ async fn recently_created_items_are_left_to_the_api_within_the_grace(pool: PgPoo
     )
     .await;
 
-    let report = reconcile_once(&pool, &queue, Duration::from_secs(60))
-        .await
-        .unwrap();
+    // No task id yet: the item waits for the dispatcher's fair turn, not for the reconciler.
+    let report = reconcile_once(&pool, &queue, NO_GRACE).await.unwrap();
 
     assert_eq!(report.reenqueued, 0);
     queue.delete_all_keys().await.unwrap();

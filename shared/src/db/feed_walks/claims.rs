@@ -131,7 +131,7 @@ pub enum WalkEnd {
 
 /// Ends the attempt held by `walk.claim_id` in the caller's transaction. A finished walk's open
 /// attached jobs get their items, counters, status, webhook events and NOTIFY here; the returned
-/// jobs list what the caller must enqueue after commit. [`WalkClaimError::LostClaim`] when the
+/// jobs list the items made (their enrichment items wait for the dispatcher). [`WalkClaimError::LostClaim`] when the
 /// claim is no longer held (the caller rolls back).
 pub async fn end_walk(
     connection: &mut PgConnection,
@@ -232,8 +232,8 @@ async fn materialise_attached_jobs(
 }
 
 /// Finds open feed jobs without items whose walk has finished (none exist unless a bug or a
-/// manual edit left them) and materialises them, one walk per transaction. Returns what the
-/// caller must enqueue.
+/// manual edit left them) and materialises them, one walk per transaction. Returns the jobs
+/// served.
 pub async fn repair_orphaned_feed_jobs(pool: &PgPool) -> Result<Vec<MaterialisedJob>, sqlx::Error> {
     let walk_ids: Vec<Uuid> = sqlx::query_scalar(
         "select distinct w.walk_id

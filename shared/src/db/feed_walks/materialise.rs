@@ -27,7 +27,8 @@ pub struct MaterialisedJob {
     pub job_id: Uuid,
     /// The job's status afterwards (`running` when its items wait for enrichment).
     pub job_status: String,
-    /// Queued items the caller must enqueue as `ExtractItemTask`s after commit (enrichment).
+    /// Queued items made for enrichment; the workers' dispatcher enqueues them (woken by the
+    /// `tokworks_items_ready` notification sent in the same transaction).
     pub items_to_enqueue: Vec<Uuid>,
 }
 
@@ -109,6 +110,8 @@ pub async fn materialise_job(
     .await?;
 
     if enrich && count > 0 {
+        // The items wait for the workers' dispatcher, woken when this transaction commits.
+        crate::db::item_claims::dispatch::notify_items_ready(&mut *connection).await?;
         return Ok(Some(MaterialisedJob {
             job_id,
             job_status: "running".to_owned(),

@@ -85,7 +85,7 @@ pub fn feed_key(kind: &str, target: Option<&str>, count: i32) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedService {
     /// From a walk that ended within the TTL: the job is finished (or, when it asks for
-    /// enrichment, its items are queued and must be enqueued by the caller).
+    /// enrichment, its items are queued for the workers' dispatcher).
     FromCache {
         walk_id: Uuid,
         job_status: String,

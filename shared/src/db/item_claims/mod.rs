@@ -1,8 +1,10 @@
 //! The worker's side of the item lifecycle (docs/claims-and-leases.md "Item lifecycle"): the guarded
 //! claim, the guarded end (succeeded / failed / retry) with job counters and NOTIFY, lease renewal,
-//! and the reconciler's queries. Every transition is an `UPDATE … WHERE <expected state> RETURNING`,
-//! so a task that runs twice (at-least-once delivery) changes nothing the second time.
+//! the reconciler's queries, and the dispatcher's (`dispatch`). Every transition is an
+//! `UPDATE … WHERE <expected state> RETURNING`, so a task that runs twice (at-least-once
+//! delivery) changes nothing the second time.
 
+pub mod dispatch;
 mod endings;
 mod reconcile;
 

@@ -15,8 +15,9 @@ pub struct ReconcileCandidate {
     pub task_id: Option<String>,
 }
 
-/// Items that should be in the queue but may not be: `queued` and due, last enqueued (or
-/// created) more than `grace` ago; and `running` under an expired lease. The caller checks
+/// Items that should be in the queue but may not be: `queued`, due and dispatched (a task id is
+/// recorded: items without one wait for the dispatcher, docs/fair-scheduling.md), last
+/// enqueued more than `grace` ago; and `running` under an expired lease. The caller checks
 /// their `task_id` against Redis.
 pub async fn reconcile_candidates(
     pool: &PgPool,
@@ -27,7 +28,8 @@ pub async fn reconcile_candidates(
         "select item_id, job_id, status, task_id
          from job_items
          where (status = 'queued' and not_before <= now() and duplicate_of is null
-                and coalesce(enqueued_at, created_at) < now() - make_interval(secs => $1))
+                and task_id is not null
+                and enqueued_at < now() - make_interval(secs => $1))
             or (status = 'running' and lease_expires_at < now())
          order by not_before
          limit $2",

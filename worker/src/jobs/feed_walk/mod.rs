@@ -20,10 +20,9 @@ use tokworks_shared::db::feed_walks::claims::{
     self as walk_claims, ClaimedWalk, WalkClaimError, WalkEnd,
 };
 use tokworks_shared::db::feed_walks::materialise::MaterialisedJob;
-use tokworks_shared::db::jobs as job_db;
 use tokworks_shared::error_code::ErrorCode;
-use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::ExtractQueue;
+use tracing::Instrument;
 
 use crate::extractor::ThumbnailBytes;
 use crate::tiktok_web::TiktokWebClient;
@@ -130,9 +129,13 @@ impl FeedWalkRunner {
             if free > 0 {
                 for walk in self.claim(free).await {
                     let runner = self.clone();
-                    running.spawn(async move {
-                        runner.log_outcome(&walk, runner.run_claimed(&walk).await);
-                    });
+                    let span = walk_span(&walk);
+                    running.spawn(
+                        async move {
+                            runner.log_outcome(&walk, runner.run_claimed(&walk).await);
+                        }
+                        .instrument(span),
+                    );
                 }
             }
             tokio::select! {
@@ -169,7 +172,7 @@ impl FeedWalkRunner {
     pub async fn run_due_walks(&self) -> Vec<Result<WalkOutcome, FeedWalkError>> {
         let mut outcomes = Vec::new();
         for walk in self.claim(self.settings.concurrency.max(1)).await {
-            outcomes.push(self.run_claimed(&walk).await);
+            outcomes.push(self.run_claimed(&walk).instrument(walk_span(&walk)).await);
         }
         outcomes
     }
@@ -201,7 +204,6 @@ impl FeedWalkRunner {
                         "served feed jobs left open on a finished walk"
                     );
                 }
-                self.enqueue_enrichment(&jobs).await;
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot look for open feed jobs of finished walks")
@@ -300,7 +302,7 @@ impl FeedWalkRunner {
     }
 
     /// Writes the attempt's end (and, when finished, its videos) in one transaction guarded by
-    /// the claim, then enqueues the enrichment the served jobs asked for. `None` when the claim
+    /// the claim (enrichment items the served jobs asked for are left to the dispatcher). `None` when the claim
     /// was lost (nothing written).
     async fn write_end(
         &self,
@@ -323,34 +325,7 @@ impl FeedWalkRunner {
             Err(WalkClaimError::Database(error)) => return Err(error.into()),
         };
         transaction.commit().await?;
-        self.enqueue_enrichment(&jobs).await;
         Ok(Some(jobs))
-    }
-
-    /// Pushes the extract tasks of items materialised as `queued` (jobs asking for enrichment).
-    async fn enqueue_enrichment(&self, jobs: &[MaterialisedJob]) {
-        for job in jobs.iter().filter(|job| !job.items_to_enqueue.is_empty()) {
-            let tasks: Vec<(String, ExtractItemTask)> = job
-                .items_to_enqueue
-                .iter()
-                .map(|item_id| {
-                    (
-                        ExtractQueue::new_task_id(),
-                        ExtractItemTask::new(job.job_id, *item_id),
-                    )
-                })
-                .collect();
-            let enqueued: Vec<(uuid::Uuid, String)> = tasks
-                .iter()
-                .map(|(task_id, task)| (task.item_id, task_id.clone()))
-                .collect();
-            if let Err(error) = job_db::record_items_enqueued(&self.pool, &enqueued).await {
-                tracing::warn!(job_id = %job.job_id, %error, "cannot record the items' task ids");
-            }
-            if let Err(error) = self.queue.push_with_ids(&tasks, None).await {
-                tracing::warn!(job_id = %job.job_id, %error, "cannot enqueue the feed's items; the reconciler will");
-            }
-        }
     }
 }
 
@@ -364,6 +339,11 @@ impl Drop for AbortOnDrop {
 }
 
 /// Renews the walk's lease every third of it until aborted or the claim is lost.
+/// The span of one walk: every line logged while it runs carries the walk's id and feed.
+fn walk_span(walk: &ClaimedWalk) -> tracing::Span {
+    tracing::info_span!("feed_walk", walk_id = %walk.walk_id, feed_key = %walk.feed_key, attempt = walk.attempt)
+}
+
 async fn renew_lease(pool: PgPool, walk_id: uuid::Uuid, claim_id: uuid::Uuid, lease: Duration) {
     let mut interval = tokio::time::interval(lease / 3);
     interval.tick().await;

@@ -249,7 +249,7 @@ async fn a_canceled_job_stays_canceled_while_the_walk_serves_the_others(pool: Pg
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
-async fn a_job_asking_for_enrichment_gets_queued_items_with_extract_tasks(pool: PgPool) {
+async fn a_job_asking_for_enrichment_gets_queued_items_for_the_dispatcher(pool: PgPool) {
     let sim = start_sim().await;
     let runner = runner(&pool, &sim, SignerChoice::BuiltIn).await;
     let key = api_key(&pool).await;
@@ -265,14 +265,20 @@ async fn a_job_asking_for_enrichment_gets_queued_items_with_extract_tasks(pool: 
     assert_eq!(video_ids(&rows), truth_trending(&sim, 5));
     assert!(rows.iter().all(|item| item.0 == "queued"));
     assert_eq!(job_row(&pool, job_id).await.status, "running");
-    let task_ids: Vec<String> = sqlx::query_scalar(
-        "select task_id from job_items where job_id = $1 and task_id is not null",
-    )
-    .bind(job_id)
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    assert_eq!(task_ids.len(), 5);
+    // They wait for the dispatcher, which hands all five to the queue.
+    let mut dispatcher = tokworks_worker::dispatcher::Dispatcher::new(
+        pool.clone(),
+        runner.queue.clone(),
+        tokworks_worker::dispatcher::DispatchSettings::new(100, 4),
+    );
+    let round = dispatcher.dispatch_once().await.unwrap();
+    assert_eq!(round.dispatched.len(), 5);
+    assert!(round.dispatched.iter().all(|item| item.job_id == job_id));
+    let task_ids: Vec<String> = round
+        .dispatched
+        .into_iter()
+        .map(|item| item.task_id)
+        .collect();
     let pending = runner.queue.tasks_pending(&task_ids).await.unwrap();
     assert!(pending.iter().all(|pending| *pending), "{pending:?}");
 }
