@@ -49,6 +49,7 @@ impl ApiKey {
         let presented = presented_key(parts).ok_or(ApiError::Unauthenticated)?;
         let key_sha256 = hash_api_key(presented);
         if let Some(key) = state.verified_keys.get(&key_sha256) {
+            crate::access_log::record_key_id(key.api_key_id);
             return Ok(key);
         }
         let row = api_keys::find_active_api_key_by_hash(&state.db, &key_sha256)
@@ -61,6 +62,7 @@ impl ApiKey {
             charge: RequestCharge::default(),
         };
         state.verified_keys.insert(key_sha256, key.clone());
+        crate::access_log::record_key_id(key.api_key_id);
         Ok(key)
     }
 }
@@ -178,12 +180,21 @@ pub enum BootstrapKeyError {
          (use a long random key, e.g. `openssl rand -base64 32`)"
     )]
     TooShort { length: usize },
+    #[error(
+        "API_KEY is still the placeholder of .env.example (`change-me…`); set a long random key \
+         (e.g. `openssl rand -base64 32`)"
+    )]
+    Placeholder,
     #[error("cannot store the API_KEY bootstrap key: {0}")]
     Database(#[from] sqlx::Error),
 }
 
+/// Beginning of the placeholder `API_KEY` of `.env.example` (refused, whatever follows).
+pub const PLACEHOLDER_KEY_PREFIX: &str = "change-me";
+
 /// The trimmed `API_KEY`: `None` when unset or blank, refused when shorter than
-/// [`MIN_BOOTSTRAP_KEY_CHARS`]. `serve` checks it before connecting to anything.
+/// [`MIN_BOOTSTRAP_KEY_CHARS`] or when it is `.env.example`'s placeholder (it starts with
+/// [`PLACEHOLDER_KEY_PREFIX`]). `serve` checks it before connecting to anything.
 pub fn checked_bootstrap_key(
     api_key: Option<&SecretString>,
 ) -> Result<Option<&str>, BootstrapKeyError> {
@@ -195,6 +206,13 @@ pub fn checked_bootstrap_key(
             Err(BootstrapKeyError::TooShort {
                 length: key.chars().count(),
             })
+        }
+        Some(key)
+            if key
+                .get(..PLACEHOLDER_KEY_PREFIX.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(PLACEHOLDER_KEY_PREFIX)) =>
+        {
+            Err(BootstrapKeyError::Placeholder)
         }
         key => Ok(key),
     }
@@ -233,6 +251,30 @@ mod tests {
             None
         );
         assert_eq!(presented_key(&parts_with("authorization", "Bearer ")), None);
+    }
+
+    #[test]
+    fn the_placeholder_key_of_env_example_is_refused() {
+        let env_example = include_str!("../../.env.example");
+        let placeholder = env_example
+            .lines()
+            .find_map(|line| line.strip_prefix("API_KEY="))
+            .expect(".env.example sets API_KEY");
+        assert!(placeholder.len() >= MIN_BOOTSTRAP_KEY_CHARS);
+        let placeholder = SecretString::from(placeholder);
+        let refused = checked_bootstrap_key(Some(&placeholder));
+        assert!(matches!(refused, Err(BootstrapKeyError::Placeholder)));
+        assert!(refused.unwrap_err().to_string().contains("placeholder"));
+        let shouting = SecretString::from("CHANGE-ME-to-something-long-and-random-xyz");
+        assert!(matches!(
+            checked_bootstrap_key(Some(&shouting)),
+            Err(BootstrapKeyError::Placeholder)
+        ));
+        let real = SecretString::from("k3Jd9a0f8s7d6f5g4h3j2k1l0qwertyuiopZX");
+        assert_eq!(
+            checked_bootstrap_key(Some(&real)).unwrap(),
+            Some("k3Jd9a0f8s7d6f5g4h3j2k1l0qwertyuiopZX")
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::SecretString;
 use tokworks_shared::config::{DatabaseArgs, RedisArgs, WebhookGuardArgs};
+use tokworks_shared::logging::LogFormat;
 use uuid::Uuid;
 
 /// tokworks HTTP API: accepts extraction jobs, stores them in Postgres and enqueues them.
@@ -27,6 +28,16 @@ pub struct Cli {
         global = true
     )]
     pub log_filter: String,
+
+    /// Log line format: `text` (colours only on a terminal) or `json` (one object per line).
+    #[arg(
+        long = "log-format",
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
 }
 
 /// What to do.
@@ -252,6 +263,7 @@ pub struct EventsAndMetricsArgs {
 #[derive(Debug)]
 pub struct Invocation {
     pub log_filter: String,
+    pub log_format: LogFormat,
     pub command: Command,
 }
 
@@ -276,8 +288,13 @@ impl Invocation {
             .get_one::<String>("log_filter")
             .cloned()
             .unwrap_or_else(|| "info".to_owned());
+        let log_format = matches
+            .get_one::<LogFormat>("log_format")
+            .copied()
+            .unwrap_or_default();
         Ok(Invocation {
             log_filter,
+            log_format,
             command,
         })
     }

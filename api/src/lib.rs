@@ -1,6 +1,7 @@
 //! tokworks-api: the HTTP front end. Authenticates, validates, writes Postgres, enqueues work;
 //! never talks to TikTok. `router` serves tests in-process; `serve` runs the real server.
 
+pub mod access_log;
 pub mod auth;
 pub mod batch_request;
 pub mod compat;

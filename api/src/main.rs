@@ -9,13 +9,7 @@ use tokworks_shared::db;
 #[tokio::main]
 async fn main() -> ExitCode {
     let invocation = Invocation::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&invocation.log_filter).unwrap_or_default(),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    tokworks_shared::logging::init_logging(&invocation.log_filter, invocation.log_format);
     let outcome: anyhow::Result<()> = match invocation.command {
         Command::Serve(args) => serve(args).await.map_err(anyhow::Error::from),
         Command::Migrate { database } => {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error_code;
 pub mod jobs;
+pub mod logging;
 pub mod queue;
 pub mod tiktok_url;
 pub mod video;

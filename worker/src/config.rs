@@ -179,6 +179,9 @@ pub struct WorkerConfig {
     /// Deadline of one item's thumbnail analysis (retries and waits included), in seconds.
     #[arg(long, env = "VISION_DEADLINE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub vision_deadline_seconds: u64,
+
+    #[command(flatten)]
+    pub observability: crate::observability::ObservabilityArgs,
 }
 
 /// Proxy settings derived from TIKTOK_PROXY_URL / TIKTOK_PROXY_INSECURE_TLS / SCRAPERAPI_KEY.

@@ -12,6 +12,7 @@ pub mod context;
 pub mod dispatcher;
 pub mod extractor;
 pub mod jobs;
+pub mod observability;
 pub mod reconciler;
 pub mod retention;
 pub mod retry_after;
@@ -21,6 +22,7 @@ pub mod tiktok_web;
 pub mod transcripts;
 pub mod web_extractor;
 pub mod webhooks;
+pub mod worker_metrics;
 pub mod ytdlp;
 
 use std::future::Future;

@@ -16,13 +16,12 @@ use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::problem::{self, ApiError};
 use crate::state::AppState;
 
 /// All routes with their middleware: request id (set, propagated, written into problems),
-/// tracing, and a last-resort panic catcher.
+/// the request span and access log (`access_log`), and a last-resort panic catcher.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/healthz", get(health::get_health))
@@ -83,7 +82,7 @@ fn with_middleware(routes: Router) -> Router {
     routes.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(TraceLayer::new_for_http())
+            .layer(crate::access_log::trace_layer())
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(axum::middleware::from_fn(
                 problem::add_request_id_to_problems,

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::concurrency_limit::{ConcurrencyLimit, ConcurrencyLimitError};
 use super::prompts::{PromptSet, PromptTemplate};
 use super::validate::validate_answer;
-use super::vision_client::{TokenUsage, VisionCallError, VisionClient, request_body};
+use super::vision_client::{TokenUsage, VisionAnswer, VisionCallError, VisionClient, request_body};
 
 /// Retry budgets and the deadline of one analysis.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +106,7 @@ pub async fn run_analysis(
         calls += 1;
         let result = client.call(&body, remaining).await;
         let latency = started.elapsed();
+        record_vision_call(&result);
         limit.release(slot).await;
         let wait = match result {
             Ok(answer) => {
@@ -175,4 +176,21 @@ pub async fn run_analysis(
         }
         tokio::time::sleep(wait).await;
     }
+}
+
+/// Counts a vision call by outcome, with the tokens it reported.
+fn record_vision_call(result: &Result<VisionAnswer, VisionCallError>) {
+    let (outcome, usage) = match result {
+        Ok(answer) => ("ok", answer.usage),
+        Err(VisionCallError::RateLimited { .. }) => ("rate_limited", TokenUsage::default()),
+        Err(VisionCallError::ServerError { .. }) => ("server_error", TokenUsage::default()),
+        Err(VisionCallError::Rejected { .. }) => ("rejected", TokenUsage::default()),
+        Err(VisionCallError::Network(_)) => ("network", TokenUsage::default()),
+        Err(VisionCallError::Unreadable { .. }) => ("unreadable", TokenUsage::default()),
+    };
+    crate::worker_metrics::record_vision_call(
+        outcome,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+    );
 }

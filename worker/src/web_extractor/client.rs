@@ -134,6 +134,7 @@ impl<'client> Session<'client> {
         let mut set_cookies = response.headers().get_all(header::SET_COOKIE).iter();
         self.jar.set_cookies(&mut set_cookies, url);
         let status = response.status();
+        crate::worker_metrics::record_upstream_response(status.as_u16());
         let location = response
             .headers()
             .get(header::LOCATION)

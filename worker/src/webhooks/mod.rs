@@ -169,6 +169,12 @@ impl Deliverer {
         };
         let result = send_delivery(&self.settings, &claimed, &secrets, &self.worker_name).await;
         let outcome = self.outcome_of(&claimed, &result);
+        crate::worker_metrics::record_webhook_attempt(match outcome {
+            AttemptOutcome::Succeeded => "succeeded",
+            AttemptOutcome::Retry { .. } => "retry_scheduled",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Stopped => "stopped",
+        });
         tracing::info!(
             webhook_id = claimed.webhook_id,
             event_type = claimed.event_type,

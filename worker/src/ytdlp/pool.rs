@@ -138,6 +138,7 @@ impl YtDlpPool {
                 Ok(Err(error)) => {
                     tracing::warn!(%error, pid = ?process.pid(), "yt-dlp helper failed; replacing it");
                     process.kill();
+                    crate::worker_metrics::record_helper_restart();
                     if fresh || tried_fresh_process {
                         return Err(PoolError::Helper(error));
                     }
@@ -151,6 +152,7 @@ impl YtDlpPool {
                     );
                     process.kill();
                     self.processes_killed.fetch_add(1, Ordering::Relaxed);
+                    crate::worker_metrics::record_helper_restart();
                     return Err(PoolError::DeadlineExceeded(self.config.deadline));
                 }
             }

@@ -53,11 +53,13 @@ pub(super) async fn attempt(
         .and_then(serde_json::Value::as_bool)
         == Some(true);
     let known_video_id = claim.video_id.as_deref().or(url.video_id());
+    let lookup_started = Instant::now();
     if let (Some(video_id), false) = (known_video_id, bypass_cache)
         && let Some(fresh) = stored_copy(context, claim, video_id, refresh)
             .await
             .map_err(|error| ExtractionFailure::new(ErrorCode::Internal, error.to_string()))?
     {
+        crate::worker_metrics::record_extraction("cache", lookup_started.elapsed());
         return Ok(AttemptSuccess {
             video_id: fresh.video_id,
             video_json: serde_json::Value::Null,
@@ -72,8 +74,10 @@ pub(super) async fn attempt(
     }
 
     let extract_started = Instant::now();
-    let extraction = context.extractor.extract(url.canonical_url()).await?;
+    let extraction = context.extractor.extract(url.canonical_url()).await;
     let extract_total = extract_started.elapsed();
+    crate::worker_metrics::record_extraction(context.extractor.source().as_str(), extract_total);
+    let extraction = extraction?;
     let thumbnail_duration = extraction.thumbnail_duration;
     let extract_duration = extract_total.saturating_sub(thumbnail_duration.unwrap_or_default());
 

@@ -13,6 +13,7 @@ use apalis::prelude::{AbortError, BoxDynError, Data};
 use tokworks_shared::db::item_claims::{self, ClaimedItem};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::jobs::{EXTRACT_ITEM_TASK_VERSION, ExtractItemTask};
+use tracing::Instrument;
 
 use crate::context::JobContext;
 use crate::extractor::ExtractionFailure;
@@ -87,14 +88,22 @@ pub async fn extract_item_task(
         tracing::error!(%error, "dropping an undecodable extract task");
         AbortError::new(error)
     })?;
-    match run_extract_item(&context, task).await {
-        Ok(outcome) => {
-            tracing::info!(item_id = %task.item_id, job_id = %task.job_id, ?outcome, "extract task done");
-        }
-        Err(error) => {
-            tracing::error!(item_id = %task.item_id, %error, "extract task failed; the reconciler will re-enqueue it");
+    // Every line logged while this task runs carries its job and item ids.
+    let span = tracing::info_span!("extract_item", job_id = %task.job_id, item_id = %task.item_id);
+    async {
+        match run_extract_item(&context, task).await {
+            Ok(outcome) => {
+                crate::worker_metrics::record_item_outcome(&outcome);
+                tracing::info!(?outcome, "extract task done");
+            }
+            Err(error) => {
+                crate::worker_metrics::record_item_error();
+                tracing::error!(%error, "extract task failed; the reconciler will re-enqueue it");
+            }
         }
     }
+    .instrument(span)
+    .await;
     Ok(())
 }
 
