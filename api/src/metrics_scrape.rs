@@ -79,7 +79,7 @@ pub async fn get_metrics(
     state.metrics.with_recorder(|| {
         match &probe.gauges {
             Ok(rows) => {
-                record_database_gauges(&rows);
+                record_database_gauges(rows);
                 gauge!(SCRAPE_SOURCE_UP, "source" => "postgres").set(1.0);
             }
             Err(error) => {
