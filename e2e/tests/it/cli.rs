@@ -154,6 +154,6 @@ async fn submit_waits_writes_results_resumes_without_duplicates_and_reports_reje
 
 fn tempdir_in(parent: &Path) -> std::path::PathBuf {
     let directory = parent.join("cli");
-    std::fs::create_dir_all(&directory).unwrap();
+    std::fs::create_dir_all(&directory).expect("create the test's cli directory");
     directory
 }
