@@ -130,7 +130,6 @@ pub async fn run_worker_process(
     };
     let feed_walker = FeedWalkRunner {
         pool: pool.clone(),
-        queue: queue.clone(),
         client: Arc::new(TiktokWebClient::new(config.tiktok_web_settings())?),
         worker_name: identity.worker_name.clone(),
         settings: Arc::new(FeedWalkSettings {

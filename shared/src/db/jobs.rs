@@ -168,29 +168,6 @@ pub async fn insert_job_with_items(
     })
 }
 
-/// Records that each `(item_id, task_id)` was pushed to the queue (only items still `queued`:
-/// an item already claimed keeps its state). Returns how many items were updated.
-pub async fn record_items_enqueued(
-    executor: impl sqlx::PgExecutor<'_>,
-    enqueued: &[(Uuid, String)],
-) -> Result<u64, sqlx::Error> {
-    let item_ids: Vec<Uuid> = enqueued.iter().map(|(item_id, _)| *item_id).collect();
-    let task_ids: Vec<String> = enqueued
-        .iter()
-        .map(|(_, task_id)| task_id.clone())
-        .collect();
-    let result = sqlx::query(
-        "update job_items i set task_id = t.task_id, enqueued_at = now()
-         from unnest($1::uuid[], $2::text[]) as t(item_id, task_id)
-         where i.item_id = t.item_id and i.status = 'queued'",
-    )
-    .bind(&item_ids)
-    .bind(&task_ids)
-    .execute(executor)
-    .await?;
-    Ok(result.rows_affected())
-}
-
 /// A job with the fields of its first item (position 0; for `video` jobs, its only item).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct JobRow {

@@ -21,7 +21,6 @@ use tokworks_shared::db::feed_walks::claims::{
 };
 use tokworks_shared::db::feed_walks::materialise::MaterialisedJob;
 use tokworks_shared::error_code::ErrorCode;
-use tokworks_shared::queue::ExtractQueue;
 use tracing::Instrument;
 
 use crate::extractor::ThumbnailBytes;
@@ -97,7 +96,6 @@ pub enum WalkOutcome {
 #[derive(Debug, Clone)]
 pub struct FeedWalkRunner {
     pub pool: PgPool,
-    pub queue: ExtractQueue,
     pub client: Arc<TiktokWebClient>,
     pub worker_name: String,
     pub settings: Arc<FeedWalkSettings>,

@@ -20,7 +20,7 @@ use tokworks_worker::tiktok_web::{SignerChoice, TiktokWebClient, TiktokWebSettin
 use tokworks_worker::web_extractor::WebNetwork;
 use uuid::Uuid;
 
-use crate::support::{job_row, start_sim, unique_queue};
+use crate::support::{job_row, start_sim};
 
 // The tests: `results` (ground truth, cache, coalescing), `recovery` (faults, retries, takeover,
 // cancel, enrichment).
@@ -41,7 +41,6 @@ async fn runner(pool: &PgPool, sim: &SimHandle, signer: SignerChoice) -> FeedWal
     .expect("client builds");
     FeedWalkRunner {
         pool: pool.clone(),
-        queue: unique_queue().await,
         client: Arc::new(client),
         worker_name: format!("test-feed-{}", Uuid::now_v7()),
         settings: Arc::new(FeedWalkSettings {

@@ -8,6 +8,7 @@ use tokworks_worker::jobs::extract_item::run_extract_item;
 use super::*;
 use crate::support::{
     FailingExtractor, context, serve_on_loopback, sign_server_answer, subtitles_through,
+    unique_queue,
 };
 
 /// A carcabot-style sign server that, when asked to sign the second hashtag item page, first
@@ -266,9 +267,10 @@ async fn a_job_asking_for_enrichment_gets_queued_items_for_the_dispatcher(pool: 
     assert!(rows.iter().all(|item| item.0 == "queued"));
     assert_eq!(job_row(&pool, job_id).await.status, "running");
     // They wait for the dispatcher, which hands all five to the queue.
+    let queue = unique_queue().await;
     let mut dispatcher = tokworks_worker::dispatcher::Dispatcher::new(
         pool.clone(),
-        runner.queue.clone(),
+        queue.clone(),
         tokworks_worker::dispatcher::DispatchSettings::new(100, 4),
     );
     let round = dispatcher.dispatch_once().await.unwrap();
@@ -279,7 +281,7 @@ async fn a_job_asking_for_enrichment_gets_queued_items_for_the_dispatcher(pool: 
         .into_iter()
         .map(|item| item.task_id)
         .collect();
-    let pending = runner.queue.tasks_pending(&task_ids).await.unwrap();
+    let pending = queue.tasks_pending(&task_ids).await.unwrap();
     assert!(pending.iter().all(|pending| *pending), "{pending:?}");
 }
 
