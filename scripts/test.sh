@@ -19,6 +19,12 @@ export YTDLP_PATH="${YTDLP_PATH:-$repo_root/.venv/ytdlp/bin/yt-dlp}"
 
 echo "test.sh: building binaries and tests" >&2
 cargo build --workspace --bins --tests
+# A fresh machine has cargo but not cargo-nextest: install it (once, into ~/.cargo/bin).
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "test.sh: installing cargo-nextest" >&2
+  cargo install --locked cargo-nextest
+fi
+
 
 echo "test.sh: running tests (Postgres ${DATABASE_URL#*@}, Redis ${REDIS_URL#*@})" >&2
 exec cargo nextest run --workspace --no-fail-fast --profile "${NEXTEST_PROFILE:-ci}" "$@"

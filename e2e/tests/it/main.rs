@@ -7,6 +7,7 @@
 mod batch;
 mod cache_and_wait;
 mod cli;
+mod configuration;
 mod error_cases;
 mod extraction;
 mod fairness;
