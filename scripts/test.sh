@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (the README's test command): makes Postgres and Redis available,
-# installs the pinned yt-dlp, builds every binary and test (the end-to-end tests spawn the api,
-# worker and simulator binaries), then runs every test with cargo-nextest.
+# installs the pinned yt-dlp and headless Chromium (the dashboard's browser test), builds every
+# binary and test (the end-to-end tests spawn the api, worker and simulator binaries), then runs
+# every test with cargo-nextest.
 # Exits non-zero when any test fails; nextest prints its summary either way.
 # Usage: scripts/test.sh [extra cargo-nextest arguments, e.g. -E 'package(tokworks-e2e)']
 set -euo pipefail
@@ -10,6 +11,7 @@ cd "$repo_root"
 
 "$repo_root/scripts/ensure-services.sh"
 "$repo_root/scripts/install-ytdlp.sh"
+"$repo_root/scripts/install-chromium.sh"
 
 # Values already set win; these defaults match scripts/ensure-services.sh.
 # DATABASE_URL must be allowed to create databases: tests make one per test and drop it after.

@@ -8,6 +8,7 @@ mod batch;
 mod cache_and_wait;
 mod cli;
 mod configuration;
+mod dashboard;
 mod error_cases;
 mod extraction;
 mod fairness;

@@ -29,6 +29,11 @@ function fill(element, attrs, children) {
   return element;
 }
 
+/** Appends `children` to `element`, skipping null, undefined and false. */
+export function add(element, ...children) {
+  return fill(element, {}, children);
+}
+
 /** Removes every child of `element`. */
 export function clear(element) {
   while (element.firstChild) element.firstChild.remove();

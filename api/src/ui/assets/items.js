@@ -2,7 +2,7 @@
 // the loaded pages), covers through blob URLs, counts, captions, analysis, transcript, errors.
 
 import { api, coverUrl } from './api.js';
-import { h, clear, badge, count, when } from './dom.js';
+import { h, add, clear, badge, count, when } from './dom.js';
 import { meaning } from './error_codes.js';
 
 const PAGE = 100;
@@ -99,7 +99,7 @@ function renderItem(item) {
       h('span', { class: 'muted' }, `${item.attempts} attempt(s) · ${when(item.finished_at)}`)),
     h('div', { class: 'mono muted' }, item.canonical_url || item.url));
   if (video) {
-    body.append(
+    add(body, 
       h('p', { class: 'caption' }, video.description || video.caption || h('span', { class: 'muted' }, 'no caption')),
       video.author ? h('div', { class: 'muted' }, `@${video.author.unique_id ?? '?'} · ${video.author.nickname ?? ''}`) : null,
       h('div', { class: 'counts' },
@@ -108,13 +108,13 @@ function renderItem(item) {
     );
   }
   if (item.error) {
-    body.append(h('p', { class: 'error item-error' },
+    add(body, h('p', { class: 'error item-error' },
       h('code', {}, item.error.code), ` — ${meaning(item.error.code)}`,
       h('br'), h('span', { class: 'muted' }, item.error.message),
       item.error.retryable ? ' (retryable)' : ''));
   }
-  body.append(analysisDetails(item.thumbnail_analysis), transcriptDetails(item.transcript));
-  if (video) body.append(h('details', {}, h('summary', {}, 'Result JSON'), h('pre', {}, JSON.stringify(video, null, 2))));
+  add(body, analysisDetails(item.thumbnail_analysis), transcriptDetails(item.transcript));
+  if (video) add(body, h('details', {}, h('summary', {}, 'Result JSON'), h('pre', {}, JSON.stringify(video, null, 2))));
   return h('article', { class: 'item', 'data-item-id': item.id, 'data-status': item.status }, thumb, body);
 }
 
