@@ -452,6 +452,11 @@ mod tests {
             "EVENTS_MAX_SECONDS",
             "EVENTS_POLL_MILLISECONDS",
             "METRICS_TOKEN",
+            "EVENTS_MAX_STREAMS",
+            "EVENTS_MAX_STREAMS_PER_KEY",
+            "HEADER_READ_TIMEOUT_SECONDS",
+            "REQUEST_TIMEOUT_SECONDS",
+            "SHUTDOWN_TIMEOUT_SECONDS",
         ] {
             assert!(help.contains(name), "--help does not mention {name}");
         }
