@@ -27,8 +27,8 @@ pub mod state;
 pub mod stream_slots;
 pub mod thumbnail_analysis_view;
 pub mod transcript_view;
-pub mod wait;
 pub mod ui;
+pub mod wait;
 
 use std::time::Duration;
 

@@ -47,11 +47,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/webhook-secret/rotate",
             post(webhooks::rotate_webhook_secret),
         )
+        .route("/v1/videos/{video_id}", get(videos::get_video))
         .route(
             "/v1/videos/{video_id}/cover",
             get(video_covers::get_video_cover),
         )
-        .route("/v1/videos/{video_id}", get(videos::get_video))
         .route("/v1/stats", get(stats::get_stats))
         .route("/metrics", get(crate::metrics_scrape::get_metrics))
         .route("/openapi.json", get(crate::openapi::get_openapi_document))
@@ -71,8 +71,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::record_http_request,
-        .merge(crate::ui::ui_routes())
         ))
+        .merge(crate::ui::ui_routes())
         .with_state(state);
     with_middleware(routes)
 }
