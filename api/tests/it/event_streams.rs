@@ -286,16 +286,19 @@ async fn a_request_past_request_timeout_gets_503_but_streams_and_waits_go_on(poo
     let mut stream = open_and_read_state(&app, job_id, &app.key).await;
 
     // A body that never comes: the handler waits for it past the timeout.
-    let slow = app
-        .send(
+    let slow = tokio::time::timeout(
+        EVENT_TIMEOUT,
+        app.send(
             app.request(Method::POST, "/v1/jobs")
                 .header("content-type", "application/json")
                 .body(Body::from_stream(futures::stream::pending::<
                     Result<Vec<u8>, std::io::Error>,
                 >()))
                 .unwrap(),
-        )
-        .await;
+        ),
+    )
+    .await
+    .expect("answered within the request timeout");
     slow.assert_problem(StatusCode::SERVICE_UNAVAILABLE, "REQUEST_TIMEOUT");
     assert_eq!(slow.header("retry-after"), Some("1"));
 
