@@ -19,14 +19,14 @@ export DATABASE_URL="${DATABASE_URL:-postgres://tokworks:tokworks@127.0.0.1:5432
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export YTDLP_PATH="${YTDLP_PATH:-$repo_root/.venv/ytdlp/bin/yt-dlp}"
 
-echo "test.sh: building binaries and tests" >&2
-cargo build --workspace --bins --tests
 # A fresh machine has cargo but not cargo-nextest: install it (once, into ~/.cargo/bin).
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "test.sh: installing cargo-nextest" >&2
   cargo install --locked cargo-nextest
 fi
 
+echo "test.sh: building binaries and tests" >&2
+cargo build --workspace --bins --tests
 
 echo "test.sh: running tests (Postgres ${DATABASE_URL#*@}, Redis ${REDIS_URL#*@})" >&2
 exec cargo nextest run --workspace --no-fail-fast --profile "${NEXTEST_PROFILE:-ci}" "$@"

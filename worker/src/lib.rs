@@ -137,15 +137,15 @@ pub async fn run_worker_process(
             ..FeedWalkSettings::default()
         }),
     };
-    let retention = retention::Retention {
-        pool: pool.clone(),
-        settings: Arc::new(config.retention_settings()),
-    };
     let dispatcher = Dispatcher::new(
         pool.clone(),
         queue.clone(),
         DispatchSettings::new(config.dispatch_window, config.concurrency()),
     );
+    let retention = retention::Retention {
+        pool: pool.clone(),
+        settings: Arc::new(config.retention_settings()),
+    };
     let maintenance = Maintenance {
         pool,
         queue,

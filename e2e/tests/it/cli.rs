@@ -119,7 +119,10 @@ async fn submit_waits_writes_results_resumes_without_duplicates_and_reports_reje
     assert_eq!(job["status"], "succeeded");
     let items = tokworks(&service, &["jobs", "items", job_id, "--format", "csv"]).await;
     let csv_out = String::from_utf8(items.stdout).unwrap();
-    assert!(csv_out.starts_with("position,custom_id,url,status"), "{csv_out}");
+    assert!(
+        csv_out.starts_with("position,custom_id,url,status"),
+        "{csv_out}"
+    );
     for row in ["0,row-0,", "1,row-1,", "2,row-2,"] {
         assert!(csv_out.contains(row), "{row} in {csv_out}");
     }
