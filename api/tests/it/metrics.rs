@@ -69,6 +69,16 @@ async fn the_request_counter_moves_after_a_request_and_job_gauges_are_read(pool:
     );
 
     let job_id = app.create_video_job(VIDEO_URL).await;
+    // The api pushes nothing (the workers' dispatcher does): put one task in the queue, as the
+    // dispatcher would, to see the gauges report what Redis holds.
+    let queue = app.queue().await;
+    queue
+        .push(&[tokworks_shared::jobs::ExtractItemTask::new(
+            job_id,
+            uuid::Uuid::now_v7(),
+        )])
+        .await
+        .unwrap();
     assert_eq!(
         app.get(&format!("/v1/jobs/{job_id}")).await.status,
         StatusCode::OK
@@ -123,7 +133,7 @@ async fn the_request_counter_moves_after_a_request_and_job_gauges_are_read(pool:
     assert_eq!(sample(&after, "tokworks_live_workers", &[]), 0.0);
     let waiting = sample(&after, "tokworks_queue_tasks", &["state=\"pending\""])
         + sample(&after, "tokworks_queue_tasks", &["state=\"scheduled\""]);
-    assert_eq!(waiting, 1.0, "the job's task waits in Redis");
+    assert_eq!(waiting, 1.0, "the pushed task waits in Redis");
     assert_eq!(
         sample(
             &after,

@@ -262,6 +262,13 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The queue of this app's namespace, to push or inspect tasks as a worker would.
+    pub async fn queue(&self) -> tokworks_shared::queue::ExtractQueue {
+        tokworks_shared::queue::ExtractQueue::connect(&redis_url(), &self.namespace)
+            .await
+            .expect("Redis on 127.0.0.1:6379 (or REDIS_URL)")
+    }
+
     /// Awaits (without sleeping) until `count` requests have subscribed to a job's end.
     pub async fn until_waiting(&self, count: u64) {
         let mut subscriptions = self.state.waiters.subscriptions();
