@@ -34,12 +34,13 @@ async fn sigterm_during_start_up_ends_in_a_graceful_stop(pool: PgPool) {
         .env("YTDLP_PATH", ytdlp_path())
         .env("WORKER_CONCURRENCY", "2")
         .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("start the worker binary");
-    let mut log = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The worker logs to stderr (LOG_FORMAT text, no colours off a terminal).
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(line) = log.next_line().await.unwrap() {
