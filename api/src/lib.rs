@@ -6,6 +6,7 @@ pub mod auth;
 pub mod batch_request;
 pub mod compat;
 pub mod config;
+pub mod dispatch_wakeup;
 pub mod feed_request;
 pub mod feed_submission;
 pub mod item_view;

@@ -12,6 +12,7 @@ use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
 use crate::auth::VerifiedKeys;
 use crate::compat::service::{CompatStatsResponse, HealthProbe};
+use crate::dispatch_wakeup::DispatchWakeup;
 use crate::job_event_feed::JobEventFeeds;
 use crate::metrics::ApiMetrics;
 use crate::metrics_scrape::ScrapeProbe;
@@ -110,6 +111,8 @@ pub struct AppState {
     pub stream_slots: StreamSlots,
     /// Set on SIGTERM: event streams send their final event and end.
     pub shutdown: ShutdownSignal,
+    /// Wakes the workers' dispatcher after a submit committed.
+    pub dispatch_wakeup: DispatchWakeup,
 }
 
 /// The figures `/health`, `/supported-platforms`, `/stats` and `/metrics` read, each kept for
@@ -150,6 +153,7 @@ impl AppState {
             feeds: JobEventFeeds::default(),
             stream_slots,
             shutdown: ShutdownSignal::default(),
+            dispatch_wakeup: DispatchWakeup::start(db.clone()),
             db,
             queue,
             waiters,

@@ -195,6 +195,7 @@ pub(crate) async fn submit_and_wait(
     if !matches!(outcome, InsertJobOutcome::Created { .. }) {
         return Err(internal_error());
     }
+    state.dispatch_wakeup.wake();
     wait_for_job(state, key, new_job.job_id, state.settings.wait_max)
         .await
         .map_err(|error| compat_error_from_api(error, None))

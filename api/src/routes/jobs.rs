@@ -122,6 +122,7 @@ pub async fn create_job(
     drop(connection);
     let (job_id, replayed) = match outcome {
         InsertJobOutcome::Created { created_at } => {
+            state.dispatch_wakeup.wake();
             if wait.is_none() {
                 // The one round trip of a submit: the answer is the row the insert stored.
                 let mut body = JobResponse::from_view(JobViewRow {

@@ -75,7 +75,7 @@ async fn an_accepted_job_waits_in_postgres_for_the_dispatcher_and_wakes_it(pool:
         .await
         .unwrap();
     let job_id = app.create_video_job(VIDEO_URL).await;
-    // The insert itself sends NOTIFY tokworks_items_ready: the dispatcher wakes at once.
+    // After the commit the api sends NOTIFY tokworks_items_ready: the dispatcher wakes at once.
     tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
         .await
         .expect("the submit notifies the dispatcher")

@@ -97,9 +97,9 @@ pub async fn insert_job_with_items(
     // Data-modifying CTEs all run to completion; the items insert reads the job insert's
     // output, so a conflicting idempotency key inserts no items either. Foreign keys are
     // checked at the end of the statement, when the job row exists. The items get no queue task:
-    // the workers' dispatcher hands them to Redis, round-robin across keys, woken by the
-    // `NOTIFY tokworks_items_ready` sent (on commit) by the lateral `pg_notify` below, which
-    // runs once per inserted job and not at all on an idempotency conflict.
+    // the workers' dispatcher hands them to Redis, round-robin across keys. No NOTIFY here: it
+    // would serialise every submit's commit; the api wakes the dispatcher after the commit
+    // (`api::dispatch_wakeup`).
     let created_at: Option<DateTime<Utc>> = sqlx::query_scalar(
         "with new_job as (
              insert into jobs (job_id, api_key_id, kind, status, request, options, metadata,
@@ -119,9 +119,7 @@ pub async fn insert_job_with_items(
                   as t(item_id, position, input_url, canonical_url, video_id, custom_id,
                        max_attempts, duplicate_of)
          )
-         select new_job.created_at
-         from new_job
-         cross join lateral (select pg_notify($19, '') as notified) as ready",
+         select new_job.created_at from new_job",
     )
     .bind(new_job.job_id)
     .bind(new_job.api_key_id)
@@ -146,7 +144,6 @@ pub async fn insert_job_with_items(
     .bind(&custom_ids)
     .bind(&max_attempts)
     .bind(&duplicate_ofs)
-    .bind(super::item_claims::dispatch::ITEMS_READY_CHANNEL)
     .fetch_optional(&mut *connection)
     .await?;
     if let Some(created_at) = created_at {
