@@ -7,14 +7,13 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tokworks_shared::db::job_items::{self as job_item_db, JobItemListQuery};
 
 use crate::auth::ApiKey;
 use crate::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_ndjson};
 use crate::problem::ApiError;
+use crate::routes::cursor::{decode_cursor, encode_cursor};
 use crate::routes::jobs::{find_job, one_of, parse_job_id};
 use crate::state::AppState;
 use crate::thumbnail_analysis_view::analyses_of_items;
@@ -165,24 +164,13 @@ fn requested_format(headers: &HeaderMap) -> ItemsFormat {
     }
 }
 
-/// An opaque cursor: the last position of a page, versioned and base64url-encoded.
+/// A cursor of the items list: the last position of a page.
 fn encode_item_cursor(position: i32) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{ITEM_CURSOR_VERSION}{position}"))
+    encode_cursor(ITEM_CURSOR_VERSION, position)
 }
 
 fn decode_item_cursor(cursor: &str) -> Result<i32, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| {
-            text.strip_prefix(ITEM_CURSOR_VERSION)
-                .and_then(|position| position.parse().ok())
-        })
-        .ok_or_else(|| ApiError::InvalidParameter {
-            name: "cursor".to_owned(),
-            message: "not a cursor returned by this API".to_owned(),
-        })
+    decode_cursor(ITEM_CURSOR_VERSION, cursor)
 }
 
 #[cfg(test)]

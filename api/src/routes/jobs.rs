@@ -7,8 +7,6 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use sqlx::types::Json as JsonColumn;
 use tokworks_shared::db::job_views::{self, JobViewRow};
@@ -26,6 +24,7 @@ use crate::job_submission::{check_webhook_addresses, new_batch_job, new_video_jo
 use crate::job_view::{JobListResponse, JobResponse, JobSummaryResponse, job_location};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
+use crate::routes::cursor::{decode_cursor, encode_cursor};
 use crate::routes::path_segment;
 use crate::state::AppState;
 
@@ -317,7 +316,7 @@ pub async fn list_jobs(
     };
     let status = one_of("status", query.status, &JOB_STATUSES)?;
     let kind = one_of("kind", query.kind, &JOB_KINDS)?;
-    let before_job_id = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let before_job_id = query.cursor.as_deref().map(decode_job_cursor).transpose()?;
     let list_query = JobListQuery {
         status,
         kind,
@@ -328,7 +327,7 @@ pub async fn list_jobs(
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = if has_more {
-        rows.last().map(|row| encode_cursor(row.job_id))
+        rows.last().map(|row| encode_job_cursor(row.job_id))
     } else {
         None
     };
@@ -356,24 +355,13 @@ pub(crate) fn one_of(
 
 const CURSOR_VERSION: &str = "v1:";
 
-/// An opaque cursor: the last job id of a page, versioned and base64url-encoded.
-fn encode_cursor(job_id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{job_id}"))
+/// A cursor of `GET /v1/jobs`: the last job id of a page.
+fn encode_job_cursor(job_id: Uuid) -> String {
+    encode_cursor(CURSOR_VERSION, job_id)
 }
 
-fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| {
-            text.strip_prefix(CURSOR_VERSION)
-                .and_then(|id| id.parse().ok())
-        })
-        .ok_or_else(|| ApiError::InvalidParameter {
-            name: "cursor".to_owned(),
-            message: "not a cursor returned by this API".to_owned(),
-        })
+fn decode_job_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+    decode_cursor(CURSOR_VERSION, cursor)
 }
 
 pub(crate) fn parse_job_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
@@ -517,7 +505,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_rejected() {
         let job_id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(job_id)).unwrap(), job_id);
-        assert!(decode_cursor("not-a-cursor").is_err());
+        assert_eq!(
+            decode_job_cursor(&encode_job_cursor(job_id)).unwrap(),
+            job_id
+        );
+        assert!(decode_job_cursor("not-a-cursor").is_err());
     }
 }

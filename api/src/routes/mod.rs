@@ -1,5 +1,6 @@
 //! The router: every resource's routes and the middleware stack, in one place.
 
+mod cursor;
 pub mod health;
 pub mod job_events;
 pub mod job_items;

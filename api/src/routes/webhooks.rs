@@ -8,8 +8,6 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,6 +19,7 @@ use uuid::Uuid;
 
 use crate::auth::ApiKey;
 use crate::problem::ApiError;
+use crate::routes::cursor::{decode_cursor, encode_cursor};
 use crate::state::AppState;
 
 const DEFAULT_DELIVERIES_LIMIT: i64 = 20;
@@ -323,24 +322,13 @@ pub async fn redeliver(
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
-/// An opaque cursor: the last delivery id of a page, versioned and base64url-encoded.
+/// A cursor of the deliveries list: the last delivery id of a page.
 fn encode_delivery_cursor(delivery_id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{DELIVERY_CURSOR_VERSION}{delivery_id}"))
+    encode_cursor(DELIVERY_CURSOR_VERSION, delivery_id)
 }
 
 fn decode_delivery_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| {
-            text.strip_prefix(DELIVERY_CURSOR_VERSION)
-                .and_then(|id| id.parse().ok())
-        })
-        .ok_or_else(|| ApiError::InvalidParameter {
-            name: "cursor".to_owned(),
-            message: "not a cursor returned by this API".to_owned(),
-        })
+    decode_cursor(DELIVERY_CURSOR_VERSION, cursor)
 }
 
 /// The job id of the path, if the job belongs to the key (another key's job is "not found").
