@@ -29,6 +29,7 @@ pub mod stream_slots;
 pub mod thumbnail_analysis_view;
 pub mod transcript_view;
 pub mod ui;
+pub mod unavailable_docs;
 pub mod wait;
 
 use std::time::Duration;

@@ -9,6 +9,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::rate_limits::documented::RateLimitResponses;
+use crate::unavailable_docs::UnavailableResponses;
 
 /// The document: every route of the router, its bodies, answers and security.
 #[derive(OpenApi)]
@@ -47,7 +48,7 @@ use crate::rate_limits::documented::RateLimitResponses;
         get_openapi_document,
         get_docs_page,
     ),
-    modifiers(&SecuritySchemes, &RateLimitResponses),
+    modifiers(&SecuritySchemes, &RateLimitResponses, &UnavailableResponses),
     tags(
         (name = "jobs", description = "Submit jobs (a video, a batch, a feed) and follow them."),
         (name = "webhooks", description = "Webhook deliveries and the signing secret."),

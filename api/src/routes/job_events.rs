@@ -84,7 +84,7 @@ pub struct JobEventDocument {
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`TOO_MANY_STREAMS`: the key's (EVENTS_MAX_STREAMS_PER_KEY) or the instance's (EVENTS_MAX_STREAMS) open streams; with `Retry-After`. Also `RATE_LIMITED`.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`TOO_MANY_STREAMS`: the key's (EVENTS_MAX_STREAMS_PER_KEY) or the instance's (EVENTS_MAX_STREAMS) open streams; with `Retry-After`. Also `RATE_LIMITED`.", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn stream_job_events(

@@ -93,7 +93,7 @@ fn counts(rows: Vec<CountRow>) -> (i64, BTreeMap<String, i64>) {
     responses(
         (status = 200, description = "The key's jobs and items, stage percentiles, cache, queue and workers.", body = StatsResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "The key's requests per second are used up (`RATE_LIMITED`); `Retry-After` says when to retry.", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The key's requests per second are used up (`RATE_LIMITED`); `Retry-After` says when to retry.", body = crate::problem::Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     ),
 )]
 pub async fn get_stats(

@@ -281,3 +281,33 @@ async fn docs_is_swagger_ui_over_the_document_served_without_any_cdn(pool: PgPoo
         "the bundle is served from the binary"
     );
 }
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn every_operation_that_needs_a_key_documents_429_and_503_with_retry_after(pool: PgPool) {
+    let app = TestApp::new(pool).await;
+    let document = document(&app).await;
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = &operation["responses"];
+            if responses.get("401").is_none() {
+                continue;
+            }
+            assert!(
+                responses["429"]["headers"].get("Retry-After").is_some(),
+                "{method} {path} documents 429 with Retry-After"
+            );
+            // The old services' endpoints document their own 503 envelope.
+            let compatibility = operation["tags"]
+                .as_array()
+                .is_some_and(|tags| tags.contains(&Value::from("compatibility")));
+            assert!(
+                responses.get("503").is_some()
+                    && (compatibility || responses["503"]["headers"].get("Retry-After").is_some()),
+                "{method} {path} documents 503 with Retry-After"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} operations need a key?");
+}
