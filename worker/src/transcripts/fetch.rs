@@ -1,4 +1,5 @@
-//! Downloads subtitle files: only `https` URLs on TikTok's CDN domains, through the worker's
+//! Downloads subtitle files: only `https` URLs on TikTok's media hosts (its CDN domains and the
+//! numbered web CDN hosts under `tiktok.com`), through the worker's
 //! TikTok HTTP client (the extractor's proxy and TLS settings), with a size cap and a deadline.
 //! Subtitle URLs are path-signed and need no cookie (docs/tiktok-formats.md "CDN hosts and URL anatomy"), so each
 //! download uses a fresh cookie session. Whether a signed URL expired is the CDN's decision (its
@@ -10,7 +11,7 @@ use reqwest::{Client, StatusCode, Url};
 use tokworks_shared::error_code::ErrorCode;
 
 use crate::web_extractor::client::{
-    ClientSetupError, FetchError, Session, WebNetwork, build_client, is_tiktok_cdn_domain,
+    ClientSetupError, FetchError, Session, WebNetwork, build_client, is_tiktok_media_host,
 };
 
 /// Largest subtitle file accepted (TikTok's are a few KiB).
@@ -87,7 +88,7 @@ impl SubtitleFetcher {
         let parsed = Url::parse(url)
             .ok()
             .filter(|parsed| {
-                parsed.scheme() == "https" && parsed.host_str().is_some_and(is_tiktok_cdn_domain)
+                parsed.scheme() == "https" && parsed.host_str().is_some_and(is_tiktok_media_host)
             })
             .ok_or_else(|| SubtitleFetchError::NotTiktokCdn(url.to_owned()))?;
         let session = Session::new(&self.client);
@@ -119,6 +120,7 @@ mod tests {
             "http://v16m-webapp.tiktokcdn-us.com/a/",
             "https://127.0.0.1/sub.vtt",
             "https://tiktokcdn-us.com.evil.example/a",
+            "https://www.tiktok.com/sub.vtt",
             "not a url",
         ] {
             let error = fetcher.fetch(url).await.unwrap_err();

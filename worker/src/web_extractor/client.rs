@@ -235,9 +235,53 @@ pub fn is_tiktok_cdn_domain(host: &str) -> bool {
         .any(|domain| host.ends_with(&format!(".{domain}")))
 }
 
+/// Whether `host` serves TikTok's media (covers, videos, subtitles): its separate CDN domains
+/// (`*.tiktokcdn*.com`) and its web CDN hosts under `tiktok.com`, whose first label is a
+/// numbered edge (`v16-webapp-prime.tiktok.com`, `v19-webapp-prime.us.tiktok.com`,
+/// `p16-sign.tiktok.com`). Pages and APIs (`www.tiktok.com`, `m.tiktok.com`) are not media hosts.
+pub fn is_tiktok_media_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if is_tiktok_cdn_domain(&host) {
+        return true;
+    }
+    let Some(subdomain) = host.strip_suffix(".tiktok.com") else {
+        return false;
+    };
+    let first_label = subdomain.split('.').next().unwrap_or_default();
+    let mut characters = first_label.chars();
+    matches!(characters.next(), Some('v' | 'p'))
+        && characters
+            .next()
+            .is_some_and(|character| character.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_hosts_include_tiktoks_web_cdn_but_not_its_pages_or_lookalikes() {
+        for host in [
+            "v16-webapp-prime.tiktok.com",
+            "v19-webapp-prime.us.tiktok.com",
+            "p16-sign.tiktok.com",
+            "v16m-webapp.tiktokcdn-us.com",
+            "p16-sign-va.tiktokcdn.com",
+        ] {
+            assert!(is_tiktok_media_host(host), "{host}");
+        }
+        for host in [
+            "www.tiktok.com",
+            "m.tiktok.com",
+            "tiktok.com",
+            "vm.tiktok.com",
+            "v16-webapp-prime.tiktok.com.evil.example",
+            "v16.eviltiktok.com",
+            "127.0.0.1",
+        ] {
+            assert!(!is_tiktok_media_host(host), "{host}");
+        }
+    }
 
     #[test]
     fn tiktok_hosts_are_recognised_and_lookalikes_are_not() {
