@@ -3,11 +3,17 @@
 //! it in the tab's `sessionStorage`; every call it makes is an ordinary API call with `x-api-key`.
 //! These routes need no key and sit outside the per-key rate limiter (see `routes::router`).
 
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
 use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+
+use tokworks_shared::db::feed_walks::FeedStopCode;
+use tokworks_shared::error_code::ErrorCode;
 
 use crate::problem::ApiError;
 
@@ -23,13 +29,13 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' bl
 struct Asset {
     name: &'static str,
     content_type: &'static str,
-    body: &'static str,
+    body: fn() -> &'static str,
 }
 
 const INDEX: Asset = Asset {
     name: "index.html",
     content_type: "text/html; charset=utf-8",
-    body: include_str!("assets/index.html"),
+    body: || include_str!("assets/index.html"),
 };
 
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
@@ -40,52 +46,52 @@ const ASSETS: &[Asset] = &[
     Asset {
         name: "app.css",
         content_type: "text/css; charset=utf-8",
-        body: include_str!("assets/app.css"),
+        body: || include_str!("assets/app.css"),
     },
     Asset {
         name: "app.js",
         content_type: JAVASCRIPT,
-        body: include_str!("assets/app.js"),
+        body: || include_str!("assets/app.js"),
     },
     Asset {
         name: "api.js",
         content_type: JAVASCRIPT,
-        body: include_str!("assets/api.js"),
+        body: || include_str!("assets/api.js"),
     },
     Asset {
         name: "dom.js",
         content_type: JAVASCRIPT,
-        body: include_str!("assets/dom.js"),
+        body: || include_str!("assets/dom.js"),
     },
     Asset {
         name: "error_codes.js",
         content_type: JAVASCRIPT,
-        body: include_str!("assets/error_codes.js"),
+        body: error_codes_js,
     },
     Asset {
         name: "jobs.js",
         content_type: JAVASCRIPT,
-        body: include_str!("assets/jobs.js"),
+        body: || include_str!("assets/jobs.js"),
     },
     Asset {
         name: "job.js",
         content_type: JAVASCRIPT,
-        body: include_str!("assets/job.js"),
+        body: || include_str!("assets/job.js"),
     },
     Asset {
         name: "items.js",
         content_type: JAVASCRIPT,
-        body: include_str!("assets/items.js"),
+        body: || include_str!("assets/items.js"),
     },
     Asset {
         name: "submit.js",
         content_type: JAVASCRIPT,
-        body: include_str!("assets/submit.js"),
+        body: || include_str!("assets/submit.js"),
     },
     Asset {
         name: "stats.js",
         content_type: JAVASCRIPT,
-        body: include_str!("assets/stats.js"),
+        body: || include_str!("assets/stats.js"),
     },
 ];
 
@@ -134,7 +140,34 @@ fn asset_response(asset: &Asset) -> Response {
             HeaderValue::from_static("same-origin"),
         ),
     ];
-    (StatusCode::OK, headers, asset.body).into_response()
+    (StatusCode::OK, headers, (asset.body)()).into_response()
+}
+
+/// `error_codes.js`: the meaning of every code the page shows, made from `shared::error_code`
+/// (and the few codes that are not item errors) so the page cannot drift from the API.
+fn error_codes_js() -> &'static str {
+    static SCRIPT: LazyLock<String> = LazyLock::new(|| {
+        let mut table: BTreeMap<&str, &str> = ErrorCode::ALL
+            .iter()
+            .map(|code| (code.as_str(), code.description()))
+            .collect();
+        table.insert(
+            "JOB_EXPIRED",
+            "The job is older than the retention period; its items are deleted.",
+        );
+        table.insert(
+            FeedStopCode::COUNT_REACHED,
+            "The feed gave the requested number of videos.",
+        );
+        table.insert(FeedStopCode::NO_MORE, "The feed has no more videos.");
+        format!(
+            "// The stable error codes of items and jobs with their meaning (made by the api \
+             from its own table).\n\nexport const ERROR_CODES = {};\n\n{}",
+            serde_json::to_string_pretty(&table).unwrap_or_else(|_| "{}".to_owned()),
+            include_str!("assets/error_codes.js")
+        )
+    });
+    SCRIPT.as_str()
 }
 
 #[cfg(test)]
@@ -142,11 +175,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_page_knows_the_meaning_of_every_error_code() {
+        let script = error_codes_js();
+        for code in ErrorCode::ALL {
+            assert!(
+                script.contains(&format!("\"{}\": {:?}", code.as_str(), code.description())),
+                "{code:?}"
+            );
+        }
+        assert!(script.contains("export function meaning(code)"));
+    }
+
+    #[test]
     fn every_module_the_page_imports_is_served() {
         let served: Vec<&str> = ASSETS.iter().map(|asset| asset.name).collect();
         for asset in ASSETS {
-            for (index, _) in asset.body.match_indices("from './") {
-                let rest = &asset.body[index + "from './".len()..];
+            let body = (asset.body)();
+            for (index, _) in body.match_indices("from './") {
+                let rest = &body[index + "from './".len()..];
                 let name = rest.split('\'').next().unwrap_or_default();
                 assert!(served.contains(&name), "{} imports {name}", asset.name);
             }
@@ -170,7 +216,7 @@ mod tests {
             ];
             for needle in needles {
                 assert!(
-                    !asset.body.contains(needle),
+                    !(asset.body)().contains(needle),
                     "{} contains {needle}",
                     asset.name
                 );
