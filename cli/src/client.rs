@@ -10,6 +10,9 @@ use serde_json::Value;
 
 use crate::events::{Event, EventParser};
 
+/// Pause before resuming an event stream that closed before its `end` event.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+
 /// Why a call to the service failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -132,7 +135,14 @@ impl ApiClient {
         mut on_event: impl FnMut(&Event),
     ) -> Result<Value, ApiError> {
         let mut last_id: Option<String> = None;
+        let mut reconnecting = false;
         loop {
+            if reconnecting {
+                // The stream closed before `end` (the server's EVENTS_MAX_SECONDS or its
+                // shutdown): reconnect after a pause, not in a tight loop.
+                tokio::time::sleep(RECONNECT_PAUSE).await;
+            }
+            reconnecting = true;
             let mut builder = self
                 .request(Method::GET, &format!("/v1/jobs/{job_id}/events"))
                 .header(ACCEPT, "text/event-stream");

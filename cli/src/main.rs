@@ -57,6 +57,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Webhook tools (need no key).
+    Webhook {
+        #[command(subcommand)]
+        command: commands::WebhookCommand,
+    },
+    #[command(flatten)]
+    Service(ServiceCommand),
+}
+
+/// The commands that call the service (they need a key).
+#[derive(Debug, Subcommand)]
+enum ServiceCommand {
     /// Submit a file of URLs (one per line, or CSV with `url` and optional `custom_id`
     /// columns; `-` reads standard input) as batch jobs.
     Submit {
@@ -112,11 +124,6 @@ enum Command {
         #[command(subcommand)]
         command: commands::VideosCommand,
     },
-    /// Webhook tools.
-    Webhook {
-        #[command(subcommand)]
-        command: commands::WebhookCommand,
-    },
 }
 
 /// Why the command failed, and its exit code.
@@ -162,15 +169,16 @@ async fn main() -> ExitCode {
 
 /// Runs the command; `Ok(false)` when it worked but something it reports failed.
 async fn run(cli: Cli, output: Output) -> Result<bool, CliError> {
-    if let Command::Webhook { command } = &cli.command {
-        return commands::webhook(command, output);
-    }
+    let command = match cli.command {
+        Command::Webhook { command } => return commands::webhook(&command, output),
+        Command::Service(command) => command,
+    };
     let key = cli.api_key.as_deref().ok_or_else(|| {
         CliError::Usage("no API key: set TOKWORKS_API_KEY or pass --api-key".to_owned())
     })?;
     let client = ApiClient::new(&cli.url, key)?;
-    match cli.command {
-        Command::Submit {
+    match command {
+        ServiceCommand::Submit {
             file,
             wait,
             out,
@@ -197,22 +205,16 @@ async fn run(cli: Cli, output: Output) -> Result<bool, CliError> {
             commands::print_submit_report(&report, output);
             Ok(report.all_succeeded())
         }
-        Command::Trending { feed } => {
+        ServiceCommand::Trending { feed } => {
             commands::feed(&client, "trending", None, &feed, output).await
         }
-        Command::Hashtag { name, feed } => {
+        ServiceCommand::Hashtag { name, feed } => {
             commands::feed(&client, "hashtag", Some(&name), &feed, output).await
         }
-        Command::User { name, feed } => {
+        ServiceCommand::User { name, feed } => {
             commands::feed(&client, "user", Some(&name), &feed, output).await
         }
-        Command::Jobs { command } => commands::jobs(&client, command, output).await,
-        Command::Videos { command } => commands::videos(&client, command, output).await,
-        Command::Webhook { .. } => unreachable_webhook(),
+        ServiceCommand::Jobs { command } => commands::jobs(&client, command, output).await,
+        ServiceCommand::Videos { command } => commands::videos(&client, command, output).await,
     }
-}
-
-/// Webhook commands are handled before a key is required.
-fn unreachable_webhook() -> Result<bool, CliError> {
-    Err(CliError::Usage("webhook commands need no key".to_owned()))
 }

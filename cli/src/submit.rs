@@ -66,12 +66,18 @@ pub struct SubmitReport {
     pub canceled: i64,
     pub pending: i64,
     pub out: Option<PathBuf>,
+    /// Whether the run followed the jobs to their end (`--wait`).
+    pub waited: bool,
 }
 
 impl SubmitReport {
-    /// Every accepted URL succeeded (and none was rejected).
+    /// Nothing was rejected or failed; with `--wait`, every URL also succeeded (without it,
+    /// items still pending are what a submit expects).
     pub fn all_succeeded(&self) -> bool {
-        self.rejected == 0 && self.failed == 0 && self.canceled == 0 && self.pending == 0
+        self.rejected == 0
+            && self.failed == 0
+            && self.canceled == 0
+            && (!self.waited || self.pending == 0)
     }
 }
 
@@ -131,6 +137,7 @@ pub async fn submit(client: &ApiClient, options: &SubmitOptions) -> Result<Submi
         canceled: 0,
         pending: 0,
         out: options.out.clone(),
+        waited: options.wait,
     };
     if !options.wait {
         for job_id in &job_ids {

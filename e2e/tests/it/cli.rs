@@ -44,11 +44,11 @@ async fn count_jobs(service: &TestService) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submit_waits_writes_results_resumes_without_duplicates_and_reports_rejections() {
     let service = TestService::start(ServiceOptions::new("cli")).await;
-    let videos = service.sim_plain_videos(4).await;
+    let videos = service.sim_plain_videos(5).await;
     let directory = tempdir_in(&service.log_directory);
     let input = directory.join("urls.csv");
     let mut csv = String::from("url,custom_id\n");
-    for (index, video) in videos.iter().enumerate() {
+    for (index, video) in videos[..4].iter().enumerate() {
         csv.push_str(&format!(
             "{},row-{index}\n",
             video["canonical_url"].as_str().unwrap()
@@ -87,7 +87,7 @@ async fn submit_waits_writes_results_resumes_without_duplicates_and_reports_reje
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(results.len(), 4);
-    for (index, video) in videos.iter().enumerate() {
+    for (index, video) in videos[..4].iter().enumerate() {
         let item = results
             .iter()
             .find(|item| item["custom_id"] == format!("row-{index}"))
@@ -126,6 +126,22 @@ async fn submit_waits_writes_results_resumes_without_duplicates_and_reports_reje
     for row in ["0,row-0,", "1,row-1,", "2,row-2,"] {
         assert!(csv_out.contains(row), "{row} in {csv_out}");
     }
+
+    // Without --wait, an accepted submit exits 0 however far its items have got.
+    let later = directory.join("later.txt");
+    std::fs::write(
+        &later,
+        format!("{}\n", videos[4]["canonical_url"].as_str().unwrap()),
+    )
+    .unwrap();
+    let submitted = tokworks(&service, &["submit", later.to_str().unwrap()]).await;
+    assert_eq!(
+        submitted.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&submitted.stdout)
+    );
+    assert_eq!(json_of(&submitted)["jobs"].as_array().unwrap().len(), 1);
 
     // A URL that is not a TikTok video is rejected: the run reports it and exits 1.
     let mixed = directory.join("mixed.txt");
