@@ -311,6 +311,30 @@ impl Invocation {
 mod tests {
     use super::*;
 
+    /// `serve` arguments from the two required URLs plus `extra`.
+    fn serve_args(extra: &[&str]) -> ServeArgs {
+        let mut argv = vec![
+            "tokworks-api",
+            "--database-url",
+            "postgres://x@127.0.0.1/db",
+            "--redis-url",
+            "redis://127.0.0.1:6379",
+        ];
+        argv.extend_from_slice(extra);
+        let Command::Serve(args) = Invocation::try_parse_from(argv).unwrap().command else {
+            panic!("not serve")
+        };
+        args
+    }
+
+    /// Asserts `--help` names every one of `names`.
+    fn assert_help_lists(names: &[&str]) {
+        let help = Cli::command().render_long_help().to_string();
+        for name in names {
+            assert!(help.contains(name), "--help does not mention {name}");
+        }
+    }
+
     #[test]
     fn keys_commands_need_no_redis_url() {
         let invocation = Invocation::try_parse_from([
@@ -356,99 +380,51 @@ mod tests {
 
     #[test]
     fn key_limit_defaults_are_read_and_listed_in_help() {
-        let invocation = Invocation::try_parse_from([
-            "tokworks-api",
-            "--database-url",
-            "postgres://x@127.0.0.1/db",
-            "--redis-url",
-            "redis://127.0.0.1:6379",
-        ])
-        .unwrap();
-        let Command::Serve(args) = invocation.command else {
-            panic!("not serve")
-        };
+        let args = serve_args(&[]);
         assert_eq!(args.key_limits.key_requests_per_second, 50);
         assert_eq!(args.key_limits.key_urls_per_minute, 6000);
         assert_eq!(args.key_limits.key_max_items_in_flight, 5000);
-        let help = Cli::command().render_long_help().to_string();
-        for name in [
+        assert_help_lists(&[
             "KEY_REQUESTS_PER_SECOND",
             "KEY_URLS_PER_MINUTE",
             "KEY_MAX_ITEMS_IN_FLIGHT",
-        ] {
-            assert!(help.contains(name), "--help does not mention {name}");
-        }
+        ]);
     }
 
     #[test]
     fn webhook_settings_are_read_and_listed_in_help() {
-        let invocation = Invocation::try_parse_from([
-            "tokworks-api",
-            "--database-url",
-            "postgres://x@127.0.0.1/db",
-            "--redis-url",
-            "redis://127.0.0.1:6379",
+        let args = serve_args(&[
             "--webhook-allow-private-networks",
             "true",
             "--webhook-allowed-ports",
             "8080,9000",
-        ])
-        .unwrap();
-        let Command::Serve(args) = invocation.command else {
-            panic!("not serve")
-        };
+        ]);
         let policy = args.webhook_guard.policy();
         assert!(policy.allow_private_networks);
         assert_eq!(policy.allowed_ports, vec![8080, 9000]);
         assert_eq!(args.webhook_secret_rotation_grace_seconds, 86_400);
-        let help = Cli::command().render_long_help().to_string();
-        for name in [
+        assert_help_lists(&[
             "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
             "WEBHOOK_ALLOWED_PORTS",
             "WEBHOOK_SECRET_ROTATION_GRACE_SECONDS",
             "FEED_CACHE_TTL_SECONDS",
             "FEED_MAX_COUNT",
-        ] {
-            assert!(help.contains(name), "--help does not mention {name}");
-        }
+        ]);
     }
 
     #[test]
     fn serving_is_the_default_command() {
-        let invocation = Invocation::try_parse_from([
-            "tokworks-api",
-            "--database-url",
-            "postgres://x@127.0.0.1/db",
-            "--redis-url",
-            "redis://127.0.0.1:6379",
-            "--wait-max-seconds",
-            "10",
-        ])
-        .unwrap();
-        let Command::Serve(args) = invocation.command else {
-            panic!("not serve")
-        };
+        let args = serve_args(&["--wait-max-seconds", "10"]);
         assert_eq!(args.http.wait_max_seconds, 10);
     }
 
     #[test]
     fn event_and_metrics_settings_have_defaults_and_are_listed_in_help() {
-        let invocation = Invocation::try_parse_from([
-            "tokworks-api",
-            "--database-url",
-            "postgres://x@127.0.0.1/db",
-            "--redis-url",
-            "redis://127.0.0.1:6379",
-        ])
-        .unwrap();
-        let Command::Serve(args) = invocation.command else {
-            panic!("not serve")
-        };
+        let args = serve_args(&[]);
         assert_eq!(args.events_and_metrics.events_max_seconds, 3600);
         assert_eq!(args.events_and_metrics.events_poll_milliseconds, 500);
         assert!(args.events_and_metrics.metrics_token.is_none());
-        let help = Cli::command().render_long_help().to_string();
-        for name in [
+        assert_help_lists(&[
             "EVENTS_MAX_SECONDS",
             "EVENTS_POLL_MILLISECONDS",
             "METRICS_TOKEN",
@@ -457,8 +433,6 @@ mod tests {
             "HEADER_READ_TIMEOUT_SECONDS",
             "REQUEST_TIMEOUT_SECONDS",
             "SHUTDOWN_TIMEOUT_SECONDS",
-        ] {
-            assert!(help.contains(name), "--help does not mention {name}");
-        }
+        ]);
     }
 }

@@ -15,49 +15,14 @@ use tokworks_shared::error_code::ErrorCode;
 use tower::ServiceExt;
 use uuid::Uuid;
 
+use crate::events::{SseEvent, SseReader};
 use crate::support::{TestApp, TestResponse, VIDEO_URL};
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One event as a client's SSE parser sees it.
-#[derive(Debug)]
-struct RawEvent {
-    name: String,
-    id: String,
-    retry: Option<u64>,
-    data: Value,
-}
-
-/// An open stream's body.
-struct Stream {
-    body: Body,
-    buffer: String,
-}
-
-impl Stream {
-    /// The next event; `None` when the server closed the stream.
-    async fn next(&mut self) -> Option<RawEvent> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                if let Some(event) = parse_block(&block) {
-                    return Some(event);
-                }
-                continue;
-            }
-            let frame = tokio::time::timeout(EVENT_TIMEOUT, self.body.frame())
-                .await
-                .expect("an event (or the end of the stream) in time")?;
-            if let Ok(data) = frame.unwrap().into_data() {
-                self.buffer.push_str(std::str::from_utf8(&data).unwrap());
-            }
-        }
-    }
-}
-
-impl Stream {
+impl SseReader {
     /// Reads past `state` events to the next `item`.
-    async fn next_item(&mut self) -> RawEvent {
+    async fn next_item(&mut self) -> SseEvent {
         loop {
             let event = self.next().await.expect("the stream is open");
             match event.name.as_str() {
@@ -69,23 +34,8 @@ impl Stream {
     }
 }
 
-fn parse_block(block: &str) -> Option<RawEvent> {
-    let field = |name: &str| {
-        block
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .map(|value| value.trim().to_owned())
-    };
-    Some(RawEvent {
-        name: field("event:")?,
-        id: field("id:").expect("an id"),
-        retry: field("retry:").map(|value| value.parse().unwrap()),
-        data: serde_json::from_str(&field("data:").expect("data")).unwrap(),
-    })
-}
-
 /// GET the events of `job_id` with `key`: the stream (200) or the problem answer.
-async fn open(app: &TestApp, job_id: Uuid, key: &str) -> Result<Stream, TestResponse> {
+async fn open(app: &TestApp, job_id: Uuid, key: &str) -> Result<SseReader, TestResponse> {
     let request = Request::get(format!("/v1/jobs/{job_id}/events"))
         .header("x-api-key", key)
         .body(Body::empty())
@@ -100,14 +50,11 @@ async fn open(app: &TestApp, job_id: Uuid, key: &str) -> Result<Stream, TestResp
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         });
     }
-    Ok(Stream {
-        body: response.into_body(),
-        buffer: String::new(),
-    })
+    Ok(SseReader::new(response.into_body()))
 }
 
 /// Opens a stream and reads its first (`state`) event.
-async fn open_and_read_state(app: &TestApp, job_id: Uuid, key: &str) -> Stream {
+async fn open_and_read_state(app: &TestApp, job_id: Uuid, key: &str) -> SseReader {
     let mut stream = open(app, job_id, key).await.expect("a stream");
     assert_eq!(stream.next().await.unwrap().name, "state");
     stream

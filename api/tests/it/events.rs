@@ -77,22 +77,32 @@ async fn end_item(app: &TestApp, job_id: Uuid, position: i32, succeed: bool) {
 
 /// One server-sent event.
 #[derive(Debug, Clone)]
-struct SseEvent {
-    name: String,
-    id: String,
-    data: Value,
+pub(crate) struct SseEvent {
+    pub(crate) name: String,
+    pub(crate) id: String,
+    /// The `retry:` field (milliseconds), when the event has one.
+    pub(crate) retry: Option<u64>,
+    pub(crate) data: Value,
 }
 
-/// Reads events from a streaming response body.
-struct SseReader {
+/// Reads events from a streaming response body (also used by `event_streams.rs`).
+pub(crate) struct SseReader {
     body: Body,
     buffer: String,
 }
 
 impl SseReader {
+    /// A reader of `body`, a `text/event-stream` response body.
+    pub(crate) fn new(body: Body) -> SseReader {
+        SseReader {
+            body,
+            buffer: String::new(),
+        }
+    }
+
     /// The next event; `None` when the server closed the stream. Fails the test after
     /// [`EVENT_TIMEOUT`] without one.
-    async fn next(&mut self) -> Option<SseEvent> {
+    pub(crate) async fn next(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -143,12 +153,14 @@ impl SseReader {
 
 /// An event block; `None` for a comment-only block (keep-alive).
 fn parse_event(block: &str) -> Option<SseEvent> {
-    let (mut name, mut id, mut data) = (None, None, String::new());
+    let (mut name, mut id, mut retry, mut data) = (None, None, None, String::new());
     for line in block.lines() {
         if let Some(value) = line.strip_prefix("event:") {
             name = Some(value.trim().to_owned());
         } else if let Some(value) = line.strip_prefix("id:") {
             id = Some(value.trim().to_owned());
+        } else if let Some(value) = line.strip_prefix("retry:") {
+            retry = Some(value.trim().parse().expect("retry is milliseconds"));
         } else if let Some(value) = line.strip_prefix("data:") {
             data.push_str(value.trim_start());
         }
@@ -156,6 +168,7 @@ fn parse_event(block: &str) -> Option<SseEvent> {
     Some(SseEvent {
         name: name?,
         id: id.expect("every event has an id"),
+        retry,
         data: serde_json::from_str(&data).expect("JSON data"),
     })
 }
@@ -177,10 +190,7 @@ async fn open_stream(app: &TestApp, job_id: Uuid, last_event_id: Option<&str>) -
         response.headers()["content-type"].to_str().unwrap(),
         "text/event-stream"
     );
-    SseReader {
-        body: response.into_body(),
-        buffer: String::new(),
-    }
+    SseReader::new(response.into_body())
 }
 
 fn names(events: &[SseEvent]) -> Vec<&str> {
