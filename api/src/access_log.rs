@@ -3,6 +3,7 @@
 //! key is authenticated, its `key_id`; one `info` line per request reports status and latency.
 
 use std::time::Duration;
+use tokworks_shared::ids::ApiKeyId;
 
 use axum::http::{Request, Response};
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
@@ -24,7 +25,7 @@ pub fn trace_layer()
 }
 
 /// Records the authenticated key on the current request span (no effect outside one).
-pub fn record_key_id(api_key_id: uuid::Uuid) {
+pub fn record_key_id(api_key_id: ApiKeyId) {
     Span::current().record(KEY_ID_FIELD, tracing::field::display(api_key_id));
 }
 
@@ -91,7 +92,7 @@ mod tests {
             captured.clone(),
             false,
         ));
-        let key_id = uuid::Uuid::now_v7();
+        let key_id = ApiKeyId::new_v7();
         let routes: Router = Router::new()
             .route(
                 "/v1/things",

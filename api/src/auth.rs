@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tokworks_shared::db::api_keys;
-use uuid::Uuid;
+use tokworks_shared::ids::ApiKeyId;
 
 use crate::problem::ApiError;
 use crate::rate_limits::{KeyLimits, RequestCharge};
@@ -23,7 +23,7 @@ const KEY_PREFIX_CHARS: usize = 8;
 /// The authenticated caller. Handlers take it as an argument, so none can forget auth.
 #[derive(Debug, Clone)]
 pub struct ApiKey {
-    pub api_key_id: Uuid,
+    pub api_key_id: ApiKeyId,
     pub name: String,
     /// The key's effective limits (its own, else the api's defaults).
     pub limits: KeyLimits,
@@ -152,7 +152,7 @@ pub async fn sync_bootstrap_key(
     let mut connection = pool.acquire().await?;
     let row = api_keys::upsert_bootstrap_api_key(
         &mut connection,
-        Uuid::now_v7(),
+        ApiKeyId::new_v7(),
         &key_prefix(key),
         &hash_api_key(key),
     )

@@ -3,12 +3,12 @@
 //! others as `rejected` instead of refusing the whole batch.
 
 use std::collections::HashMap;
+use tokworks_shared::ids::ItemId;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokworks_shared::db::jobs::NewJobItem;
 use tokworks_shared::tiktok_url::TiktokUrl;
-use uuid::Uuid;
 
 use crate::job_request::{
     AcceptedWebhook, JobOptionsRequest, insert_normalised_webhook, parse_video_url,
@@ -49,11 +49,11 @@ impl BatchJobRequest {
     /// appeared earlier in the batch becomes a duplicate of that first item: it is not enqueued
     /// and ends with the first one's result (ARCHITECTURE.md "Batches").
     pub fn new_job_items(&self, max_attempts: i32) -> Vec<NewJobItem> {
-        let mut first_of_video: HashMap<&str, Uuid> = HashMap::new();
+        let mut first_of_video: HashMap<&str, ItemId> = HashMap::new();
         self.entries
             .iter()
             .map(|entry| {
-                let item_id = Uuid::now_v7();
+                let item_id = ItemId::new_v7();
                 let video_key = entry.url.video_id().unwrap_or(entry.url.canonical_url());
                 let duplicate_of = match first_of_video.get(video_key) {
                     Some(first) => Some(*first),
@@ -263,7 +263,7 @@ mod tests {
             webhook: None,
         };
         let items = batch.new_job_items(3);
-        let duplicates: Vec<Option<Uuid>> = items.iter().map(|item| item.duplicate_of).collect();
+        let duplicates: Vec<Option<ItemId>> = items.iter().map(|item| item.duplicate_of).collect();
         assert_eq!(
             duplicates,
             [

@@ -1,12 +1,12 @@
 //! Command line and environment of `tokworks-api`: `serve` (default), `migrate`, `keys …`.
 
 use std::net::SocketAddr;
+use tokworks_shared::ids::ApiKeyId;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::SecretString;
 use tokworks_shared::config::{DatabaseArgs, RedisArgs, WebhookGuardArgs};
 use tokworks_shared::logging::LogFormat;
-use uuid::Uuid;
 
 /// tokworks HTTP API: accepts extraction jobs, stores them in Postgres and enqueues them.
 ///
@@ -75,7 +75,7 @@ pub enum KeysCommand {
     /// Revoke a key; requests with it are rejected from the next request on.
     Revoke {
         /// The key id (from `keys list`).
-        id: Uuid,
+        id: ApiKeyId,
     },
 }
 

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use tokworks_shared::db::feed_walks::feed_key;
+use tokworks_shared::job_status::JobKind;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 
 use crate::job_request::{
@@ -35,11 +36,11 @@ pub enum Feed {
 
 impl Feed {
     /// `trending`, `hashtag` or `user` (the job kind).
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> JobKind {
         match self {
-            Feed::Trending => "trending",
-            Feed::Hashtag { .. } => "hashtag",
-            Feed::User { .. } => "user",
+            Feed::Trending => JobKind::Trending,
+            Feed::Hashtag { .. } => JobKind::Hashtag,
+            Feed::User { .. } => JobKind::User,
         }
     }
 

@@ -7,7 +7,7 @@ use tokworks_shared::db::feed_walks::{
     self as feed_db, FeedService, NewFeedWalk, SubmitFeedOutcome,
 };
 use tokworks_shared::db::jobs::{NewJob, NewJobWebhook};
-use uuid::Uuid;
+use tokworks_shared::ids::{JobId, WalkId};
 
 use crate::auth::ApiKey;
 use crate::feed_request::FeedJobRequest;
@@ -17,7 +17,7 @@ use crate::state::AppState;
 /// A feed job as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubmittedFeedJob {
-    pub job_id: Uuid,
+    pub job_id: JobId,
     /// The Idempotency-Key named an earlier job with the same request: that job, unchanged.
     pub replayed: bool,
     /// How a new job is served (`None` on a replay).
@@ -39,11 +39,11 @@ pub async fn submit_feed_job(
     };
     crate::rate_limits::admit_submission(state, key, cost).await?;
     let new_job = NewJob {
-        job_id: Uuid::now_v7(),
+        job_id: JobId::new_v7(),
         api_key_id: key.api_key_id,
-        kind: feed_job.feed.kind().to_owned(),
+        kind: feed_job.feed.kind(),
         request: feed_job.normalised_request(),
-        options: serde_json::to_value(&feed_job.options).unwrap_or_default(),
+        options: feed_job.options.stored(),
         metadata: feed_job.metadata.clone(),
         idempotency_key,
         items: Vec::new(),
@@ -53,9 +53,9 @@ pub async fn submit_feed_job(
         }),
     };
     let walk = NewFeedWalk {
-        walk_id: Uuid::now_v7(),
+        walk_id: WalkId::new_v7(),
         feed_key: feed_job.feed_key(),
-        kind: feed_job.feed.kind().to_owned(),
+        kind: feed_job.feed.kind(),
         target: feed_job.feed.target().map(str::to_owned),
         requested_count: i32::try_from(feed_job.count).unwrap_or(i32::MAX),
         max_attempts: state.settings.item_max_attempts,

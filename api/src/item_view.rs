@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokworks_shared::db::job_items::JobItemRow;
 use tokworks_shared::error_code::ErrorCode;
-use uuid::Uuid;
+use tokworks_shared::ids::ItemId;
+use tokworks_shared::job_status::ItemStatus;
 
 use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
 use crate::transcript_view::TranscriptResponse;
@@ -14,7 +15,7 @@ use crate::transcript_view::TranscriptResponse;
 /// One item of a job.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemResponse {
-    pub id: Uuid,
+    pub id: ItemId,
     pub object: &'static str,
     pub position: i32,
     pub custom_id: Option<String>,
@@ -22,14 +23,14 @@ pub struct ItemResponse {
     pub url: String,
     pub canonical_url: Option<String>,
     pub video_id: Option<String>,
-    pub status: String,
+    pub status: ItemStatus,
     /// For `failed` and `canceled` items.
     pub error: Option<ItemErrorResponse>,
     pub cache_hit: Option<bool>,
     /// Claims of this item by a worker (0 for a duplicate: its first item was extracted).
     pub attempts: i32,
     /// The id of the earlier item of the same video in this batch, whose result this one shares.
-    pub duplicate_of: Option<Uuid>,
+    pub duplicate_of: Option<ItemId>,
     /// The stored `Video` JSON of a succeeded item (the README describes it).
     #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
@@ -62,8 +63,8 @@ pub struct ItemListResponse {
 impl ItemResponse {
     /// The wire view of an item row.
     pub fn from_row(row: JobItemRow) -> Self {
-        let error = match (row.status.as_str(), &row.error_code) {
-            ("failed" | "canceled", Some(code)) => {
+        let error = match (row.status, &row.error_code) {
+            (ItemStatus::Failed | ItemStatus::Canceled, Some(code)) => {
                 let known = ErrorCode::from_wire(code);
                 Some(ItemErrorResponse {
                     message: row

@@ -11,13 +11,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+use tokworks_shared::ids::{ApiKeyId, JobId};
 
 use chrono::{DateTime, Utc};
 use metrics::gauge;
 use tokio::sync::watch;
 use tokworks_shared::db::job_events::{self as job_event_db, EndedItemCursor, EndedItemRow};
 use tokworks_shared::db::jobs::{self as job_db, JobRow};
-use uuid::Uuid;
 
 use crate::problem::ApiError;
 use crate::routes::jobs::job_response;
@@ -70,7 +70,7 @@ impl JobSnapshot {
 }
 
 /// Identifies a feed: the job and the key that reads it.
-type FeedKey = (Uuid, Uuid);
+type FeedKey = (JobId, ApiKeyId);
 
 /// The registry of running pollers (cheap to clone).
 #[derive(Debug, Clone, Default)]
@@ -89,8 +89,8 @@ impl JobEventFeeds {
     pub fn watch(
         &self,
         state: &AppState,
-        job_id: Uuid,
-        api_key_id: Uuid,
+        job_id: JobId,
+        api_key_id: ApiKeyId,
     ) -> watch::Receiver<FeedState> {
         let mut feeds = self.lock();
         if let Some(sender) = feeds.get(&(job_id, api_key_id)) {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::job_options::{Language, StoredJobOptions};
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 use tokworks_shared::webhooks::address_guard::{AddressPolicy, WebhookTarget};
 use tokworks_shared::webhooks::events::{
@@ -41,15 +42,6 @@ impl JobKindRequest {
     }
 }
 
-/// Language of analyses and prompts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LanguageRequest {
-    #[default]
-    En,
-    Id,
-}
-
 /// `options` of a job.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,10 +51,45 @@ pub struct JobOptionsRequest {
     pub refresh: bool,
     #[serde(default)]
     pub analyze_thumbnail: bool,
+    /// Language of the thumbnail analysis and the transcript.
     #[serde(default)]
-    pub language: LanguageRequest,
+    pub language: Language,
     #[serde(default)]
     pub transcript: bool,
+}
+
+impl JobOptionsRequest {
+    /// The options as the job stores them (`jobs.options`, the worker's contract).
+    pub fn stored(&self) -> StoredJobOptions {
+        StoredJobOptions {
+            refresh: self.refresh,
+            analyze_thumbnail: self.analyze_thumbnail,
+            language: self.language,
+            transcript: self.transcript,
+            ..StoredJobOptions::default()
+        }
+    }
+}
+
+/// `options` of a job as the API shows it (the stored options without their version; fields in
+/// alphabetical order, as the API has always sent them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct JobOptionsResponse {
+    pub analyze_thumbnail: bool,
+    pub language: Language,
+    pub refresh: bool,
+    pub transcript: bool,
+}
+
+impl From<StoredJobOptions> for JobOptionsResponse {
+    fn from(options: StoredJobOptions) -> Self {
+        JobOptionsResponse {
+            analyze_thumbnail: options.analyze_thumbnail,
+            language: options.language,
+            refresh: options.refresh,
+            transcript: options.transcript,
+        }
+    }
 }
 
 /// The body of `POST /v1/jobs`, as sent: the fields of every kind (each kind's validation refuses
@@ -408,7 +435,7 @@ mod tests {
         );
         let job = validate(&body).unwrap();
         assert!(job.options.transcript);
-        assert_eq!(job.options.language, LanguageRequest::Id);
+        assert_eq!(job.options.language, Language::Id);
         let body = format!(
             r#"{{"kind":"video","url":"{url}","options":{{"transcript":true,"language":"fr"}}}}"#
         );

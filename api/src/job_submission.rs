@@ -4,9 +4,10 @@
 //! the queue, round-robin across keys (docs/fair-scheduling.md).
 
 use std::time::Duration;
+use tokworks_shared::ids::{ItemId, JobId};
 
 use tokworks_shared::db::jobs::{NewJob, NewJobItem, NewJobWebhook};
-use uuid::Uuid;
+use tokworks_shared::job_status::JobKind;
 
 use crate::auth::ApiKey;
 use crate::batch_request::BatchJobRequest;
@@ -21,15 +22,15 @@ pub(crate) fn new_video_job(
     max_attempts: i32,
 ) -> NewJob {
     NewJob {
-        job_id: Uuid::now_v7(),
+        job_id: JobId::new_v7(),
         api_key_id: key.api_key_id,
-        kind: "video".to_owned(),
+        kind: JobKind::Video,
         request: video_job.normalised_request(),
-        options: serde_json::to_value(&video_job.options).unwrap_or_default(),
+        options: video_job.options.stored(),
         metadata: video_job.metadata.clone(),
         idempotency_key,
         items: vec![NewJobItem {
-            item_id: Uuid::now_v7(),
+            item_id: ItemId::new_v7(),
             position: 0,
             duplicate_of: None,
             input_url: video_job.input_url.clone(),
@@ -52,11 +53,11 @@ pub(crate) fn new_batch_job(
     max_attempts: i32,
 ) -> NewJob {
     NewJob {
-        job_id: Uuid::now_v7(),
+        job_id: JobId::new_v7(),
         api_key_id: key.api_key_id,
-        kind: "batch".to_owned(),
+        kind: JobKind::Batch,
         request: batch_job.normalised_request(),
-        options: serde_json::to_value(&batch_job.options).unwrap_or_default(),
+        options: batch_job.options.stored(),
         metadata: batch_job.metadata.clone(),
         idempotency_key,
         items: batch_job.new_job_items(max_attempts),

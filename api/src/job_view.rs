@@ -1,30 +1,32 @@
 //! The JSON the API returns for jobs (wire DTOs, kept apart from the row types of `shared::db`).
 
 use std::collections::BTreeMap;
+use tokworks_shared::ids::{JobId, WalkId};
 
 use crate::batch_request::RejectedUrl;
+use crate::job_request::JobOptionsResponse;
 use crate::transcript_view::{StoredTranscriptResponse, TranscriptResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use tokworks_shared::db::feed_walks::JobFeedRow;
+use tokworks_shared::db::feed_walks::WalkStatus;
 use tokworks_shared::db::job_views::JobViewRow;
 use tokworks_shared::db::jobs::{JobRow, StageTimingRow, StoredVideoRow};
 use tokworks_shared::error_code::ErrorCode;
-use uuid::Uuid;
+use tokworks_shared::job_status::{ItemStatus, JobKind, JobStatus};
 
 use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
 
 /// A job as listed by `GET /v1/jobs` (and the common part of [`JobResponse`]).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobSummaryResponse {
-    pub id: Uuid,
+    pub id: JobId,
     pub object: &'static str,
-    pub kind: String,
-    pub status: String,
+    pub kind: JobKind,
+    pub status: JobStatus,
     pub input: JobInputResponse,
-    #[schema(value_type = Object)]
-    pub options: Value,
+    pub options: JobOptionsResponse,
     #[schema(value_type = Object)]
     pub metadata: Value,
     pub counts: JobCountsResponse,
@@ -62,7 +64,7 @@ pub struct JobResponse {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobFeedResponse {
     /// `trending`, `hashtag` or `user`.
-    pub kind: String,
+    pub kind: JobKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hashtag: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,9 +78,9 @@ pub struct JobFeedResponse {
 /// The upstream walk that served (or serves) a feed job; shared by identical jobs.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobFeedWalkResponse {
-    pub id: Uuid,
+    pub id: WalkId,
     /// `queued`, `running`, `succeeded`, `partial` or `failed`.
-    pub status: String,
+    pub status: WalkStatus,
     pub attempts: i32,
     /// Why the feed stopped: `COUNT_REACHED`, `NO_MORE`, or an error code (`partial`/`failed`);
     /// null while it runs.
@@ -106,14 +108,14 @@ impl JobFeedResponse {
         };
         let walk_finished = walk.walk_finished_at.is_some();
         JobFeedResponse {
-            kind: row.kind.clone(),
+            kind: row.kind,
             hashtag: text("hashtag"),
             username: text("username"),
             count: row.request.get("count").and_then(Value::as_u64),
             cache_hit: walk.cache_hit.unwrap_or(false),
             walk: JobFeedWalkResponse {
                 id: walk.walk_id,
-                status: walk.walk_status.clone(),
+                status: walk.walk_status,
                 attempts: walk.walk_attempts,
                 stopped: walk
                     .stop_code
@@ -228,7 +230,7 @@ impl From<StoredVideoRow> for VideoResponse {
 }
 
 /// The path of a job.
-pub fn job_location(job_id: Uuid) -> String {
+pub fn job_location(job_id: JobId) -> String {
     format!("/v1/jobs/{job_id}")
 }
 
@@ -237,8 +239,8 @@ impl JobSummaryResponse {
     pub fn from_row(row: &JobRow) -> Self {
         let pending =
             (row.items_total - row.items_succeeded - row.items_failed - row.items_canceled).max(0);
-        let is_video = row.kind == "video";
-        let video_link = (is_video && row.first_item_status.as_deref() == Some("succeeded"))
+        let is_video = row.kind == JobKind::Video;
+        let video_link = (is_video && row.first_item_status == Some(ItemStatus::Succeeded))
             .then(|| {
                 row.first_item_result_video_id
                     .as_ref()
@@ -248,8 +250,8 @@ impl JobSummaryResponse {
         JobSummaryResponse {
             id: row.job_id,
             object: "job",
-            kind: row.kind.clone(),
-            status: row.status.clone(),
+            kind: row.kind,
+            status: row.status,
             input: if is_video {
                 JobInputResponse {
                     url: row.first_item_input_url.clone(),
@@ -263,7 +265,7 @@ impl JobSummaryResponse {
                     video_id: None,
                 }
             },
-            options: row.options.clone(),
+            options: row.options.into(),
             metadata: row.metadata.clone(),
             counts: JobCountsResponse {
                 total: row.items_total,
@@ -284,7 +286,7 @@ impl JobSummaryResponse {
                     .request
                     .get("webhook")
                     .map(|_| format!("{}/deliveries", job_location(row.job_id))),
-                items: (row.kind != "video").then(|| format!("{}/items", job_location(row.job_id))),
+                items: (!is_video).then(|| format!("{}/items", job_location(row.job_id))),
             },
             webhook: row.request.get("webhook").cloned(),
         }
@@ -294,11 +296,11 @@ impl JobSummaryResponse {
 /// The job's error: for `failed` (the job's own error, else its first item's), `partial` feeds
 /// (why the feed stopped short) and `canceled`.
 fn job_error(row: &JobRow) -> Option<JobErrorResponse> {
-    match row.status.as_str() {
-        "failed" => {}
+    match row.status {
+        JobStatus::Failed => {}
         // A feed that stopped short: the reason it stopped.
-        "partial" if row.error_code.is_some() => {}
-        "canceled" => {
+        JobStatus::Partial if row.error_code.is_some() => {}
+        JobStatus::Canceled => {
             return Some(JobErrorResponse {
                 code: ErrorCode::Canceled.as_str().to_owned(),
                 message: row

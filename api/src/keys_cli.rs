@@ -2,13 +2,13 @@
 //! characters of 32 random bytes) and the operator's view of keys.
 
 use std::io::Write;
+use tokworks_shared::ids::ApiKeyId;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sqlx::PgPool;
 use tokworks_shared::db::api_keys::{self, ApiKeyRow, KeyLimitColumns};
 use tokworks_shared::db::webhooks;
-use uuid::Uuid;
 
 use crate::auth::{hash_api_key, key_prefix};
 use crate::config::{KeyLimitOptions, KeysCommand};
@@ -22,7 +22,7 @@ pub enum KeysCommandError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("no API key has the id {0}")]
-    UnknownKey(Uuid),
+    UnknownKey(ApiKeyId),
     #[error("the key name must be 1 to 200 characters")]
     InvalidName,
     #[error("cannot write the output: {0}")]
@@ -57,7 +57,7 @@ pub async fn create_api_key_with_limits(
     let key = generate_api_key();
     let row = api_keys::insert_api_key(
         pool,
-        Uuid::now_v7(),
+        ApiKeyId::new_v7(),
         name,
         &key_prefix(&key),
         &hash_api_key(&key),

@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use metrics::gauge;
 use sha2::{Digest, Sha256};
 use tokworks_shared::db::service_gauges::{self, GaugeRow};
+use tokworks_shared::job_status::{ItemStatus, JobStatus};
 use tokworks_shared::queue::QueueDepth;
 
 use crate::metrics::{JOB_ITEMS, JOBS, LIVE_WORKERS, QUEUE_TASKS, SCRAPE_SOURCE_UP};
 use crate::problem::ApiError;
-use crate::routes::jobs::JOB_STATUSES;
 use crate::state::AppState;
 
 /// What a scrape reads from Postgres and Redis; kept for SERVICE_STATS_REFRESH_SECONDS
@@ -32,9 +32,6 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// A worker whose heartbeat is older than this is not counted as live (as in `/v1/stats`).
 const LIVE_WORKER_WINDOW: Duration = Duration::from_secs(30);
-
-/// Every item status.
-const ITEM_STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "canceled"];
 
 /// `GET /metrics`.
 #[utoipa::path(
@@ -129,10 +126,10 @@ fn count_of(rows: &[GaugeRow], family: &str, label: &str) -> f64 {
 }
 
 fn record_database_gauges(rows: &[GaugeRow]) {
-    for status in JOB_STATUSES {
+    for status in JobStatus::ALL.map(JobStatus::as_str) {
         gauge!(JOBS, "status" => status).set(count_of(rows, "jobs", status));
     }
-    for status in ITEM_STATUSES {
+    for status in ItemStatus::ALL.map(ItemStatus::as_str) {
         gauge!(JOB_ITEMS, "status" => status).set(count_of(rows, "job_items", status));
     }
     gauge!(LIVE_WORKERS).set(count_of(rows, "live_workers", ""));

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tokworks_shared::db;
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::ids::JobId;
 
 /// Header carrying the request id (set by tower-http, generated when the client sent none).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -65,13 +66,13 @@ pub enum ApiError {
     RequestTimeout { seconds: u64 },
     /// A synchronous compatibility request whose job was still running when the wait ended.
     #[error("job {job_id} did not finish within the wait; poll /v1/jobs/{job_id}")]
-    JobNotFinished { job_id: uuid::Uuid },
+    JobNotFinished { job_id: JobId },
     /// A synchronous feed request whose job failed (e.g. `HASHTAG_NOT_FOUND`).
     #[error("{message} (job {job_id})")]
     FeedFailed {
         code: ErrorCode,
         message: String,
-        job_id: uuid::Uuid,
+        job_id: JobId,
     },
     /// A redelivery to a job's webhook that its receiver disabled with 410 Gone.
     #[error(
@@ -112,7 +113,7 @@ pub enum ApiError {
     /// The job finished longer ago than the retention period: its items and results are gone
     /// (docs/retention.md).
     #[error("job {job_id} expired: it finished longer ago than the retention period")]
-    JobExpired { job_id: uuid::Uuid },
+    JobExpired { job_id: JobId },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("the server panicked while handling the request")]

@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-
-use uuid::Uuid;
+use tokworks_shared::ids::ApiKeyId;
 
 /// Which cap a new stream would pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -19,7 +18,7 @@ pub enum StreamCapReached {
 #[derive(Debug, Default)]
 struct OpenStreams {
     total: usize,
-    per_key: HashMap<Uuid, usize>,
+    per_key: HashMap<ApiKeyId, usize>,
 }
 
 /// The open streams of this process and their caps (cheap to clone).
@@ -45,7 +44,7 @@ impl StreamSlots {
     }
 
     /// Takes a slot for a stream of `api_key_id`, or says which cap is reached.
-    pub fn try_acquire(&self, api_key_id: Uuid) -> Result<StreamSlot, StreamCapReached> {
+    pub fn try_acquire(&self, api_key_id: ApiKeyId) -> Result<StreamSlot, StreamCapReached> {
         let mut open = self.lock();
         let of_key = open.per_key.get(&api_key_id).copied().unwrap_or(0);
         if of_key >= self.max_per_key {
@@ -76,7 +75,7 @@ impl StreamSlots {
 #[derive(Debug)]
 pub struct StreamSlot {
     slots: StreamSlots,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
 }
 
 impl Drop for StreamSlot {
@@ -99,7 +98,7 @@ mod tests {
     #[test]
     fn caps_per_key_and_in_all_and_slots_are_freed_on_drop() {
         let slots = StreamSlots::new(3, 2);
-        let (first_key, second_key) = (Uuid::new_v4(), Uuid::new_v4());
+        let (first_key, second_key) = (ApiKeyId::new_v7(), ApiKeyId::new_v7());
         let a = slots.try_acquire(first_key).unwrap();
         let _b = slots.try_acquire(first_key).unwrap();
         assert_eq!(

@@ -3,12 +3,12 @@
 //! `shared::db::thumbnail_analyses` rows.
 
 use std::collections::{BTreeMap, HashMap};
+use tokworks_shared::ids::ItemId;
 
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokworks_shared::db::thumbnail_analyses::{self, ItemAnalysisRow, StoredAnalysis};
-use uuid::Uuid;
 
 /// An item's thumbnail analysis; `null` on the wire when the job did not ask for one.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -100,8 +100,8 @@ impl ThumbnailAnalysisResponse {
 /// The analyses of `item_ids`, by item (items that asked for none are absent).
 pub async fn analyses_of_items(
     pool: &PgPool,
-    item_ids: &[Uuid],
-) -> Result<HashMap<Uuid, ThumbnailAnalysisResponse>, sqlx::Error> {
+    item_ids: &[ItemId],
+) -> Result<HashMap<ItemId, ThumbnailAnalysisResponse>, sqlx::Error> {
     if item_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -136,7 +136,7 @@ mod tests {
 
     fn row(status: &str) -> ItemAnalysisRow {
         ItemAnalysisRow {
-            item_id: Uuid::nil(),
+            item_id: ItemId(uuid::Uuid::nil()),
             status: status.to_owned(),
             language: Some("id".to_owned()),
             model: Some("gpt-4o-mini".to_owned()),

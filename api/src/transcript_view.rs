@@ -2,12 +2,12 @@
 //! the job asked for one and its transcript stage ran), and the stored transcripts of a video.
 
 use std::collections::HashMap;
+use tokworks_shared::ids::ItemId;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use tokworks_shared::db::transcripts::{self as transcript_db, ItemTranscriptRow, TranscriptRow};
-use uuid::Uuid;
 
 /// The transcript of one item.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -62,8 +62,8 @@ impl TranscriptResponse {
 /// The transcripts of `item_ids`, by item.
 pub async fn item_transcripts(
     executor: impl sqlx::PgExecutor<'_>,
-    item_ids: &[Uuid],
-) -> Result<HashMap<Uuid, TranscriptResponse>, sqlx::Error> {
+    item_ids: &[ItemId],
+) -> Result<HashMap<ItemId, TranscriptResponse>, sqlx::Error> {
     let rows = transcript_db::list_item_transcripts(executor, item_ids).await?;
     Ok(rows
         .into_iter()
@@ -103,7 +103,7 @@ mod tests {
 
     fn row(requested: bool, status: Option<&str>) -> ItemTranscriptRow {
         ItemTranscriptRow {
-            item_id: Uuid::nil(),
+            item_id: ItemId(uuid::Uuid::nil()),
             requested,
             requested_language: "id".to_owned(),
             status: status.map(str::to_owned),

@@ -7,28 +7,28 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use tokworks_shared::ids::JobId;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokworks_shared::db::JOB_FINISHED_CHANNEL;
-use uuid::Uuid;
 
 /// Per-job wake-up channels of the waiting requests.
 #[derive(Debug)]
 struct WaiterMap {
-    senders: Mutex<HashMap<Uuid, watch::Sender<u64>>>,
+    senders: Mutex<HashMap<JobId, watch::Sender<u64>>>,
     /// How many subscriptions were ever made (lets tests await "a request is now waiting").
     subscriptions: watch::Sender<u64>,
 }
 
 impl WaiterMap {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, watch::Sender<u64>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, watch::Sender<u64>>> {
         // The map holds no invariant a panic could break half-way: keep using it.
         self.senders.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn wake(&self, job_id: Uuid) {
+    fn wake(&self, job_id: JobId) {
         if let Some(sender) = self.lock().get(&job_id) {
             sender.send_modify(|generation| *generation += 1);
         }
@@ -62,7 +62,7 @@ impl JobWaiters {
     }
 
     /// Subscribes to the end of `job_id`. Read the job row after this, then wait.
-    pub fn subscribe(&self, job_id: Uuid) -> JobFinishedSubscription {
+    pub fn subscribe(&self, job_id: JobId) -> JobFinishedSubscription {
         let receiver = self
             .map
             .lock()
@@ -86,7 +86,7 @@ impl JobWaiters {
 /// A waiter's subscription; dropping it removes the job's channel once nobody waits on it.
 #[derive(Debug)]
 pub struct JobFinishedSubscription {
-    job_id: Uuid,
+    job_id: JobId,
     receiver: watch::Receiver<u64>,
     map: Arc<WaiterMap>,
 }
@@ -122,7 +122,7 @@ async fn run_listener(mut listener: PgListener, map: Arc<WaiterMap>) {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
                 backoff = Duration::from_millis(250);
-                match notification.payload().parse::<Uuid>() {
+                match notification.payload().parse::<JobId>() {
                     Ok(job_id) => map.wake(job_id),
                     Err(_) => tracing::warn!(
                         payload = notification.payload(),

@@ -1,7 +1,8 @@
 //! Queue payloads: the wire format the api enqueues and the worker consumes (versioned, ids only).
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+
+use crate::ids::{ItemId, JobId};
 
 /// Current version of [`ExtractItemTask`]. Bump it (and keep reading the old one) on any change.
 pub const EXTRACT_ITEM_TASK_VERSION: u32 = 1;
@@ -12,12 +13,12 @@ pub const EXTRACT_ITEM_TASK_VERSION: u32 = 1;
 pub struct ExtractItemTask {
     /// Payload version, [`EXTRACT_ITEM_TASK_VERSION`].
     pub v: u32,
-    pub job_id: Uuid,
-    pub item_id: Uuid,
+    pub job_id: JobId,
+    pub item_id: ItemId,
 }
 
 impl ExtractItemTask {
-    pub fn new(job_id: Uuid, item_id: Uuid) -> Self {
+    pub fn new(job_id: JobId, item_id: ItemId) -> Self {
         ExtractItemTask {
             v: EXTRACT_ITEM_TASK_VERSION,
             job_id,

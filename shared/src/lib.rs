@@ -6,6 +6,9 @@
 pub mod config;
 pub mod db;
 pub mod error_code;
+pub mod ids;
+pub mod job_options;
+pub mod job_status;
 pub mod jobs;
 pub mod logging;
 pub mod queue;

@@ -6,29 +6,31 @@
 #![cfg(test)]
 
 use std::time::Duration;
+use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
+use tokworks_shared::job_options::StoredJobOptions;
+use tokworks_shared::job_status::JobKind;
 
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::{self, ItemEnd};
 use tokworks_shared::db::jobs::{self, NewJob, NewJobItem, NewJobWebhook};
 use tokworks_shared::error_code::ErrorCode;
-use uuid::Uuid;
 
 /// Positions and what each item duplicates (an index into the list), as a batch would store them.
 const LAYOUT: [(i32, Option<usize>); 5] =
     [(0, None), (1, None), (2, Some(0)), (3, Some(1)), (5, None)];
 
-async fn new_batch(pool: &PgPool) -> (Uuid, Vec<Uuid>) {
-    let api_key_id = Uuid::now_v7();
+async fn new_batch(pool: &PgPool) -> (JobId, Vec<ItemId>) {
+    let api_key_id = ApiKeyId::new_v7();
     sqlx::query(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
          values ($1, 'test', 'tok_test', $2)",
     )
     .bind(api_key_id)
-    .bind(api_key_id.as_bytes().to_vec())
+    .bind(api_key_id.0.as_bytes().to_vec())
     .execute(pool)
     .await
     .unwrap();
-    let item_ids: Vec<Uuid> = LAYOUT.iter().map(|_| Uuid::now_v7()).collect();
+    let item_ids: Vec<ItemId> = LAYOUT.iter().map(|_| ItemId::new_v7()).collect();
     let video_ids = ["7300000000000000001", "7300000000000000002"];
     let items = LAYOUT
         .iter()
@@ -52,11 +54,11 @@ async fn new_batch(pool: &PgPool) -> (Uuid, Vec<Uuid>) {
         })
         .collect();
     let job = NewJob {
-        job_id: Uuid::now_v7(),
+        job_id: JobId::new_v7(),
         api_key_id,
-        kind: "batch".to_owned(),
+        kind: JobKind::Batch,
         request: serde_json::json!({}),
-        options: serde_json::json!({}),
+        options: StoredJobOptions::default(),
         metadata: serde_json::json!({}),
         idempotency_key: None,
         items,
@@ -72,7 +74,7 @@ async fn new_batch(pool: &PgPool) -> (Uuid, Vec<Uuid>) {
     (job.job_id, item_ids)
 }
 
-async fn end(pool: &PgPool, item_id: Uuid, end: ItemEnd) {
+async fn end(pool: &PgPool, item_id: ItemId, end: ItemEnd) {
     let claimed = item_claims::claim_item(pool, item_id, "w", Duration::from_secs(30))
         .await
         .unwrap()
@@ -92,7 +94,7 @@ struct ItemState {
     result_video_id: Option<String>,
 }
 
-async fn item_state(pool: &PgPool, item_id: Uuid) -> ItemState {
+async fn item_state(pool: &PgPool, item_id: ItemId) -> ItemState {
     sqlx::query_as(
         "select status, attempts, error_code, result_video_id from job_items where item_id = $1",
     )
@@ -102,7 +104,7 @@ async fn item_state(pool: &PgPool, item_id: Uuid) -> ItemState {
     .unwrap()
 }
 
-async fn job_counts(pool: &PgPool, job_id: Uuid) -> (String, i32, i32) {
+async fn job_counts(pool: &PgPool, job_id: JobId) -> (String, i32, i32) {
     sqlx::query_as("select status, items_succeeded, items_failed from jobs where job_id = $1")
         .bind(job_id)
         .fetch_one(pool)
@@ -135,7 +137,7 @@ async fn duplicates_are_never_claimed_and_end_with_their_first_item(pool: PgPool
     let candidates = item_claims::reconcile_candidates(&pool, Duration::ZERO, 100)
         .await
         .unwrap();
-    let candidate_ids: Vec<Uuid> = candidates
+    let candidate_ids: Vec<ItemId> = candidates
         .iter()
         .map(|candidate| candidate.item_id)
         .collect();
@@ -256,7 +258,7 @@ async fn a_duplicate_canceled_with_its_job_keeps_no_analysis_of_its_first_item(p
     use tokworks_shared::db::thumbnail_analyses::{self, ItemAnalysisOutcome};
 
     let (job_id, item_ids) = new_batch(&pool).await;
-    let api_key_id: Uuid = sqlx::query_scalar("select api_key_id from jobs where job_id = $1")
+    let api_key_id: ApiKeyId = sqlx::query_scalar("select api_key_id from jobs where job_id = $1")
         .bind(job_id)
         .fetch_one(&pool)
         .await
@@ -270,7 +272,7 @@ async fn a_duplicate_canceled_with_its_job_keeps_no_analysis_of_its_first_item(p
     jobs::cancel_job_for_key(&mut connection, job_id, api_key_id)
         .await
         .unwrap();
-    let status_of = |item_id: Uuid| {
+    let status_of = |item_id: ItemId| {
         let pool = pool.clone();
         async move {
             sqlx::query_as::<_, (String, Option<String>)>(

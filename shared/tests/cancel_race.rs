@@ -6,6 +6,9 @@
 #![cfg(test)]
 
 use std::time::Duration;
+use tokworks_shared::ids::{ApiKeyId, JobId};
+use tokworks_shared::job_options::StoredJobOptions;
+use tokworks_shared::job_status::JobKind;
 
 use sqlx::PgPool;
 use tokworks_shared::db::api_keys;
@@ -14,16 +17,25 @@ use uuid::Uuid;
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn items_committed_while_a_cancel_waits_for_the_job_are_canceled_too(pool: PgPool) {
-    let api_key_id = Uuid::now_v7();
-    api_keys::insert_api_key(&pool, api_key_id, "test", "tok_test", api_key_id.as_bytes())
-        .await
-        .unwrap();
-    let job = NewJob {
-        job_id: Uuid::now_v7(),
+    let api_key_id = ApiKeyId::new_v7();
+    api_keys::insert_api_key(
+        &pool,
         api_key_id,
-        kind: "trending".to_owned(),
+        "test",
+        "tok_test",
+        api_key_id.0.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let job = NewJob {
+        job_id: JobId::new_v7(),
+        api_key_id,
+        kind: JobKind::Trending,
         request: serde_json::json!({"kind": "trending", "count": 1}),
-        options: serde_json::json!({"transcript": true}),
+        options: StoredJobOptions {
+            transcript: true,
+            ..StoredJobOptions::default()
+        },
         metadata: serde_json::json!({}),
         idempotency_key: None,
         items: Vec::new(),

@@ -6,35 +6,37 @@
 #![cfg(test)]
 
 use std::time::Duration;
+use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
+use tokworks_shared::job_options::StoredJobOptions;
+use tokworks_shared::job_status::JobKind;
 
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::{self, ItemEnd};
 use tokworks_shared::db::jobs::{self, NewJob, NewJobItem, NewJobWebhook};
 use tokworks_shared::error_code::ErrorCode;
-use uuid::Uuid;
 
-async fn new_job(pool: &PgPool, items: usize, webhook: Option<Vec<&str>>) -> (Uuid, Vec<Uuid>) {
-    let api_key_id = Uuid::now_v7();
+async fn new_job(pool: &PgPool, items: usize, webhook: Option<Vec<&str>>) -> (JobId, Vec<ItemId>) {
+    let api_key_id = ApiKeyId::new_v7();
     sqlx::query(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
          values ($1, 'test', 'tok_test', $2)",
     )
     .bind(api_key_id)
-    .bind(api_key_id.as_bytes().to_vec())
+    .bind(api_key_id.0.as_bytes().to_vec())
     .execute(pool)
     .await
     .unwrap();
     let job = NewJob {
-        job_id: Uuid::now_v7(),
+        job_id: JobId::new_v7(),
         api_key_id,
-        kind: "batch".to_owned(),
+        kind: JobKind::Batch,
         request: serde_json::json!({}),
-        options: serde_json::json!({}),
+        options: StoredJobOptions::default(),
         metadata: serde_json::json!({"order": 7}),
         idempotency_key: None,
         items: (0..items)
             .map(|position| NewJobItem {
-                item_id: Uuid::now_v7(),
+                item_id: ItemId::new_v7(),
                 position: i32::try_from(position).unwrap(),
                 duplicate_of: None,
                 input_url: format!("https://www.tiktok.com/@a/video/730000000000000000{position}"),
@@ -59,7 +61,7 @@ async fn new_job(pool: &PgPool, items: usize, webhook: Option<Vec<&str>>) -> (Uu
     )
 }
 
-async fn end(pool: &PgPool, item_id: Uuid, end: ItemEnd, commit: bool) {
+async fn end(pool: &PgPool, item_id: ItemId, end: ItemEnd, commit: bool) {
     let claimed = item_claims::claim_item(pool, item_id, "w", Duration::from_secs(30))
         .await
         .unwrap()
@@ -81,7 +83,7 @@ async fn end(pool: &PgPool, item_id: Uuid, end: ItemEnd, commit: bool) {
     }
 }
 
-async fn events(pool: &PgPool, job_id: Uuid) -> Vec<String> {
+async fn events(pool: &PgPool, job_id: JobId) -> Vec<String> {
     sqlx::query_scalar(
         "select event_type from webhook_deliveries where job_id = $1 order by delivery_id",
     )
@@ -183,7 +185,7 @@ async fn item_ends_write_item_progress_and_terminal_events(pool: PgPool) {
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn cancel_writes_job_canceled_once_and_jobs_without_webhook_nothing(pool: PgPool) {
     let (job_id, _) = new_job(&pool, 1, Some(vec!["job.canceled"])).await;
-    let api_key_id: Uuid = sqlx::query_scalar("select api_key_id from jobs where job_id = $1")
+    let api_key_id: ApiKeyId = sqlx::query_scalar("select api_key_id from jobs where job_id = $1")
         .bind(job_id)
         .fetch_one(&pool)
         .await

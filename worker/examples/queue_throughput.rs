@@ -13,11 +13,11 @@ use std::time::Instant;
 use apalis::layers::WorkerBuilderExt;
 use apalis::prelude::{BackendExt, BoxDynError, Data, Monitor, WorkerBuilder};
 use tokio::sync::Notify;
+use tokworks_shared::ids::{ItemId, JobId};
 use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::{ConsumerSettings, ExtractQueue};
 use tokworks_worker::apalis_runtime::tick_strategy::TickStrategy;
 use tokworks_worker::apalis_runtime::{APALIS_HEARTBEAT, MISSED_HEARTBEATS, POLL_INTERVAL};
-use uuid::Uuid;
 
 /// Counts finished tasks and wakes `main` when all are done.
 #[derive(Clone)]
@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|_| {
             (
                 ExtractQueue::new_task_id(),
-                ExtractItemTask::new(Uuid::now_v7(), Uuid::now_v7()),
+                ExtractItemTask::new(JobId::new_v7(), ItemId::new_v7()),
             )
         })
         .collect();

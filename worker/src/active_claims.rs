@@ -5,19 +5,18 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
-
-use uuid::Uuid;
+use tokworks_shared::ids::ClaimId;
 
 /// A shared set of claim ids, one per item a handler of this process holds.
 #[derive(Debug, Clone, Default)]
 pub struct ActiveClaims {
-    claim_ids: Arc<Mutex<HashSet<Uuid>>>,
+    claim_ids: Arc<Mutex<HashSet<ClaimId>>>,
 }
 
 impl ActiveClaims {
     /// Records `claim_id` as worked on until the returned guard is dropped.
     #[must_use = "the claim counts as worked on only while the guard lives"]
-    pub fn hold(&self, claim_id: Uuid) -> ActiveClaimGuard {
+    pub fn hold(&self, claim_id: ClaimId) -> ActiveClaimGuard {
         self.lock().insert(claim_id);
         ActiveClaimGuard {
             claims: self.clone(),
@@ -26,11 +25,11 @@ impl ActiveClaims {
     }
 
     /// The claims held now.
-    pub fn snapshot(&self) -> Vec<Uuid> {
+    pub fn snapshot(&self) -> Vec<ClaimId> {
         self.lock().iter().copied().collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<Uuid>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<ClaimId>> {
         // The set stays consistent even if a holder panicked: insert/remove are single steps.
         self.claim_ids
             .lock()
@@ -42,7 +41,7 @@ impl ActiveClaims {
 #[derive(Debug)]
 pub struct ActiveClaimGuard {
     claims: ActiveClaims,
-    claim_id: Uuid,
+    claim_id: ClaimId,
 }
 
 impl Drop for ActiveClaimGuard {
@@ -58,7 +57,7 @@ mod tests {
     #[test]
     fn a_claim_is_held_until_its_guard_drops_even_by_a_panic() {
         let claims = ActiveClaims::default();
-        let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+        let (first, second) = (ClaimId::new_v7(), ClaimId::new_v7());
         let first_guard = claims.hold(first);
         let panicking = {
             let claims = claims.clone();

@@ -77,7 +77,7 @@ pub async fn reconcile_once(
         {
             tracing::info!(
                 item_id = %candidate.item_id,
-                status = candidate.status,
+                status = %candidate.status,
                 previous_task_id = ?candidate.task_id,
                 "re-enqueuing an item Redis lost"
             );

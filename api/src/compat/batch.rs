@@ -3,6 +3,7 @@
 //! own error code.
 
 use std::collections::HashMap;
+use tokworks_shared::ids::{ItemId, JobId};
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -10,6 +11,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokworks_shared::db::job_items::{self, JobItemListQuery, JobItemRow};
+use tokworks_shared::job_status::ItemStatus;
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
@@ -21,8 +23,7 @@ use crate::compat::extract::{
 };
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
 use crate::job_request::{
-    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, LanguageRequest,
-    parse_video_url,
+    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, parse_video_url,
 };
 use crate::job_submission::new_batch_job;
 use crate::json_body::JsonBody;
@@ -30,6 +31,7 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::thumbnail_analysis_view::analyses_of_items;
 use crate::transcript_view::item_transcripts;
+use tokworks_shared::job_options::Language;
 
 /// The body of `POST /extract/batch` (unknown fields are ignored, as pydantic did).
 #[derive(Debug, Clone, Deserialize)]
@@ -167,7 +169,7 @@ async fn run_batch(
         let job = run_batch_job(state, &key, &body.urls, transcript_requested, analyze).await?;
         times = item_processing_times(state, job.job_id).await?;
         if transcript_requested {
-            let item_ids: Vec<Uuid> = job.items.iter().map(|item| item.item_id).collect();
+            let item_ids: Vec<ItemId> = job.items.iter().map(|item| item.item_id).collect();
             transcripts = item_transcripts(&state.db, &item_ids)
                 .await
                 .map_err(|_| internal_error())?;
@@ -181,7 +183,7 @@ async fn run_batch(
             }
         }
     }
-    let item_ids: Vec<Uuid> = items_by_position
+    let item_ids: Vec<ItemId> = items_by_position
         .values()
         .map(|item| item.item_id)
         .collect();
@@ -217,7 +219,7 @@ async fn run_batch(
 
 /// The batch job as it was when the wait ended.
 struct BatchJobOutcome {
-    job_id: Uuid,
+    job_id: JobId,
     finished: bool,
     items: Vec<JobItemRow>,
 }
@@ -243,7 +245,7 @@ async fn run_batch_job(
             analyze_thumbnail,
             // The old service's language: its analysis was always Indonesian and its transcript
             // preference was `id` first.
-            language: LanguageRequest::Id,
+            language: Language::Id,
             ..JobOptionsRequest::default()
         }),
         webhook: None,
@@ -276,20 +278,21 @@ fn item_outcome(
     url: &str,
     item: &JobItemRow,
     facts: ItemFacts<'_>,
-    unfinished_job: Option<Uuid>,
+    unfinished_job: Option<JobId>,
 ) -> ProcessedVideo {
-    match (item.status.as_str(), &item.result) {
-        ("succeeded", Some(video)) => ProcessedVideo {
+    match (item.status, &item.result) {
+        (ItemStatus::Succeeded, Some(video)) => ProcessedVideo {
             url: url.to_owned(),
             status: "success",
             data: Some(VideoMetadata::from_video(video, facts)),
             error: None,
         },
-        ("queued" | "running", _) => {
-            ProcessedVideo::failed(url, still_running(url, unfinished_job.unwrap_or_default()))
-        }
+        (ItemStatus::Queued | ItemStatus::Running, _) => ProcessedVideo::failed(
+            url,
+            still_running(url, unfinished_job.unwrap_or(JobId(Uuid::nil()))),
+        ),
         (status, _) => {
-            let fallback = if status == "canceled" {
+            let fallback = if status == ItemStatus::Canceled {
                 "CANCELED"
             } else {
                 "INTERNAL"

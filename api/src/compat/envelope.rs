@@ -2,6 +2,7 @@
 //! `{"success":false,"error":{"code","message","details"},"metadata"}`, with its error codes.
 
 use std::time::Instant;
+use tokworks_shared::ids::JobId;
 
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
@@ -79,7 +80,7 @@ pub struct ErrorDetails {
     pub platform: Option<&'static str>,
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<Uuid>,
+    pub job_id: Option<JobId>,
 }
 
 impl ErrorDetails {

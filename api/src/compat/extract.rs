@@ -3,12 +3,14 @@
 //! the old envelope.
 
 use std::collections::HashMap;
+use tokworks_shared::ids::{ItemId, JobId};
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use tokworks_shared::db::jobs::{self as job_db, InsertJobOutcome, JobRow, NewJob};
+use tokworks_shared::job_status::{ItemStatus, JobStatus};
 use uuid::Uuid;
 
 use crate::auth::ApiKey;
@@ -16,8 +18,7 @@ use crate::compat::envelope::{CompatError, CompatErrorCode, CompatRequest, Error
 use crate::compat::error_map::{item_error, refused_url_error};
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
 use crate::job_request::{
-    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, LanguageRequest,
-    ValidationLimits,
+    AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, ValidationLimits,
 };
 use crate::job_submission::new_video_job;
 use crate::json_body::JsonBody;
@@ -26,6 +27,7 @@ use crate::routes::jobs::wait_for_job;
 use crate::state::AppState;
 use crate::thumbnail_analysis_view::analyses_of_items;
 use crate::transcript_view::item_transcripts;
+use tokworks_shared::job_options::Language;
 
 /// `details.reason` of a job that had not finished when the wait ended.
 pub const JOB_NOT_FINISHED: &str = "JOB_NOT_FINISHED";
@@ -101,7 +103,7 @@ async fn run_extract(
             analyze_thumbnail: body.include_thumbnail_analysis.unwrap_or(true),
             // The old service's language: its analysis was always Indonesian and its transcript
             // preference was `id` first.
-            language: LanguageRequest::Id,
+            language: Language::Id,
             ..JobOptionsRequest::default()
         }),
         webhook: None,
@@ -118,12 +120,12 @@ async fn run_extract(
     let Some(finished) = row.is_finished().then_some(&row) else {
         return Err(still_running(&url, row.job_id));
     };
-    if finished.first_item_status.as_deref() != Some("succeeded") {
+    if finished.first_item_status != Some(ItemStatus::Succeeded) {
         let code = finished
             .first_item_error_code
             .as_deref()
             .or(finished.error_code.as_deref())
-            .unwrap_or(if finished.status == "canceled" {
+            .unwrap_or(if finished.status == JobStatus::Canceled {
                 "CANCELED"
             } else {
                 "INTERNAL"
@@ -142,7 +144,7 @@ async fn run_extract(
     };
     let video = video.ok_or_else(internal_error)?;
     let times = item_processing_times(state, finished.job_id).await?;
-    let item_id = finished.first_item_id.unwrap_or_default();
+    let item_id = finished.first_item_id.unwrap_or(ItemId(Uuid::nil()));
     let transcript = item_transcripts(&state.db, &[item_id])
         .await
         .map_err(|_| internal_error())?
@@ -204,12 +206,12 @@ pub(crate) async fn submit_and_wait(
 /// Each item's processing time: its `total` stage of its latest attempt, in whole ms.
 pub(crate) async fn item_processing_times(
     state: &AppState,
-    job_id: Uuid,
-) -> Result<HashMap<Uuid, u64>, CompatError> {
+    job_id: JobId,
+) -> Result<HashMap<ItemId, u64>, CompatError> {
     let timings = job_db::list_stage_timings_for_job(&state.db, job_id)
         .await
         .map_err(|_| internal_error())?;
-    let mut latest: HashMap<Uuid, (i32, u64)> = HashMap::new();
+    let mut latest: HashMap<ItemId, (i32, u64)> = HashMap::new();
     for timing in timings.iter().filter(|timing| timing.stage == "total") {
         let milliseconds = timing.duration_ms.max(0.0).round() as u64;
         let entry = latest
@@ -227,7 +229,7 @@ pub(crate) async fn item_processing_times(
 
 /// 408 `TIMEOUT` for a job still running when the wait ended; `details.job_id` names the job to
 /// poll on `GET /v1/jobs/{id}`.
-pub(crate) fn still_running(url: &str, job_id: Uuid) -> CompatError {
+pub(crate) fn still_running(url: &str, job_id: JobId) -> CompatError {
     let mut details = ErrorDetails::for_url(url, JOB_NOT_FINISHED);
     details.job_id = Some(job_id);
     CompatError::new(

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use tokworks_shared::db::job_items::{self as item_db, JobItemListQuery};
 use tokworks_shared::db::jobs::JobRow;
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::job_status::{ItemStatus, JobStatus};
 use tokworks_shared::video::Video;
 
 use crate::auth::ApiKey;
@@ -156,7 +157,7 @@ async fn fetch_feed(
         return Err(ApiError::JobNotFinished { job_id: job.job_id });
     }
     let failure_code = job_error_code(&job);
-    if job.status != "succeeded" && job.status != "partial" {
+    if !matches!(job.status, JobStatus::Succeeded | JobStatus::Partial) {
         return Err(ApiError::FeedFailed {
             code: failure_code.unwrap_or(ErrorCode::Internal),
             message: job
@@ -172,7 +173,7 @@ async fn fetch_feed(
     if let Ok(value) = HeaderValue::from_str(&job.job_id.to_string()) {
         headers.insert(HeaderName::from_static(JOB_ID_HEADER), value);
     }
-    if job.status == "partial"
+    if job.status == JobStatus::Partial
         && let Some(code) = failure_code
     {
         headers.insert(
@@ -198,7 +199,7 @@ async fn finished_videos(
         &state.db,
         job.job_id,
         &JobItemListQuery {
-            status: Some("succeeded".to_owned()),
+            status: Some(ItemStatus::Succeeded),
             after_position: None,
             limit: i64::from(count),
         },

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokworks_shared::db::worker_heartbeats::{self, LiveWorkers};
 use tokworks_shared::db::{self, stats};
+use tokworks_shared::job_status::ItemStatus;
 
 use crate::compat::envelope::{
     COMPAT_API_VERSION, CompatError, CompatErrorCode, CompatRequest, PLATFORM, iso_timestamp_now,
@@ -163,7 +164,7 @@ async fn probe_health(state: &AppState) -> HealthProbe {
     let requests_processed = match items {
         Ok(Ok(rows)) => rows
             .iter()
-            .filter(|row| row.name != "queued" && row.name != "running")
+            .filter(|row| row.status.is_finished())
             .map(|row| row.count)
             .sum(),
         _ => 0,
@@ -276,14 +277,17 @@ async fn load_stats(state: &AppState) -> Result<CompatStatsResponse, sqlx::Error
         stats::average_stage_duration_ms(db, "total"),
         stats::stored_video_totals(db),
     )?;
-    let count_of = |status: &str| {
+    let count_of = |status: ItemStatus| {
         items
             .iter()
-            .filter(|row| row.name == status)
+            .filter(|row| row.status == status)
             .map(|row| row.count)
             .sum::<i64>()
     };
-    let (successful, failed) = (count_of("succeeded"), count_of("failed"));
+    let (successful, failed) = (
+        count_of(ItemStatus::Succeeded),
+        count_of(ItemStatus::Failed),
+    );
     let total = successful + failed;
     let success_rate = round_to(ratio(successful, total), 4);
     let error_breakdown = errors

@@ -4,11 +4,11 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokworks_shared::ids::ApiKeyId;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
-use uuid::Uuid;
 
 /// How long one charge (connect included) may take before the request is served unlimited.
 const CHARGE_TIMEOUT: Duration = Duration::from_millis(250);
@@ -131,7 +131,7 @@ impl RedisBudget {
     /// Charges `requests` and `urls` of the key at once (both or neither).
     pub async fn charge(
         &self,
-        api_key_id: Uuid,
+        api_key_id: ApiKeyId,
         requests: Charge,
         urls: Charge,
     ) -> Result<ChargeOutcome, ChargeError> {
@@ -151,7 +151,7 @@ impl RedisBudget {
 
     async fn run(
         &self,
-        api_key_id: Uuid,
+        api_key_id: ApiKeyId,
         requests: Charge,
         urls: Charge,
     ) -> Result<ChargeOutcome, ChargeError> {

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokworks_shared::ids::ApiKeyId;
 
 use sqlx::PgPool;
 use tokio::sync::Mutex;
 use tokworks_shared::db::api_keys;
-use uuid::Uuid;
 
 /// How old a key's count may be before a submit reads it again.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(1);
@@ -28,7 +28,7 @@ struct KeyCount {
 /// Items in flight of every key this process saw recently.
 #[derive(Clone)]
 pub struct InFlightCounts {
-    keys: moka::sync::Cache<Uuid, Arc<Mutex<KeyCount>>>,
+    keys: moka::sync::Cache<ApiKeyId, Arc<Mutex<KeyCount>>>,
 }
 
 impl std::fmt::Debug for InFlightCounts {
@@ -71,7 +71,7 @@ impl InFlightCounts {
     pub async fn reserve(
         &self,
         db: &PgPool,
-        api_key_id: Uuid,
+        api_key_id: ApiKeyId,
         items: i64,
         max: i64,
     ) -> Result<Reservation, OverInFlightLimit> {

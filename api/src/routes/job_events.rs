@@ -13,6 +13,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use tokworks_shared::ids::{ItemId, JobId};
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -28,7 +29,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokworks_shared::db::job_events::{EndedItemCursor, EndedItemRow};
 use tokworks_shared::db::jobs::JobRow;
-use uuid::Uuid;
+use tokworks_shared::job_status::{ItemStatus, JobStatus};
 
 use crate::auth::ApiKey;
 use crate::job_event_feed::{FeedState, JobSnapshot};
@@ -146,8 +147,8 @@ fn event_stream_response(
 /// The `data` of a `state` event.
 #[derive(Debug, Clone, Serialize)]
 struct StateEventData {
-    job_id: Uuid,
-    status: String,
+    job_id: JobId,
+    status: JobStatus,
     counts: JobCountsResponse,
 }
 
@@ -155,16 +156,16 @@ impl StateEventData {
     fn from_row(row: &JobRow) -> Self {
         StateEventData {
             job_id: row.job_id,
-            status: row.status.clone(),
+            status: row.status,
             counts: JobSummaryResponse::from_row(row).counts,
         }
     }
 
     /// What a client can see change: the status and every counter.
-    fn key(&self) -> (&str, [i32; 5]) {
+    fn key(&self) -> (JobStatus, [i32; 5]) {
         let counts = &self.counts;
         (
-            &self.status,
+            self.status,
             [
                 counts.total,
                 counts.succeeded,
@@ -180,9 +181,9 @@ impl StateEventData {
 /// is at `/v1/jobs/{id}/items`).
 #[derive(Debug, Clone, Serialize)]
 struct ItemEventData {
-    item_id: Uuid,
+    item_id: ItemId,
     position: i32,
-    status: String,
+    status: ItemStatus,
     error_code: Option<String>,
     custom_id: Option<String>,
     video_id: Option<String>,
@@ -207,7 +208,7 @@ impl From<EndedItemRow> for ItemEventData {
 /// client goes away).
 struct JobEventStream {
     shutdown: ShutdownSignal,
-    job_id: Uuid,
+    job_id: JobId,
     /// The job's shared poller.
     feed: watch::Receiver<FeedState>,
     /// The last item sent (or the client's `Last-Event-ID`).
@@ -392,7 +393,7 @@ mod tests {
         fn event_ids_round_trip(micros in 0_i64..4_102_444_800_000_000, id in any::<u128>()) {
             let cursor = EndedItemCursor {
                 finished_at: DateTime::from_timestamp_micros(micros).unwrap(),
-                item_id: Uuid::from_u128(id),
+                item_id: ItemId(uuid::Uuid::from_u128(id)),
             };
             prop_assert_eq!(decode_event_id(&encode_event_id(Some(cursor))), Some(Some(cursor)));
         }

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokworks_shared::db::job_items::{self as job_item_db, JobItemListQuery};
+use tokworks_shared::job_status::ItemStatus;
 
 use crate::auth::ApiKey;
 use crate::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_ndjson};
@@ -21,7 +22,6 @@ use crate::transcript_view::item_transcripts;
 
 const MAX_ITEMS_LIMIT: i64 = 1000;
 const DEFAULT_ITEMS_LIMIT: i64 = 100;
-const ITEM_STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "canceled"];
 const ITEM_CURSOR_VERSION: &str = "v1:item:";
 const NEXT_CURSOR_HEADER: HeaderName = HeaderName::from_static("x-next-cursor");
 
@@ -85,7 +85,7 @@ pub async fn list_items(
                 message: format!("must be an integer from 1 to {MAX_ITEMS_LIMIT}"),
             })?,
     };
-    let status = one_of("status", query.status, &ITEM_STATUSES)?;
+    let status = one_of("status", query.status, &ItemStatus::ALL, ItemStatus::as_str)?;
     let after_position = query
         .cursor
         .as_deref()

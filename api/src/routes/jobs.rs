@@ -1,6 +1,7 @@
 //! `/v1/jobs`: create (idempotent, optionally waiting), get, list, cancel.
 
 use std::time::Duration;
+use tokworks_shared::ids::JobId;
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -14,7 +15,7 @@ use tokworks_shared::db::jobs::{
     self as job_db, CancelJobOutcome, InsertJobOutcome, JobListQuery, JobRow,
 };
 use tokworks_shared::db::webhooks as webhook_db;
-use uuid::Uuid;
+use tokworks_shared::job_status::{JobKind, JobStatus};
 
 use crate::auth::ApiKey;
 use crate::batch_request::RejectedUrl;
@@ -33,17 +34,6 @@ const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-appli
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 const MAX_LIST_LIMIT: i64 = 100;
 const DEFAULT_LIST_LIMIT: i64 = 20;
-/// Every job status.
-pub(crate) const JOB_STATUSES: [&str; 7] = [
-    "queued",
-    "running",
-    "succeeded",
-    "partial",
-    "failed",
-    "canceled",
-    "expired",
-];
-const JOB_KINDS: [&str; 5] = ["video", "batch", "trending", "hashtag", "user"];
 
 /// `POST /v1/jobs`: validates, stores the job and its items in one statement (the workers'
 /// dispatcher enqueues them), and
@@ -171,7 +161,7 @@ pub(crate) fn submit_cost(accepted: &AcceptedJobRequest) -> crate::rate_limits::
 async fn job_created_response(
     state: &AppState,
     key: &ApiKey,
-    job_id: Uuid,
+    job_id: JobId,
     replayed: bool,
     wait: Option<Duration>,
     rejected: Option<Vec<RejectedUrl>>,
@@ -314,8 +304,8 @@ pub async fn list_jobs(
                 message: format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
             })?,
     };
-    let status = one_of("status", query.status, &JOB_STATUSES)?;
-    let kind = one_of("kind", query.kind, &JOB_KINDS)?;
+    let status = one_of("status", query.status, &JobStatus::ALL, JobStatus::as_str)?;
+    let kind = one_of("kind", query.kind, &JobKind::ALL, JobKind::as_str)?;
     let before_job_id = query.cursor.as_deref().map(decode_job_cursor).transpose()?;
     let list_query = JobListQuery {
         status,
@@ -339,32 +329,46 @@ pub async fn list_jobs(
     }))
 }
 
-pub(crate) fn one_of(
+/// The value of `allowed` named by the query parameter `name`, if it was given.
+pub(crate) fn one_of<T: Copy>(
     name: &str,
     value: Option<String>,
-    allowed: &[&str],
-) -> Result<Option<String>, ApiError> {
-    match value {
-        Some(value) if !allowed.contains(&value.as_str()) => Err(ApiError::InvalidParameter {
+    allowed: &[T],
+    wire_name: fn(T) -> &'static str,
+) -> Result<Option<T>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    allowed
+        .iter()
+        .copied()
+        .find(|allowed| wire_name(*allowed) == value)
+        .map(Some)
+        .ok_or_else(|| ApiError::InvalidParameter {
             name: name.to_owned(),
-            message: format!("must be one of {}", allowed.join(", ")),
-        }),
-        value => Ok(value),
-    }
+            message: format!(
+                "must be one of {}",
+                allowed
+                    .iter()
+                    .map(|allowed| wire_name(*allowed))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
 }
 
 const CURSOR_VERSION: &str = "v1:";
 
 /// A cursor of `GET /v1/jobs`: the last job id of a page.
-fn encode_job_cursor(job_id: Uuid) -> String {
+fn encode_job_cursor(job_id: JobId) -> String {
     encode_cursor(CURSOR_VERSION, job_id)
 }
 
-fn decode_job_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+fn decode_job_cursor(cursor: &str) -> Result<JobId, ApiError> {
     decode_cursor(CURSOR_VERSION, cursor)
 }
 
-pub(crate) fn parse_job_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+pub(crate) fn parse_job_id(path: Result<Path<String>, PathRejection>) -> Result<JobId, ApiError> {
     path_segment(path, "job")?
         .parse()
         .map_err(|_| ApiError::NotFound { what: "job" })
@@ -373,20 +377,20 @@ pub(crate) fn parse_job_id(path: Result<Path<String>, PathRejection>) -> Result<
 pub(crate) async fn find_job(
     state: &AppState,
     key: &ApiKey,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<JobRow, ApiError> {
     let row = job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
         .await?
         .ok_or(ApiError::NotFound { what: "job" })?;
-    reject_expired(job_id, &row.status)?;
+    reject_expired(job_id, row.status)?;
     Ok(row)
 }
 
 /// A job past retention (status `expired`: a tombstone without items or results) answers 410
 /// `JOB_EXPIRED` on its own URL and every sub-resource (docs/retention.md).
-pub(crate) fn reject_expired(job_id: Uuid, status: &str) -> Result<(), ApiError> {
+pub(crate) fn reject_expired(job_id: JobId, status: JobStatus) -> Result<(), ApiError> {
     match status {
-        "expired" => Err(ApiError::JobExpired { job_id }),
+        JobStatus::Expired => Err(ApiError::JobExpired { job_id }),
         _ => Ok(()),
     }
 }
@@ -395,12 +399,12 @@ pub(crate) fn reject_expired(job_id: Uuid, status: &str) -> Result<(), ApiError>
 pub(crate) async fn find_job_view(
     state: &AppState,
     key: &ApiKey,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<JobViewRow, ApiError> {
     let view = job_views::find_job_view_for_key(&state.db, job_id, key.api_key_id)
         .await?
         .ok_or(ApiError::NotFound { what: "job" })?;
-    reject_expired(job_id, &view.job.status)?;
+    reject_expired(job_id, view.job.status)?;
     Ok(view)
 }
 
@@ -417,7 +421,7 @@ pub(crate) async fn job_response(state: &AppState, row: &JobRow) -> Result<JobRe
 pub(crate) async fn wait_for_job(
     state: &AppState,
     key: &ApiKey,
-    job_id: Uuid,
+    job_id: JobId,
     wait: Duration,
 ) -> Result<JobRow, ApiError> {
     let deadline = tokio::time::Instant::now() + wait;
@@ -504,7 +508,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_rejected() {
-        let job_id = Uuid::now_v7();
+        let job_id = JobId::new_v7();
         assert_eq!(
             decode_job_cursor(&encode_job_cursor(job_id)).unwrap(),
             job_id

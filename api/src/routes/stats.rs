@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use tokworks_shared::db::stats::{self, CountRow};
+use tokworks_shared::db::stats;
 use tokworks_shared::db::worker_heartbeats;
 use tokworks_shared::queue::QueueDepth;
 
@@ -76,12 +76,10 @@ pub struct WorkerStatsResponse {
     pub live: i64,
 }
 
-fn counts(rows: Vec<CountRow>) -> (i64, BTreeMap<String, i64>) {
-    let total = rows.iter().map(|row| row.count).sum();
-    (
-        total,
-        rows.into_iter().map(|row| (row.name, row.count)).collect(),
-    )
+fn counts(rows: impl IntoIterator<Item = (String, i64)>) -> (i64, BTreeMap<String, i64>) {
+    let by_name: Vec<(String, i64)> = rows.into_iter().collect();
+    let total = by_name.iter().map(|(_, count)| count).sum();
+    (total, by_name.into_iter().collect())
 }
 
 /// `GET /v1/stats`.
@@ -111,9 +109,17 @@ pub async fn get_stats(
         worker_heartbeats::live_workers(db, LIVE_WORKER_WINDOW),
         state.queue.depth(),
     );
-    let (jobs_total, jobs_by_status) = counts(jobs?);
-    let (items_total, items_by_status) = counts(items?);
-    let (_, by_error_code) = counts(errors?);
+    let (jobs_total, jobs_by_status) = counts(
+        jobs?
+            .into_iter()
+            .map(|row| (row.status.as_str().to_owned(), row.count)),
+    );
+    let (items_total, items_by_status) = counts(
+        items?
+            .into_iter()
+            .map(|row| (row.status.as_str().to_owned(), row.count)),
+    );
+    let (_, by_error_code) = counts(errors?.into_iter().map(|row| (row.name, row.count)));
     let cache = cache?;
     let looked_up = cache.hits + cache.misses;
     Ok(Json(StatsResponse {

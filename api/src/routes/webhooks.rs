@@ -15,7 +15,7 @@ use tokworks_shared::db::jobs as job_db;
 use tokworks_shared::db::webhooks::{
     self as webhook_db, DeliveryAttemptRow, DeliveryRow, RedeliverOutcome, WebhookSecretRow,
 };
-use uuid::Uuid;
+use tokworks_shared::ids::{DeliveryId, JobId};
 
 use crate::auth::ApiKey;
 use crate::problem::ApiError;
@@ -71,7 +71,7 @@ pub struct DeliveryAttemptResponse {
 /// One delivery of one event (a redelivery is another delivery with the same `webhook_id`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryResponse {
-    pub id: Uuid,
+    pub id: DeliveryId,
     pub object: &'static str,
     /// The `webhook-id` header: the same on every retry and redelivery of this event.
     pub webhook_id: String,
@@ -84,7 +84,7 @@ pub struct DeliveryResponse {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
-    pub redelivery_of: Option<Uuid>,
+    pub redelivery_of: Option<DeliveryId>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     /// The event as sent (the request body).
@@ -245,7 +245,7 @@ pub async fn list_deliveries(
     } else {
         None
     };
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.delivery_id).collect();
+    let ids: Vec<DeliveryId> = rows.iter().map(|row| row.delivery_id).collect();
     let attempts = webhook_db::list_attempts_for_deliveries(&state.db, &ids).await?;
     Ok(Json(DeliveryListResponse {
         object: "list",
@@ -288,7 +288,7 @@ pub async fn redeliver(
 ) -> Result<Response, ApiError> {
     let Path((job_id, delivery_id)) = path.map_err(|_| ApiError::NotFound { what: "delivery" })?;
     let job_id = owned_job_id(&state, &key, &job_id).await?;
-    let delivery_id: Uuid = delivery_id
+    let delivery_id: DeliveryId = delivery_id
         .parse()
         .map_err(|_| ApiError::NotFound { what: "delivery" })?;
     let mut connection = state.db.begin().await?;
@@ -323,22 +323,22 @@ pub async fn redeliver(
 }
 
 /// A cursor of the deliveries list: the last delivery id of a page.
-fn encode_delivery_cursor(delivery_id: Uuid) -> String {
+fn encode_delivery_cursor(delivery_id: DeliveryId) -> String {
     encode_cursor(DELIVERY_CURSOR_VERSION, delivery_id)
 }
 
-fn decode_delivery_cursor(cursor: &str) -> Result<Uuid, ApiError> {
+fn decode_delivery_cursor(cursor: &str) -> Result<DeliveryId, ApiError> {
     decode_cursor(DELIVERY_CURSOR_VERSION, cursor)
 }
 
 /// The job id of the path, if the job belongs to the key (another key's job is "not found").
-async fn owned_job_id(state: &AppState, key: &ApiKey, job_id: &str) -> Result<Uuid, ApiError> {
-    let job_id: Uuid = job_id
+async fn owned_job_id(state: &AppState, key: &ApiKey, job_id: &str) -> Result<JobId, ApiError> {
+    let job_id: JobId = job_id
         .parse()
         .map_err(|_| ApiError::NotFound { what: "job" })?;
     let row = job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
         .await?
         .ok_or(ApiError::NotFound { what: "job" })?;
-    crate::routes::jobs::reject_expired(job_id, &row.status)?;
+    crate::routes::jobs::reject_expired(job_id, row.status)?;
     Ok(row.job_id)
 }

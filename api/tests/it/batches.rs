@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::ids::JobId;
 use uuid::Uuid;
 
 use crate::support::TestApp;
@@ -25,7 +26,7 @@ async fn submit_batch(app: &TestApp, urls: Value) -> Value {
 }
 
 /// Stores the video a succeeding item resolves to, then plays the worker's claim and end.
-async fn end_item_at(app: &TestApp, job_id: Uuid, position: i32, end: ItemEnd) {
+async fn end_item_at(app: &TestApp, job_id: JobId, position: i32, end: ItemEnd) {
     if let ItemEnd::Succeeded { video_id, .. } = &end {
         sqlx::query(
             "insert into videos (video_id, data, source, fetched_at)
@@ -64,7 +65,7 @@ async fn a_batch_with_bad_urls_is_accepted_with_them_listed_as_rejected(pool: Pg
         ]),
     )
     .await;
-    let job_id: Uuid = body["id"].as_str().unwrap().parse().unwrap();
+    let job_id: JobId = body["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(body["kind"], "batch");
     assert_eq!(body["status"], "queued");
     assert_eq!(body["counts"]["total"], 3);
@@ -152,7 +153,7 @@ async fn items_page_by_position_and_filter_by_status(pool: PgPool) {
         .map(|number| json!({"url": video_url(number), "custom_id": format!("c{number}")}))
         .collect();
     let body = submit_batch(&app, json!(urls)).await;
-    let job_id: Uuid = body["id"].as_str().unwrap().parse().unwrap();
+    let job_id: JobId = body["id"].as_str().unwrap().parse().unwrap();
     end_item_at(&app, job_id, 0, succeeded(0)).await;
     end_item_at(
         &app,
@@ -246,7 +247,7 @@ async fn items_come_as_ndjson_and_csv(pool: PgPool) {
         json!([{"url": video_url(0), "custom_id": "a,b"}, video_url(1), video_url(2)]),
     )
     .await;
-    let job_id: Uuid = body["id"].as_str().unwrap().parse().unwrap();
+    let job_id: JobId = body["id"].as_str().unwrap().parse().unwrap();
     end_item_at(&app, job_id, 0, succeeded(0)).await;
     let path = format!("/v1/jobs/{job_id}/items?limit=2");
 

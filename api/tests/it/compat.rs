@@ -7,6 +7,7 @@ mod harness;
 mod ordered_json;
 
 use std::time::Duration;
+use tokworks_shared::ids::JobId;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -15,7 +16,6 @@ use sqlx::PgPool;
 use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::db::worker_heartbeats;
 use tokworks_shared::error_code::ErrorCode;
-use uuid::Uuid;
 
 use self::harness::{call, failed, post_extract, store_video};
 use self::ordered_json::{assert_keys_start_with, fixture};
@@ -95,7 +95,7 @@ async fn item_errors_map_to_the_old_codes_with_the_precise_code_as_reason(pool: 
     for (waits, (code, status, compat_code)) in (1u64..).zip(cases) {
         let worker = async {
             app.until_waiting(waits).await;
-            let job_id: Uuid =
+            let job_id: JobId =
                 sqlx::query_scalar("select job_id from jobs order by job_id desc limit 1")
                     .fetch_one(&app.pool)
                     .await

@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::ItemEnd;
-use uuid::Uuid;
+use tokworks_shared::ids::JobId;
 
 use crate::support::TestApp;
 
@@ -24,7 +24,7 @@ async fn formula_like_cells_are_neutralised_in_csv(pool: PgPool) {
         )
         .await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{:#}", created.body);
-    let job_id: Uuid = created.body["id"].as_str().unwrap().parse().unwrap();
+    let job_id: JobId = created.body["id"].as_str().unwrap().parse().unwrap();
     sqlx::query(
         "insert into videos (video_id, data, source, fetched_at)
          values ($1, jsonb_build_object('id', $1::text,

@@ -4,6 +4,7 @@
 //! and waiting requests.
 
 use std::time::Duration;
+use tokworks_shared::ids::JobId;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -13,7 +14,6 @@ use sqlx::PgPool;
 use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::error_code::ErrorCode;
 use tower::ServiceExt;
-use uuid::Uuid;
 
 use crate::events::{SseEvent, SseReader};
 use crate::support::{TestApp, TestResponse, VIDEO_URL};
@@ -35,7 +35,7 @@ impl SseReader {
 }
 
 /// GET the events of `job_id` with `key`: the stream (200) or the problem answer.
-async fn open(app: &TestApp, job_id: Uuid, key: &str) -> Result<SseReader, TestResponse> {
+async fn open(app: &TestApp, job_id: JobId, key: &str) -> Result<SseReader, TestResponse> {
     let request = Request::get(format!("/v1/jobs/{job_id}/events"))
         .header("x-api-key", key)
         .body(Body::empty())
@@ -54,13 +54,13 @@ async fn open(app: &TestApp, job_id: Uuid, key: &str) -> Result<SseReader, TestR
 }
 
 /// Opens a stream and reads its first (`state`) event.
-async fn open_and_read_state(app: &TestApp, job_id: Uuid, key: &str) -> SseReader {
+async fn open_and_read_state(app: &TestApp, job_id: JobId, key: &str) -> SseReader {
     let mut stream = open(app, job_id, key).await.expect("a stream");
     assert_eq!(stream.next().await.unwrap().name, "state");
     stream
 }
 
-async fn submit_batch(app: &TestApp, count: u32) -> Uuid {
+async fn submit_batch(app: &TestApp, count: u32) -> JobId {
     let urls: Vec<String> = (0..count)
         .map(|number| format!("https://www.tiktok.com/@creator/video/74100000000000{number:05}"))
         .collect();
@@ -71,7 +71,7 @@ async fn submit_batch(app: &TestApp, count: u32) -> Uuid {
     response.body["id"].as_str().unwrap().parse().unwrap()
 }
 
-async fn fail_item(app: &TestApp, job_id: Uuid, position: i32) {
+async fn fail_item(app: &TestApp, job_id: JobId, position: i32) {
     let end = ItemEnd::Failed {
         error_code: ErrorCode::VideoNotFound,
         message: "gone".to_owned(),
@@ -100,7 +100,7 @@ async fn streams_past_the_caps_get_429_too_many_streams_until_a_stream_goes(pool
     let job_id = submit_batch(&app, 1).await;
     // A failed request takes no slot: a 404 stays a 404.
     for _ in 0..3 {
-        let missing = open(&app, Uuid::new_v4(), &app.key)
+        let missing = open(&app, JobId::new_v7(), &app.key)
             .await
             .err()
             .expect("404");
@@ -132,7 +132,7 @@ async fn streams_past_the_caps_get_429_too_many_streams_until_a_stream_goes(pool
     let _again = open_and_read_state(&app, job_id, &app.key).await;
 }
 
-async fn submit_batch_for(app: &TestApp, key: &str) -> Uuid {
+async fn submit_batch_for(app: &TestApp, key: &str) -> JobId {
     let response = app
         .send(
             Request::post("/v1/jobs")

@@ -2,6 +2,7 @@
 //! the replay of a finished job, and auth. Events are read from the real response body.
 
 use std::time::Duration;
+use tokworks_shared::ids::JobId;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -11,7 +12,6 @@ use sqlx::PgPool;
 use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::error_code::ErrorCode;
 use tower::ServiceExt;
-use uuid::Uuid;
 
 use crate::support::TestApp;
 
@@ -35,7 +35,7 @@ async fn quick_app(pool: PgPool) -> TestApp {
 }
 
 /// Submits a batch of `count` videos (the second with a custom id); returns the job id.
-async fn submit_batch(app: &TestApp, count: u32) -> Uuid {
+async fn submit_batch(app: &TestApp, count: u32) -> JobId {
     let urls: Vec<Value> = (0..count)
         .map(|number| match number {
             1 => json!({"url": video_url(number), "custom_id": "row-1"}),
@@ -50,7 +50,7 @@ async fn submit_batch(app: &TestApp, count: u32) -> Uuid {
 }
 
 /// Plays the worker: the item at `position` succeeds (its video stored first) or fails.
-async fn end_item(app: &TestApp, job_id: Uuid, position: i32, succeed: bool) {
+async fn end_item(app: &TestApp, job_id: JobId, position: i32, succeed: bool) {
     let end = if succeed {
         let video_id = video_id(u32::try_from(position).unwrap());
         sqlx::query(
@@ -174,7 +174,7 @@ fn parse_event(block: &str) -> Option<SseEvent> {
 }
 
 /// Opens the stream of `job_id` (optionally resuming); asserts 200 `text/event-stream`.
-async fn open_stream(app: &TestApp, job_id: Uuid, last_event_id: Option<&str>) -> SseReader {
+async fn open_stream(app: &TestApp, job_id: JobId, last_event_id: Option<&str>) -> SseReader {
     let mut request = app.request(Method::GET, &format!("/v1/jobs/{job_id}/events"));
     if let Some(id) = last_event_id {
         request = request.header("last-event-id", id);

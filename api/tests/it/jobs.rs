@@ -6,6 +6,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::ids::JobId;
 use uuid::Uuid;
 
 use crate::support::{TestApp, VIDEO_ID, VIDEO_URL};
@@ -18,7 +19,7 @@ async fn creating_a_video_job_answers_202_with_location_and_the_job_view(pool: P
     let response = app.post_json("/v1/jobs", &body).await;
     assert_eq!(response.status, StatusCode::ACCEPTED, "{:#}", response.body);
     let job = &response.body;
-    let job_id: Uuid = job["id"].as_str().unwrap().parse().unwrap();
+    let job_id: JobId = job["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(
         response.header("location"),
         Some(format!("/v1/jobs/{job_id}").as_str())

@@ -74,7 +74,7 @@ async fn revoking_an_unknown_key_fails(pool: PgPool) {
     let result = run_keys_command(
         &pool,
         &KeysCommand::Revoke {
-            id: uuid::Uuid::now_v7(),
+            id: tokworks_shared::ids::ApiKeyId::new_v7(),
         },
         &mut out,
     )

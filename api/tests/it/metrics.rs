@@ -75,7 +75,7 @@ async fn the_request_counter_moves_after_a_request_and_job_gauges_are_read(pool:
     queue
         .push(&[tokworks_shared::jobs::ExtractItemTask::new(
             job_id,
-            uuid::Uuid::now_v7(),
+            tokworks_shared::ids::ItemId::new_v7(),
         )])
         .await
         .unwrap();

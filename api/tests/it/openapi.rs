@@ -2,6 +2,7 @@
 //! rendering it, served from the binary.
 
 use std::collections::BTreeSet;
+use tokworks_shared::ids::JobId;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
@@ -158,7 +159,7 @@ fn the_listed_routes_are_the_routes_of_the_router_source() {
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn the_router_serves_every_listed_route(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let job_id = uuid::Uuid::now_v7();
+    let job_id = JobId::new_v7();
     for (method, path) in ROUTES {
         let uri = path
             .replace("{job_id}", &job_id.to_string())

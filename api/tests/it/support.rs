@@ -2,6 +2,7 @@
 //! test-only SQL that plays the worker's part (finishing items, as its guarded updates would).
 
 use std::time::Duration;
+use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
 
 use axum::Router;
 use axum::body::Body;
@@ -32,7 +33,7 @@ pub struct TestApp {
     pub state: AppState,
     pub router: Router,
     pub key: String,
-    pub api_key_id: Uuid,
+    pub api_key_id: ApiKeyId,
     pub namespace: String,
 }
 
@@ -237,7 +238,7 @@ impl TestApp {
     }
 
     /// `POST /v1/jobs` of a video job for `url`; asserts 202 and returns the job id.
-    pub async fn create_video_job(&self, url: &str) -> Uuid {
+    pub async fn create_video_job(&self, url: &str) -> JobId {
         let response = self
             .post_json(
                 "/v1/jobs",
@@ -255,7 +256,7 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn only_job_id(&self) -> Uuid {
+    pub async fn only_job_id(&self) -> JobId {
         sqlx::query_scalar("select job_id from jobs")
             .fetch_one(&self.pool)
             .await
@@ -282,8 +283,8 @@ impl TestApp {
     }
 
     /// Plays the worker through the real claim and end: the item at `position` ends with `end`.
-    pub async fn end_item_at(&self, job_id: Uuid, position: i32, end: &ItemEnd) {
-        let item_id: Uuid =
+    pub async fn end_item_at(&self, job_id: JobId, position: i32, end: &ItemEnd) {
+        let item_id: ItemId =
             sqlx::query_scalar("select item_id from job_items where job_id = $1 and position = $2")
                 .bind(job_id)
                 .bind(position)
@@ -343,7 +344,7 @@ impl TestApp {
     /// Plays the worker through the real claim and end: stores `video_id` (unless present),
     /// records stage timings (queue wait 5 ms, extract 120 ms, total 130 ms) and ends the job's
     /// first item succeeded; `end_item` moves the job and sends the NOTIFY.
-    pub async fn finish_video_job(&self, job_id: Uuid, video_id: &str, cache_hit: bool) {
+    pub async fn finish_video_job(&self, job_id: JobId, video_id: &str, cache_hit: bool) {
         sqlx::query(
             "insert into videos (video_id, data, source, fetched_at)
              values ($1, jsonb_build_object('schema_version', 1, 'id', $1::text,
@@ -368,7 +369,7 @@ impl TestApp {
 
     /// Plays the worker through the real claim and end: the job's first item failed with `code`
     /// and the message "failed in a test".
-    pub async fn fail_video_job(&self, job_id: Uuid, code: ErrorCode) {
+    pub async fn fail_video_job(&self, job_id: JobId, code: ErrorCode) {
         let end = ItemEnd::Failed {
             error_code: code,
             message: "failed in a test".to_owned(),
@@ -378,8 +379,13 @@ impl TestApp {
 
     /// Claims the job's first item, records `timings` (stage, ms) for that attempt and ends it
     /// with `end`, in one transaction as a worker does.
-    async fn claim_and_end_first_item(&self, job_id: Uuid, end: &ItemEnd, timings: &[(&str, u64)]) {
-        let item_id: Uuid =
+    async fn claim_and_end_first_item(
+        &self,
+        job_id: JobId,
+        end: &ItemEnd,
+        timings: &[(&str, u64)],
+    ) {
+        let item_id: ItemId =
             sqlx::query_scalar("select item_id from job_items where job_id = $1 and position = 0")
                 .bind(job_id)
                 .fetch_one(&self.pool)

@@ -4,12 +4,12 @@
 //! `Retry-After`).
 
 use std::collections::HashSet;
+use tokworks_shared::ids::JobId;
 
 use axum::http::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokworks_shared::db::webhooks as webhook_db;
-use uuid::Uuid;
 
 use crate::support::{TestApp, VIDEO_URL};
 
@@ -17,7 +17,7 @@ use crate::support::{TestApp, VIDEO_URL};
 const HOOK: &str = "https://[2001:db8::10]/hooks/tokworks";
 
 /// A job of the app's key, subscribed to `job.progress` and `job.canceled`.
-async fn job_with_webhook(app: &TestApp) -> Uuid {
+async fn job_with_webhook(app: &TestApp) -> JobId {
     let job_id = app.create_video_job(VIDEO_URL).await;
     sqlx::query(
         "update jobs set webhook_url = $2, webhook_events = array['job.progress', 'job.canceled']
@@ -31,7 +31,7 @@ async fn job_with_webhook(app: &TestApp) -> Uuid {
     job_id
 }
 
-async fn write_progress_events(app: &TestApp, job_id: Uuid, count: usize) {
+async fn write_progress_events(app: &TestApp, job_id: JobId, count: usize) {
     for _ in 0..count {
         let mut transaction = app.pool.begin().await.unwrap();
         let written = webhook_db::enqueue_job_event(&mut transaction, job_id, "job.progress", None)

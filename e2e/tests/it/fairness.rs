@@ -109,7 +109,7 @@ async fn add_api_key(service: &TestService, name: &str) -> String {
     let hash: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
     tokworks_shared::db::api_keys::insert_api_key(
         &service.database.pool,
-        Uuid::now_v7(),
+        tokworks_shared::ids::ApiKeyId::new_v7(),
         name,
         &key[..12],
         &hash,

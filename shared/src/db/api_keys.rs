@@ -1,12 +1,13 @@
 //! API keys: stored as a SHA-256 of the key plus a display prefix; the key itself is never stored.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
+
+use crate::ids::ApiKeyId;
 
 /// One row of `api_keys` (no secret in it: only the hash, which is not exposed here either).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiKeyRow {
-    pub api_key_id: Uuid,
+    pub api_key_id: ApiKeyId,
     pub name: String,
     pub key_prefix: String,
     pub is_bootstrap: bool,
@@ -27,7 +28,7 @@ pub struct KeyLimitColumns {
 /// The key that authenticated a request.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuthenticatedKeyRow {
-    pub api_key_id: Uuid,
+    pub api_key_id: ApiKeyId,
     pub name: String,
     #[sqlx(flatten)]
     pub limits: KeyLimitColumns,
@@ -36,7 +37,7 @@ pub struct AuthenticatedKeyRow {
 /// Inserts a new key (already hashed by the caller).
 pub async fn insert_api_key(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
     name: &str,
     key_prefix: &str,
     key_sha256: &[u8],
@@ -61,7 +62,7 @@ pub async fn insert_api_key(
 /// key's row.
 pub async fn upsert_bootstrap_api_key(
     connection: &mut sqlx::PgConnection,
-    new_api_key_id: Uuid,
+    new_api_key_id: ApiKeyId,
     key_prefix: &str,
     key_sha256: &[u8],
 ) -> Result<ApiKeyRow, sqlx::Error> {
@@ -110,7 +111,7 @@ pub async fn list_api_keys(
 /// Returns the row, or `None` when no key has this id.
 pub async fn revoke_api_key(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
 ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
     sqlx::query_as::<_, ApiKeyRow>(
         "update api_keys set revoked_at = coalesce(revoked_at, now())
@@ -127,7 +128,7 @@ pub async fn revoke_api_key(
 /// has this id.
 pub async fn set_api_key_limits(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
     limits: &KeyLimitColumns,
 ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
     sqlx::query_as::<_, ApiKeyRow>(
@@ -149,7 +150,7 @@ pub async fn set_api_key_limits(
 /// counters (index `jobs_unfinished_by_key`). The api reads it at most once per second per key.
 pub async fn count_items_in_flight(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "select coalesce(sum(items_total - items_succeeded - items_failed - items_canceled), 0)::bigint

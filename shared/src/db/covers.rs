@@ -2,7 +2,8 @@
 //! items resolved to that video (the rule of `GET /v1/videos/{id}`).
 
 use sqlx::PgExecutor;
-use uuid::Uuid;
+
+use crate::ids::ApiKeyId;
 
 /// A cover's bytes and the content type it was stored with.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -16,7 +17,7 @@ pub struct CoverRow {
 pub async fn cover_for_key(
     executor: impl PgExecutor<'_>,
     video_id: &str,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
 ) -> Result<Option<CoverRow>, sqlx::Error> {
     sqlx::query_as::<_, CoverRow>(
         "select t.content_type, t.bytes

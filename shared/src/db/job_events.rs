@@ -11,14 +11,17 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
+
+use crate::ids::{ItemId, JobId};
+
+use crate::job_status::ItemStatus;
 
 /// An item that ended (succeeded, failed or canceled), without its result.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EndedItemRow {
-    pub item_id: Uuid,
+    pub item_id: ItemId,
     pub position: i32,
-    pub status: String,
+    pub status: ItemStatus,
     pub error_code: Option<String>,
     pub custom_id: Option<String>,
     pub video_id: Option<String>,
@@ -29,7 +32,7 @@ pub struct EndedItemRow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EndedItemCursor {
     pub finished_at: DateTime<Utc>,
-    pub item_id: Uuid,
+    pub item_id: ItemId,
 }
 
 impl EndedItemRow {
@@ -46,7 +49,7 @@ impl EndedItemRow {
 /// `before`, oldest first, at most `limit` (the caller has checked that the job is the key's).
 pub async fn list_ended_items(
     executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
+    job_id: JobId,
     after: Option<EndedItemCursor>,
     before: DateTime<Utc>,
     limit: i64,

@@ -3,25 +3,28 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use uuid::Uuid;
+
+use crate::ids::{ItemId, JobId};
+
+use crate::job_status::ItemStatus;
 
 /// One item with its result.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct JobItemRow {
-    pub item_id: Uuid,
+    pub item_id: ItemId,
     pub position: i32,
     pub custom_id: Option<String>,
     pub input_url: String,
     pub canonical_url: Option<String>,
     pub video_id: Option<String>,
-    pub status: String,
+    pub status: ItemStatus,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub error_retryable: Option<bool>,
     pub cache_hit: Option<bool>,
     pub attempts: i32,
     /// The first item of the same video in this batch, when this one is its duplicate.
-    pub duplicate_of: Option<Uuid>,
+    pub duplicate_of: Option<ItemId>,
     /// The stored `Video` JSON, for a succeeded item.
     pub result: Option<Value>,
     pub created_at: DateTime<Utc>,
@@ -31,7 +34,7 @@ pub struct JobItemRow {
 /// Filter and keyset cursor of [`list_job_items`].
 #[derive(Debug, Clone, Default)]
 pub struct JobItemListQuery {
-    pub status: Option<String>,
+    pub status: Option<ItemStatus>,
     /// Only items after this position.
     pub after_position: Option<i32>,
     pub limit: i64,
@@ -40,7 +43,7 @@ pub struct JobItemListQuery {
 /// The job's items in position order (the caller has checked that the job is the key's).
 pub async fn list_job_items(
     executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
+    job_id: JobId,
     query: &JobItemListQuery,
 ) -> Result<Vec<JobItemRow>, sqlx::Error> {
     sqlx::query_as::<_, JobItemRow>(
@@ -58,7 +61,7 @@ pub async fn list_job_items(
          limit $4",
     )
     .bind(job_id)
-    .bind(&query.status)
+    .bind(query.status)
     .bind(query.after_position)
     .bind(query.limit)
     .fetch_all(executor)

@@ -3,7 +3,8 @@
 //! `GET /v1/jobs/{id}` is one round trip whatever the job's kind.
 
 use sqlx::types::Json;
-use uuid::Uuid;
+
+use crate::ids::{ApiKeyId, JobId};
 
 use super::feed_walks::JobFeedRow;
 use super::jobs::{JobRow, StageTimingRow, StoredVideoRow, job_row_select};
@@ -31,8 +32,8 @@ pub struct JobViewRow {
 /// The view of job `job_id` if it belongs to `api_key_id` (another key's job is "not found").
 pub async fn find_job_view_for_key(
     executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
-    api_key_id: Uuid,
+    job_id: JobId,
+    api_key_id: ApiKeyId,
 ) -> Result<Option<JobViewRow>, sqlx::Error> {
     sqlx::query_as::<_, JobViewRow>(concat!(
         "select v.*,

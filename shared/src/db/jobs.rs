@@ -6,22 +6,22 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Acquire, PgConnection};
-use uuid::Uuid;
+
+use crate::ids::{ApiKeyId, ItemId, JobId};
 
 use super::JOB_FINISHED_CHANNEL;
-
-/// Statuses a job can still leave (everything else is terminal).
-pub const UNFINISHED_JOB_STATUSES: [&str; 2] = ["queued", "running"];
+use crate::job_options::StoredJobOptions;
+use crate::job_status::{ItemStatus, JobKind, JobStatus};
 
 /// A job to insert, with its items (all `queued`).
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    pub job_id: Uuid,
-    pub api_key_id: Uuid,
-    pub kind: String,
+    pub job_id: JobId,
+    pub api_key_id: ApiKeyId,
+    pub kind: JobKind,
     /// The accepted request body, normalised; compared (as jsonb) on idempotent replays.
     pub request: Value,
-    pub options: Value,
+    pub options: StoredJobOptions,
     pub metadata: Value,
     pub idempotency_key: Option<String>,
     pub items: Vec<NewJobItem>,
@@ -39,13 +39,13 @@ pub struct NewJobWebhook {
 /// One item of a [`NewJob`].
 #[derive(Debug, Clone)]
 pub struct NewJobItem {
-    pub item_id: Uuid,
+    pub item_id: ItemId,
     /// Index of the URL in the submitted list (unique within the job; gaps are URLs rejected at
     /// submit time).
     pub position: i32,
     /// The earlier item of the same job with the same video: this one is never enqueued and
     /// finishes with that item's result (see `item_claims::end_item`).
-    pub duplicate_of: Option<Uuid>,
+    pub duplicate_of: Option<ItemId>,
     pub input_url: String,
     pub canonical_url: Option<String>,
     pub video_id: Option<String>,
@@ -61,7 +61,7 @@ pub enum InsertJobOutcome {
     Created { created_at: DateTime<Utc> },
     /// The key already has a job with this idempotency key; nothing was inserted.
     IdempotencyKeyExists {
-        existing_job_id: Uuid,
+        existing_job_id: JobId,
         same_request: bool,
     },
 }
@@ -123,9 +123,9 @@ pub async fn insert_job_with_items(
     )
     .bind(new_job.job_id)
     .bind(new_job.api_key_id)
-    .bind(&new_job.kind)
+    .bind(new_job.kind)
     .bind(&new_job.request)
-    .bind(&new_job.options)
+    .bind(sqlx::types::Json(&new_job.options))
     .bind(&new_job.metadata)
     .bind(&new_job.idempotency_key)
     .bind(items_total)
@@ -151,7 +151,7 @@ pub async fn insert_job_with_items(
     }
     // The key's earlier job with this idempotency key (`on conflict do nothing` waited for
     // its transaction, so it is committed).
-    let existing: (Uuid, bool) = sqlx::query_as(
+    let existing: (JobId, bool) = sqlx::query_as(
         "select job_id, request = $3 from jobs where api_key_id = $1 and idempotency_key = $2",
     )
     .bind(new_job.api_key_id)
@@ -168,12 +168,14 @@ pub async fn insert_job_with_items(
 /// A job with the fields of its first item (position 0; for `video` jobs, its only item).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct JobRow {
-    pub job_id: Uuid,
-    pub api_key_id: Uuid,
-    pub kind: String,
-    pub status: String,
+    pub job_id: JobId,
+    pub api_key_id: ApiKeyId,
+    pub kind: JobKind,
+    pub status: JobStatus,
     pub request: Value,
-    pub options: Value,
+    /// `jobs.options`, decoded.
+    #[sqlx(json)]
+    pub options: StoredJobOptions,
     pub metadata: Value,
     pub idempotency_key: Option<String>,
     pub items_total: i32,
@@ -185,11 +187,11 @@ pub struct JobRow {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    pub first_item_id: Option<Uuid>,
+    pub first_item_id: Option<ItemId>,
     pub first_item_input_url: Option<String>,
     pub first_item_canonical_url: Option<String>,
     pub first_item_video_id: Option<String>,
-    pub first_item_status: Option<String>,
+    pub first_item_status: Option<ItemStatus>,
     pub first_item_attempts: Option<i32>,
     pub first_item_cache_hit: Option<bool>,
     pub first_item_error_code: Option<String>,
@@ -206,10 +208,10 @@ impl JobRow {
         JobRow {
             job_id: new_job.job_id,
             api_key_id: new_job.api_key_id,
-            kind: new_job.kind.clone(),
-            status: "queued".to_owned(),
+            kind: new_job.kind,
+            status: JobStatus::Queued,
             request: new_job.request.clone(),
-            options: new_job.options.clone(),
+            options: new_job.options,
             metadata: new_job.metadata.clone(),
             idempotency_key: new_job.idempotency_key.clone(),
             items_total: i32::try_from(new_job.items.len()).unwrap_or(i32::MAX),
@@ -225,7 +227,7 @@ impl JobRow {
             first_item_input_url: first_item.map(|item| item.input_url.clone()),
             first_item_canonical_url: first_item.and_then(|item| item.canonical_url.clone()),
             first_item_video_id: first_item.and_then(|item| item.video_id.clone()),
-            first_item_status: first_item.map(|_| "queued".to_owned()),
+            first_item_status: first_item.map(|_| ItemStatus::Queued),
             first_item_attempts: first_item.map(|_| 0),
             first_item_cache_hit: None,
             first_item_error_code: None,
@@ -237,7 +239,7 @@ impl JobRow {
 
     /// Whether the job can still change status.
     pub fn is_finished(&self) -> bool {
-        !UNFINISHED_JOB_STATUSES.contains(&self.status.as_str())
+        self.status.is_finished()
     }
 }
 
@@ -266,8 +268,8 @@ pub(super) use job_row_select;
 /// The job `job_id` if it belongs to `api_key_id` (another key's job is "not found").
 pub async fn find_job_for_key(
     executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
-    api_key_id: Uuid,
+    job_id: JobId,
+    api_key_id: ApiKeyId,
 ) -> Result<Option<JobRow>, sqlx::Error> {
     sqlx::query_as::<_, JobRow>(concat!(
         job_row_select!(),
@@ -282,17 +284,17 @@ pub async fn find_job_for_key(
 /// Filters and keyset cursor of [`list_jobs_for_key`].
 #[derive(Debug, Clone, Default)]
 pub struct JobListQuery {
-    pub status: Option<String>,
-    pub kind: Option<String>,
+    pub status: Option<JobStatus>,
+    pub kind: Option<JobKind>,
     /// Only jobs older than this one (job ids are UUID v7, so id order is creation order).
-    pub before_job_id: Option<Uuid>,
+    pub before_job_id: Option<JobId>,
     pub limit: i64,
 }
 
 /// The key's jobs, newest first.
 pub async fn list_jobs_for_key(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
     query: &JobListQuery,
 ) -> Result<Vec<JobRow>, sqlx::Error> {
     sqlx::query_as::<_, JobRow>(concat!(
@@ -306,8 +308,8 @@ pub async fn list_jobs_for_key(
          limit $5"
     ))
     .bind(api_key_id)
-    .bind(&query.status)
-    .bind(&query.kind)
+    .bind(query.status)
+    .bind(query.kind)
     .bind(query.before_job_id)
     .bind(query.limit)
     .fetch_all(executor)
@@ -317,7 +319,7 @@ pub async fn list_jobs_for_key(
 /// One recorded stage duration of one attempt of one item.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct StageTimingRow {
-    pub item_id: Uuid,
+    pub item_id: ItemId,
     pub attempt: i32,
     pub stage: String,
     pub duration_ms: f64,
@@ -326,7 +328,7 @@ pub struct StageTimingRow {
 /// Every stage timing of the job's items, by item, attempt and recording order.
 pub async fn list_stage_timings_for_job(
     executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<Vec<StageTimingRow>, sqlx::Error> {
     sqlx::query_as::<_, StageTimingRow>(
         "select t.item_id, t.attempt, t.stage, t.duration_ms
@@ -366,7 +368,7 @@ pub async fn find_stored_video(
 pub async fn find_stored_video_for_key(
     executor: impl sqlx::PgExecutor<'_>,
     video_id: &str,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
 ) -> Result<Option<StoredVideoRow>, sqlx::Error> {
     sqlx::query_as::<_, StoredVideoRow>(
         "select v.video_id, v.data, v.source, v.fetched_at, v.updated_at
@@ -397,11 +399,11 @@ pub enum CancelJobOutcome {
 /// job status move in the same transaction, which also sends the job-finished NOTIFY.
 pub async fn cancel_job_for_key(
     connection: &mut PgConnection,
-    job_id: Uuid,
-    api_key_id: Uuid,
+    job_id: JobId,
+    api_key_id: ApiKeyId,
 ) -> Result<CancelJobOutcome, sqlx::Error> {
     let mut transaction = connection.begin().await?;
-    let status: Option<String> =
+    let status: Option<JobStatus> =
         sqlx::query_scalar("select status from jobs where job_id = $1 and api_key_id = $2")
             .bind(job_id)
             .bind(api_key_id)
@@ -410,12 +412,12 @@ pub async fn cancel_job_for_key(
     let Some(status) = status else {
         return Ok(CancelJobOutcome::NotFound);
     };
-    if !UNFINISHED_JOB_STATUSES.contains(&status.as_str()) {
+    if status.is_finished() {
         return Ok(CancelJobOutcome::AlreadyFinished);
     }
     // Items first, then the job (the lock order the worker uses too).
     let items_canceled = cancel_queued_items(&mut transaction, job_id).await?;
-    let moved: Option<Uuid> = sqlx::query_scalar(
+    let moved: Option<JobId> = sqlx::query_scalar(
         "update jobs
          set status = 'canceled', items_canceled = items_canceled + $2, finished_at = now(),
              error_code = 'CANCELED', error_message = 'The job was canceled by the client.'
@@ -452,7 +454,7 @@ pub async fn cancel_job_for_key(
 /// Ends the job's `queued` items as `canceled` (`CANCELED`); returns how many.
 async fn cancel_queued_items(
     connection: &mut PgConnection,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<i32, sqlx::Error> {
     let canceled = sqlx::query(
         "update job_items
@@ -472,7 +474,7 @@ async fn cancel_queued_items(
 /// transaction that moves the job to a terminal status: it is delivered only on commit.
 pub async fn notify_job_finished(
     executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("select pg_notify($1, $2)")
         .bind(JOB_FINISHED_CHANNEL)

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
+use crate::ids::JobId;
 use sqlx::{Acquire, PgConnection};
-use uuid::Uuid;
 
 /// The key of the session-level advisory lock held by the worker running a retention round
 /// (`pg_try_advisory_lock`): "tokret" in ASCII.
@@ -57,7 +57,7 @@ pub async fn expire_jobs_batch(
     let mut transaction = connection.begin().await?;
     // Jobs in finishing order until about `item_limit` items: a job is taken when the items of
     // the jobs before it are fewer than the limit (so the first one always is).
-    let job_ids: Vec<Uuid> = sqlx::query_scalar(
+    let job_ids: Vec<JobId> = sqlx::query_scalar(
         "select job_id from (
              select j.job_id, j.items_total,
                     sum(j.items_total) over (order by j.finished_at, j.job_id) as running_total

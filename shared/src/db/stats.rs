@@ -1,22 +1,38 @@
 //! Aggregates behind `GET /v1/stats` (per key, except live workers), the service-wide ones
 //! behind the compatibility `GET /stats` and `GET /health`, and the readiness ping.
 
-use uuid::Uuid;
+use crate::ids::ApiKeyId;
 
-/// A status (or error code) and how many rows have it.
+use crate::job_status::{ItemStatus, JobStatus};
+
+/// An error code and how many rows have it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CountRow {
     pub name: String,
     pub count: i64,
 }
 
+/// A job status and how many jobs have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct JobStatusCountRow {
+    pub status: JobStatus,
+    pub count: i64,
+}
+
+/// An item status and how many items have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct ItemStatusCountRow {
+    pub status: ItemStatus,
+    pub count: i64,
+}
+
 /// The key's jobs by status.
 pub async fn count_jobs_by_status(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
-) -> Result<Vec<CountRow>, sqlx::Error> {
-    sqlx::query_as::<_, CountRow>(
-        "select status as name, count(*) as count from jobs where api_key_id = $1
+    api_key_id: ApiKeyId,
+) -> Result<Vec<JobStatusCountRow>, sqlx::Error> {
+    sqlx::query_as::<_, JobStatusCountRow>(
+        "select status, count(*) as count from jobs where api_key_id = $1
          group by status order by status",
     )
     .bind(api_key_id)
@@ -27,10 +43,10 @@ pub async fn count_jobs_by_status(
 /// The key's items by status.
 pub async fn count_items_by_status(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
-) -> Result<Vec<CountRow>, sqlx::Error> {
-    sqlx::query_as::<_, CountRow>(
-        "select i.status as name, count(*) as count
+    api_key_id: ApiKeyId,
+) -> Result<Vec<ItemStatusCountRow>, sqlx::Error> {
+    sqlx::query_as::<_, ItemStatusCountRow>(
+        "select i.status, count(*) as count
          from job_items i join jobs j on j.job_id = i.job_id
          where j.api_key_id = $1
          group by i.status order by i.status",
@@ -43,7 +59,7 @@ pub async fn count_items_by_status(
 /// The key's items with an error, by error code (most frequent first).
 pub async fn count_item_errors_by_code(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
 ) -> Result<Vec<CountRow>, sqlx::Error> {
     sqlx::query_as::<_, CountRow>(
         "select i.error_code as name, count(*) as count
@@ -68,7 +84,7 @@ pub struct StagePercentilesRow {
 /// p50 and p95 (continuous) of every stage's duration over the key's items.
 pub async fn stage_timing_percentiles(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
 ) -> Result<Vec<StagePercentilesRow>, sqlx::Error> {
     sqlx::query_as::<_, StagePercentilesRow>(
         "select t.stage, count(*) as samples,
@@ -95,7 +111,7 @@ pub struct CacheCountsRow {
 /// Cache hits and misses among the key's succeeded items.
 pub async fn count_cache_hits(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
 ) -> Result<CacheCountsRow, sqlx::Error> {
     sqlx::query_as::<_, CacheCountsRow>(
         "select count(*) filter (where i.cache_hit) as hits,
@@ -111,9 +127,9 @@ pub async fn count_cache_hits(
 /// Items of every key by status (a service-wide figure, for the compatibility `/stats`).
 pub async fn count_all_items_by_status(
     executor: impl sqlx::PgExecutor<'_>,
-) -> Result<Vec<CountRow>, sqlx::Error> {
-    sqlx::query_as::<_, CountRow>(
-        "select status as name, count(*) as count from job_items group by status order by status",
+) -> Result<Vec<ItemStatusCountRow>, sqlx::Error> {
+    sqlx::query_as::<_, ItemStatusCountRow>(
+        "select status, count(*) as count from job_items group by status order by status",
     )
     .fetch_all(executor)
     .await

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
-use uuid::Uuid;
+
+use crate::ids::{ClaimId, ItemId};
 
 /// One cached, validated analysis.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -98,8 +99,8 @@ pub struct ItemAnalysisOutcome {
 /// share its result; a canceled duplicate keeps none), inside the transaction that ends the item.
 pub async fn record_item_analysis(
     connection: &mut PgConnection,
-    item_id: Uuid,
-    claim_id: Uuid,
+    item_id: ItemId,
+    claim_id: ClaimId,
     outcome: &ItemAnalysisOutcome,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -128,7 +129,7 @@ pub async fn record_item_analysis(
 /// An item's analysis outcome joined with its cached analysis, for the api's views.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct ItemAnalysisRow {
-    pub item_id: Uuid,
+    pub item_id: ItemId,
     pub status: String,
     pub language: Option<String>,
     pub model: Option<String>,
@@ -146,7 +147,7 @@ pub struct ItemAnalysisRow {
 /// The analysis outcomes of `item_ids` (items without one are absent).
 pub async fn item_analyses(
     executor: impl PgExecutor<'_>,
-    item_ids: &[Uuid],
+    item_ids: &[ItemId],
 ) -> Result<Vec<ItemAnalysisRow>, sqlx::Error> {
     sqlx::query_as(
         "select i.item_id, i.analysis_status as status, i.analysis_language as language,

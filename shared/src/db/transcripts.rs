@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
-use uuid::Uuid;
 
 use crate::db::nul_free::{json_without_nul, text_without_nul};
+use crate::ids::{ClaimId, ItemId};
 
 /// One stored transcript.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -119,8 +119,8 @@ pub async fn upsert_transcript(
 /// the transaction that ends the item: a lost claim rolls it back with the rest.
 pub async fn record_item_transcript(
     connection: &mut PgConnection,
-    item_id: Uuid,
-    claim_id: Uuid,
+    item_id: ItemId,
+    claim_id: ClaimId,
     transcript: &ItemTranscript,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -148,7 +148,7 @@ pub async fn record_item_transcript(
 /// stage recorded and, when it succeeded, the stored track.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct ItemTranscriptRow {
-    pub item_id: Uuid,
+    pub item_id: ItemId,
     /// `options.transcript` of the item's job.
     pub requested: bool,
     /// `options.language` of the item's job (`en` when absent).
@@ -166,7 +166,7 @@ pub struct ItemTranscriptRow {
 /// The transcripts of the given items (one row per existing item).
 pub async fn list_item_transcripts(
     executor: impl PgExecutor<'_>,
-    item_ids: &[Uuid],
+    item_ids: &[ItemId],
 ) -> Result<Vec<ItemTranscriptRow>, sqlx::Error> {
     sqlx::query_as(
         "select i.item_id,

@@ -8,7 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
+
+use crate::ids::{ApiKeyId, ClaimId, DeliveryId, ItemId, JobId};
 
 mod deliveries;
 
@@ -30,7 +31,7 @@ pub fn new_webhook_id() -> String {
 /// The signing secret(s) of one API key.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct WebhookSecretRow {
-    pub api_key_id: Uuid,
+    pub api_key_id: ApiKeyId,
     pub secret: String,
     pub previous_secret: Option<String>,
     pub previous_valid_until: Option<DateTime<Utc>>,
@@ -61,7 +62,7 @@ impl WebhookSecretRow {
 /// The second statement takes a new snapshot and sees the winner's secret.
 pub async fn ensure_webhook_secret<'a>(
     connection: impl sqlx::Acquire<'a, Database = sqlx::Postgres>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
 ) -> Result<WebhookSecretRow, sqlx::Error> {
     let mut connection = connection.acquire().await?;
     let inserted = sqlx::query_as::<_, WebhookSecretRow>(
@@ -88,7 +89,7 @@ pub async fn ensure_webhook_secret<'a>(
 /// Replaces the key's secret with a new one; the old one keeps signing for `grace`.
 pub async fn rotate_webhook_secret(
     executor: impl sqlx::PgExecutor<'_>,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
     grace: Duration,
 ) -> Result<WebhookSecretRow, sqlx::Error> {
     sqlx::query_as::<_, WebhookSecretRow>(
@@ -113,9 +114,9 @@ pub async fn rotate_webhook_secret(
 /// by a 410; sends the wake-up NOTIFY when a row was written. Returns how many rows (0 or 1).
 pub async fn enqueue_job_event(
     connection: &mut PgConnection,
-    job_id: Uuid,
+    job_id: JobId,
     event_type: &str,
-    item_id: Option<Uuid>,
+    item_id: Option<ItemId>,
 ) -> Result<u64, sqlx::Error> {
     let inserted = sqlx::query(
         r#"
@@ -175,7 +176,7 @@ pub async fn enqueue_job_event(
     .bind(job_id)
     .bind(event_type)
     .bind(item_id)
-    .bind(Uuid::now_v7())
+    .bind(DeliveryId::new_v7())
     .bind(new_webhook_id())
     .execute(&mut *connection)
     .await?
@@ -190,9 +191,9 @@ pub async fn enqueue_job_event(
 /// `jobs.last_progress_event_at`, moved in the same transaction).
 pub async fn enqueue_progress_event(
     connection: &mut PgConnection,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<u64, sqlx::Error> {
-    let due: Option<Uuid> = sqlx::query_scalar(
+    let due: Option<JobId> = sqlx::query_scalar(
         "update jobs set last_progress_event_at = now()
          where job_id = $1 and webhook_url is not null and webhook_disabled_at is null
            and 'job.progress' = any(webhook_events)
@@ -223,16 +224,16 @@ pub(super) async fn notify_webhook_ready(
 /// A delivery this worker now holds (fencing token `claim_id`, under a lease).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ClaimedDelivery {
-    pub delivery_id: Uuid,
+    pub delivery_id: DeliveryId,
     pub webhook_id: String,
-    pub job_id: Uuid,
-    pub api_key_id: Uuid,
+    pub job_id: JobId,
+    pub api_key_id: ApiKeyId,
     pub event_type: String,
     pub url: String,
     pub payload: Value,
     /// This claim's attempt number (1 for the first).
     pub attempt: i32,
-    pub claim_id: Uuid,
+    pub claim_id: ClaimId,
 }
 
 /// `last_error` of a delivery ended by [`claim_due_deliveries`] after too many claims.
@@ -360,7 +361,7 @@ pub async fn end_delivery_attempt(
     let excerpt = record.response_excerpt.as_deref().map(text_without_nul);
     let error = record.error.as_deref().map(text_without_nul);
     let mut transaction = pool.begin().await?;
-    let moved: Option<Uuid> = sqlx::query_scalar(
+    let moved: Option<DeliveryId> = sqlx::query_scalar(
         "update webhook_deliveries
          set status = $3, last_status_code = $4, last_error = $5,
              next_attempt_at = case when $3 = 'pending'

@@ -1,5 +1,7 @@
 //! The webhook event catalogue (Standard Webhooks `type` values) a job can subscribe to.
 
+use crate::job_status::JobStatus;
+
 /// Every event type a job's webhook can subscribe to.
 pub const ALL_EVENT_TYPES: [&str; 6] = [
     "job.completed",
@@ -22,12 +24,12 @@ pub fn is_known_event_type(event_type: &str) -> bool {
 }
 
 /// The terminal event of a job that ended with `status` (`job.completed` covers `partial`).
-pub fn terminal_event_type(status: &str) -> Option<&'static str> {
+pub fn terminal_event_type(status: JobStatus) -> Option<&'static str> {
     match status {
-        "succeeded" | "partial" => Some("job.completed"),
-        "failed" => Some("job.failed"),
-        "canceled" => Some("job.canceled"),
-        _ => None,
+        JobStatus::Succeeded | JobStatus::Partial => Some("job.completed"),
+        JobStatus::Failed => Some("job.failed"),
+        JobStatus::Canceled => Some("job.canceled"),
+        JobStatus::Queued | JobStatus::Running | JobStatus::Expired => None,
     }
 }
 
@@ -43,7 +45,10 @@ mod tests {
                 .all(|name| is_known_event_type(name))
         );
         assert!(!is_known_event_type("job.created"));
-        assert_eq!(terminal_event_type("partial"), Some("job.completed"));
-        assert_eq!(terminal_event_type("running"), None);
+        assert_eq!(
+            terminal_event_type(JobStatus::Partial),
+            Some("job.completed")
+        );
+        assert_eq!(terminal_event_type(JobStatus::Running), None);
     }
 }

@@ -23,12 +23,13 @@ use tokio::time::Instant;
 use tokworks_shared::db::thumbnail_analyses::{self, ItemAnalysisOutcome, NewAnalysis};
 use tokworks_shared::db::videos;
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::job_options::{Language, StoredJobOptions};
 
 use crate::extractor::ThumbnailBytes;
 use analysis_run::{ImageInput, RetryPolicy, run_analysis};
 use coalescing::AnalysisLocks;
 use concurrency_limit::ConcurrencyLimit;
-use prompts::{AnalysisLanguage, PromptSet};
+use prompts::PromptSet;
 use vision_client::{VisionClient, VisionSettings, image_media_type};
 
 /// What the analyzer is built from (the worker's OPENAI_*, VISION_* and PROMPTS_DIR settings).
@@ -121,15 +122,8 @@ impl ThumbnailAnalyzer {
     }
 
     /// The language of the analysis the job asked for, or `None` when it asked for none.
-    pub fn requested_language(job_options: &serde_json::Value) -> Option<AnalysisLanguage> {
-        if job_options.get("analyze_thumbnail") != Some(&serde_json::Value::Bool(true)) {
-            return None;
-        }
-        let code = job_options
-            .get("language")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("en");
-        Some(AnalysisLanguage::from_code(code).unwrap_or(AnalysisLanguage::En))
+    pub fn requested_language(job_options: &StoredJobOptions) -> Option<Language> {
+        job_options.analysis_language()
     }
 
     /// Analyses the cover of `video_id` in `language`: the freshly extracted bytes when given,
@@ -139,13 +133,13 @@ impl ThumbnailAnalyzer {
         pool: &PgPool,
         video_id: &str,
         fresh_thumbnail: Option<&ThumbnailBytes>,
-        language: AnalysisLanguage,
+        language: Language,
     ) -> ItemAnalysisOutcome {
         let template = self.prompts.template(language);
         let mut outcome = ItemAnalysisOutcome {
             status: "failed",
             cache_key: None,
-            language: language.code().to_owned(),
+            language: language.as_str().to_owned(),
             model: Some(self.model.clone()),
             prompt_version: Some(template.prompt_version.clone()),
             cached: false,
@@ -180,7 +174,7 @@ impl ThumbnailAnalyzer {
         pool: &PgPool,
         video_id: &str,
         fresh_thumbnail: Option<&ThumbnailBytes>,
-        language: AnalysisLanguage,
+        language: Language,
     ) -> Result<(Vec<u8>, bool), Failure> {
         let fail = |message: String| Failure { message };
         let (content_type, bytes) = match fresh_thumbnail {
@@ -212,7 +206,7 @@ impl ThumbnailAnalyzer {
         let image_sha256 = Sha256::digest(&bytes).to_vec();
         let cache_key = cache_key(
             &image_sha256,
-            language.code(),
+            language.as_str(),
             vision.model(),
             &template.prompt_version,
         );
@@ -276,7 +270,7 @@ impl ThumbnailAnalyzer {
         pool: &PgPool,
         vision: &VisionClient,
         cache_key: &[u8],
-        language: AnalysisLanguage,
+        language: Language,
         image: ImageInput<'_>,
         policy: &RetryPolicy,
     ) -> Result<bool, Failure> {
@@ -294,7 +288,7 @@ impl ThumbnailAnalyzer {
             &NewAnalysis {
                 cache_key,
                 image_sha256: &image_sha256,
-                language: language.code(),
+                language: language.as_str(),
                 model: vision.model(),
                 prompt_version: &template.prompt_version,
                 analysis: &success.analysis,
@@ -319,7 +313,7 @@ pub async fn analyze_item_thumbnail(
     pool: &PgPool,
     video_id: &str,
     fresh_thumbnail: Option<&ThumbnailBytes>,
-    language: AnalysisLanguage,
+    language: Language,
 ) -> ItemAnalysisOutcome {
     match analyzer {
         Some(analyzer) => {
@@ -330,7 +324,7 @@ pub async fn analyze_item_thumbnail(
         None => ItemAnalysisOutcome {
             status: "failed",
             cache_key: None,
-            language: language.code().to_owned(),
+            language: language.as_str().to_owned(),
             model: None,
             prompt_version: None,
             cached: false,
@@ -366,22 +360,26 @@ mod tests {
 
     #[test]
     fn the_requested_language_defaults_to_english_and_needs_the_flag() {
-        assert_eq!(ThumbnailAnalyzer::requested_language(&json!({})), None);
+        let options = |value| serde_json::from_value::<StoredJobOptions>(value).unwrap();
         assert_eq!(
-            ThumbnailAnalyzer::requested_language(
-                &json!({"analyze_thumbnail": false, "language": "id"})
-            ),
+            ThumbnailAnalyzer::requested_language(&options(json!({}))),
             None
         );
         assert_eq!(
-            ThumbnailAnalyzer::requested_language(&json!({"analyze_thumbnail": true})),
-            Some(AnalysisLanguage::En)
+            ThumbnailAnalyzer::requested_language(&options(
+                json!({"analyze_thumbnail": false, "language": "id"})
+            )),
+            None
         );
         assert_eq!(
-            ThumbnailAnalyzer::requested_language(
-                &json!({"analyze_thumbnail": true, "language": "id"})
-            ),
-            Some(AnalysisLanguage::Id)
+            ThumbnailAnalyzer::requested_language(&options(json!({"analyze_thumbnail": true}))),
+            Some(Language::En)
+        );
+        assert_eq!(
+            ThumbnailAnalyzer::requested_language(&options(
+                json!({"analyze_thumbnail": true, "language": "id"})
+            )),
+            Some(Language::Id)
         );
     }
 

@@ -9,34 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-/// The languages an analysis can be asked in (`options.language`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AnalysisLanguage {
-    En,
-    Id,
-}
-
-impl AnalysisLanguage {
-    pub const ALL: [AnalysisLanguage; 2] = [AnalysisLanguage::En, AnalysisLanguage::Id];
-
-    /// The ISO 639-1 code (the template's file name and `language`).
-    pub fn code(self) -> &'static str {
-        match self {
-            AnalysisLanguage::En => "en",
-            AnalysisLanguage::Id => "id",
-        }
-    }
-
-    /// `en` or `id`; anything else is `None`.
-    pub fn from_code(code: &str) -> Option<AnalysisLanguage> {
-        match code {
-            "en" => Some(AnalysisLanguage::En),
-            "id" => Some(AnalysisLanguage::Id),
-            _ => None,
-        }
-    }
-}
+use tokworks_shared::job_options::Language;
 
 /// Number of fields of an analysis.
 pub const FIELD_COUNT: usize = 25;
@@ -116,7 +89,7 @@ pub(super) struct FieldFile {
 /// One loaded, checked and rendered template.
 #[derive(Debug, Clone)]
 pub struct PromptTemplate {
-    pub language: AnalysisLanguage,
+    pub language: Language,
     /// The system message.
     pub system_text: String,
     /// The text part of the user message.
@@ -141,10 +114,10 @@ pub struct PromptSet {
 
 impl PromptSet {
     /// The template of `language`.
-    pub fn template(&self, language: AnalysisLanguage) -> &PromptTemplate {
+    pub fn template(&self, language: Language) -> &PromptTemplate {
         match language {
-            AnalysisLanguage::En => &self.english,
-            AnalysisLanguage::Id => &self.indonesian,
+            Language::En => &self.english,
+            Language::Id => &self.indonesian,
         }
     }
 }
@@ -178,20 +151,8 @@ pub fn load_prompt_set(prompts_dir: &Path) -> Result<PromptSet, PromptError> {
     if let Some(object) = request_schema.as_object_mut() {
         object.remove("$schema");
     }
-    let english = load_template(
-        &folder,
-        AnalysisLanguage::En,
-        &schema,
-        &required,
-        &schema_bytes,
-    )?;
-    let indonesian = load_template(
-        &folder,
-        AnalysisLanguage::Id,
-        &schema,
-        &required,
-        &schema_bytes,
-    )?;
+    let english = load_template(&folder, Language::En, &schema, &required, &schema_bytes)?;
+    let indonesian = load_template(&folder, Language::Id, &schema, &required, &schema_bytes)?;
     for (name, english_values) in &english.enum_values {
         let indonesian_count = indonesian.enum_values.get(name).map_or(0, Vec::len);
         if indonesian_count != english_values.len() {
@@ -247,12 +208,12 @@ fn schema_field_names(schema: &Value) -> Result<Vec<String>, String> {
 
 fn load_template(
     folder: &Path,
-    language: AnalysisLanguage,
+    language: Language,
     schema: &Value,
     required: &[String],
     schema_bytes: &[u8],
 ) -> Result<PromptTemplate, PromptError> {
-    let path = folder.join(format!("{}.yaml", language.code()));
+    let path = folder.join(format!("{}.yaml", language.as_str()));
     let bytes = read(&path)?;
     let file: TemplateFile =
         yaml_serde::from_slice(&bytes).map_err(|source| PromptError::Yaml {
@@ -462,13 +423,5 @@ mod tests {
             assert!(error.contains(expected), "{file}: {error}");
             std::fs::remove_dir_all(root).unwrap();
         }
-    }
-
-    #[test]
-    fn languages_round_trip_through_their_codes() {
-        for language in AnalysisLanguage::ALL {
-            assert_eq!(AnalysisLanguage::from_code(language.code()), Some(language));
-        }
-        assert_eq!(AnalysisLanguage::from_code("fr"), None);
     }
 }

@@ -4,22 +4,24 @@
 
 use serde_json::Value;
 
-use super::prompts::{AnalysisLanguage, FIELD_COUNT, FieldFile, FieldType, TemplateFile};
+use tokworks_shared::job_options::Language;
+
+use super::prompts::{FIELD_COUNT, FieldFile, FieldType, TemplateFile};
 
 /// The three sections, in order.
 const SECTION_KEYS: [&str; 3] = ["basic", "composition_production", "content_audience"];
 
 pub(super) fn check_template(
     file: &TemplateFile,
-    language: AnalysisLanguage,
+    language: Language,
     schema: &Value,
     required: &[String],
 ) -> Result<(), String> {
-    if file.language.trim() != language.code() {
+    if file.language.trim() != language.as_str() {
         return Err(format!(
             "language is {:?} but the file is {}.yaml",
             file.language,
-            language.code()
+            language.as_str()
         ));
     }
     for (key, text) in [

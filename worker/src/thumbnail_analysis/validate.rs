@@ -86,7 +86,7 @@ pub fn validate_analysis(
             return Err(InvalidAnswer::WrongLanguage {
                 field: field.clone(),
                 value: value.map_or_else(|| "null".to_owned(), |text| format!("{text:?}")),
-                language: template.language.code(),
+                language: template.language.as_str(),
             });
         }
     }

@@ -9,41 +9,35 @@ pub mod webvtt;
 
 use serde_json::Value;
 use std::time::Duration;
+use tokworks_shared::ids::{ClaimId, ItemId};
 
 use sqlx::PgConnection;
 use tokworks_shared::db::transcripts::{self as transcript_db, ItemTranscript, NewTranscript};
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::job_options::{Language, StoredJobOptions};
 use tokworks_shared::video::{Subtitle, SubtitleSource};
-use uuid::Uuid;
 
 use crate::context::JobContext;
 
 pub use fetch::{SubtitleFetchError, SubtitleFetcher};
-pub use track_choice::{TrackChoice, TranscriptLanguage, available_languages, choose_track};
+pub use track_choice::{TrackChoice, available_languages, choose_track};
 pub use webvtt::{Cue, ParsedWebVtt, WebVttError, parse_webvtt};
 
 /// A transcript asked for by the job's options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TranscriptRequest {
-    pub language: TranscriptLanguage,
+    pub language: Language,
     /// `options.refresh`: download the track again instead of using the stored transcript.
     pub refresh: bool,
 }
 
 impl TranscriptRequest {
-    /// The request in a job's `options`, or `None` when `transcript` is not `true`. The api
-    /// accepts only `en` and `id`; a missing language means `en` (its default).
-    pub fn from_job_options(options: &Value) -> Option<TranscriptRequest> {
-        if options.get("transcript").and_then(Value::as_bool) != Some(true) {
-            return None;
-        }
-        let language = options
-            .get("language")
-            .and_then(Value::as_str)
-            .and_then(TranscriptLanguage::from_option)
-            .unwrap_or(TranscriptLanguage::En);
-        let refresh = options.get("refresh").and_then(Value::as_bool) == Some(true);
-        Some(TranscriptRequest { language, refresh })
+    /// The request in a job's `options`, or `None` when `transcript` is not `true`.
+    pub fn from_job_options(options: &StoredJobOptions) -> Option<TranscriptRequest> {
+        Some(TranscriptRequest {
+            language: options.transcript_language()?,
+            refresh: options.refresh,
+        })
     }
 }
 
@@ -186,8 +180,8 @@ pub fn source_name(source: SubtitleSource) -> &'static str {
 /// cache, and the item's transcript columns (and those of its duplicates).
 pub async fn store_transcript(
     connection: &mut PgConnection,
-    item_id: Uuid,
-    claim_id: Uuid,
+    item_id: ItemId,
+    claim_id: ClaimId,
     video_id: &str,
     stage: &TranscriptStage,
 ) -> Result<(), StoreTranscriptError> {
@@ -266,22 +260,32 @@ mod tests {
 
     #[test]
     fn the_request_follows_the_job_options() {
-        assert_eq!(TranscriptRequest::from_job_options(&json!({})), None);
+        let options = |value| serde_json::from_value::<StoredJobOptions>(value).unwrap();
         assert_eq!(
-            TranscriptRequest::from_job_options(&json!({"transcript": false, "language": "id"})),
+            TranscriptRequest::from_job_options(&options(json!({}))),
             None
         );
         assert_eq!(
-            TranscriptRequest::from_job_options(&json!({"transcript": true, "language": "id"})),
+            TranscriptRequest::from_job_options(&options(
+                json!({"transcript": false, "language": "id"})
+            )),
+            None
+        );
+        assert_eq!(
+            TranscriptRequest::from_job_options(&options(
+                json!({"transcript": true, "language": "id"})
+            )),
             Some(TranscriptRequest {
-                language: TranscriptLanguage::Id,
+                language: Language::Id,
                 refresh: false
             })
         );
         assert_eq!(
-            TranscriptRequest::from_job_options(&json!({"transcript": true, "refresh": true})),
+            TranscriptRequest::from_job_options(&options(
+                json!({"transcript": true, "refresh": true})
+            )),
             Some(TranscriptRequest {
-                language: TranscriptLanguage::En,
+                language: Language::En,
                 refresh: true
             })
         );

@@ -5,52 +5,27 @@
 
 use std::cmp::Reverse;
 
+use tokworks_shared::job_options::Language;
 use tokworks_shared::video::{Subtitle, SubtitleSource};
 
-/// A language a transcript can be asked for (`options.language`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TranscriptLanguage {
-    En,
-    Id,
+/// TikTok's three-letter prefix of the language's track labels and the preferred label.
+fn track_labels(language: Language) -> (&'static str, &'static str) {
+    match language {
+        Language::En => ("eng", "eng-US"),
+        Language::Id => ("ind", "ind-ID"),
+    }
 }
 
-impl TranscriptLanguage {
-    /// `en` or `id`; anything else is not a transcript language.
-    pub fn from_option(value: &str) -> Option<TranscriptLanguage> {
-        match value {
-            "en" => Some(TranscriptLanguage::En),
-            "id" => Some(TranscriptLanguage::Id),
-            _ => None,
-        }
-    }
-
-    /// `en` or `id`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TranscriptLanguage::En => "en",
-            TranscriptLanguage::Id => "id",
-        }
-    }
-
-    /// TikTok's three-letter prefix of the language's track labels and the preferred label.
-    fn labels(self) -> (&'static str, &'static str) {
-        match self {
-            TranscriptLanguage::En => ("eng", "eng-US"),
-            TranscriptLanguage::Id => ("ind", "ind-ID"),
-        }
-    }
-
-    /// Whether `track` is in this language.
-    pub fn matches(self, track: &Subtitle) -> bool {
-        let (prefix, _) = self.labels();
-        let name = track.language_code_name.to_ascii_lowercase();
-        let by_name = name == prefix || name.starts_with(&format!("{prefix}-"));
-        let by_code = track
-            .language_code
-            .as_deref()
-            .is_some_and(|code| code.eq_ignore_ascii_case(self.as_str()));
-        by_name || by_code
-    }
+/// Whether `track` is in `language`.
+fn is_in_language(track: &Subtitle, language: Language) -> bool {
+    let (prefix, _) = track_labels(language);
+    let name = track.language_code_name.to_ascii_lowercase();
+    let by_name = name == prefix || name.starts_with(&format!("{prefix}-"));
+    let by_code = track
+        .language_code
+        .as_deref()
+        .is_some_and(|code| code.eq_ignore_ascii_case(language.as_str()));
+    by_name || by_code
 }
 
 /// The answer of [`choose_track`].
@@ -63,11 +38,11 @@ pub enum TrackChoice<'a> {
 
 /// Picks the best track in `language`; deterministic for a given list (ties fall back to the
 /// label, then the URL).
-pub fn choose_track(tracks: &[Subtitle], language: TranscriptLanguage) -> TrackChoice<'_> {
-    let (_, preferred_label) = language.labels();
+pub fn choose_track(tracks: &[Subtitle], language: Language) -> TrackChoice<'_> {
+    let (_, preferred_label) = track_labels(language);
     tracks
         .iter()
-        .filter(|track| language.matches(track))
+        .filter(|track| is_in_language(track, language))
         .min_by_key(|track| {
             (
                 source_rank(track.source),
@@ -121,11 +96,11 @@ mod tests {
             track("eng-US", Some("en"), SubtitleSource::Mt, "u2"),
         ];
         assert_eq!(
-            choose_track(&tracks, TranscriptLanguage::En),
+            choose_track(&tracks, Language::En),
             TrackChoice::Chosen(&tracks[1])
         );
         assert_eq!(
-            choose_track(&tracks, TranscriptLanguage::Id),
+            choose_track(&tracks, Language::Id),
             TrackChoice::Chosen(&tracks[0])
         );
     }
@@ -138,7 +113,7 @@ mod tests {
             track("eng-US", None, SubtitleSource::Asr, "asr-us"),
             track("eng-AU", None, SubtitleSource::Creator, "creator"),
         ];
-        let pick = |tracks: &[Subtitle]| match choose_track(tracks, TranscriptLanguage::En) {
+        let pick = |tracks: &[Subtitle]| match choose_track(tracks, Language::En) {
             TrackChoice::Chosen(track) => track.url.clone(),
             TrackChoice::Unavailable => String::new(),
         };
@@ -161,17 +136,14 @@ mod tests {
             track("engx-US", None, SubtitleSource::Asr, "not-english"),
         ];
         assert_eq!(
-            choose_track(&tracks, TranscriptLanguage::En),
+            choose_track(&tracks, Language::En),
             TrackChoice::Unavailable
         );
-        assert_eq!(
-            choose_track(&[], TranscriptLanguage::Id),
-            TrackChoice::Unavailable
-        );
+        assert_eq!(choose_track(&[], Language::Id), TrackChoice::Unavailable);
         assert_eq!(available_languages(&tracks), ["engx-US", "spa-ES"]);
         let by_code = [track("xx", Some("en"), SubtitleSource::Asr, "code")];
         assert_eq!(
-            choose_track(&by_code, TranscriptLanguage::En),
+            choose_track(&by_code, Language::En),
             TrackChoice::Chosen(&by_code[0])
         );
     }

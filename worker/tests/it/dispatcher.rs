@@ -2,13 +2,13 @@
 //! the backlog in Postgres; one active dispatcher at a time; lost tasks pushed again.
 
 use std::time::Duration;
+use tokworks_shared::ids::JobId;
 
 use serde_json::json;
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::dispatch;
 use tokworks_worker::dispatcher::{DispatchSettings, Dispatcher};
 use tokworks_worker::reconciler::reconcile_once;
-use uuid::Uuid;
 
 use crate::support::{insert_job, item_row, unique_queue};
 
@@ -18,7 +18,7 @@ fn urls(prefix: u64, count: u64) -> Vec<String> {
         .collect()
 }
 
-async fn job_of(pool: &PgPool, prefix: u64, count: u64) -> Uuid {
+async fn job_of(pool: &PgPool, prefix: u64, count: u64) -> JobId {
     let urls = urls(prefix, count);
     let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
     insert_job(pool, &refs, 3, json!({})).await.0
@@ -35,7 +35,7 @@ async fn the_window_is_filled_round_robin_across_keys(pool: PgPool) {
 
     let round = dispatcher.dispatch_once().await.unwrap();
 
-    let jobs: Vec<Uuid> = round.dispatched.iter().map(|item| item.job_id).collect();
+    let jobs: Vec<JobId> = round.dispatched.iter().map(|item| item.job_id).collect();
     assert_eq!(jobs, [a, b, c, a, b, a], "one item per key per turn");
     assert_eq!(queue.depth().await.unwrap().pending, 6);
     for item in &round.dispatched {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tokworks_shared::ids::ItemId;
 
 use serde_json::json;
 use sqlx::PgPool;
@@ -385,7 +386,7 @@ async fn a_video_longer_than_the_limit_fails_with_video_too_long(pool: PgPool) {
 
 /// Claims the item as `dead_workers` in turn, each dying holding it (its lease moved into the
 /// past, as if the worker had been killed): each claim takes the previous one over.
-async fn die_holding(pool: &PgPool, item_id: uuid::Uuid, dead_workers: &[&str]) {
+async fn die_holding(pool: &PgPool, item_id: ItemId, dead_workers: &[&str]) {
     for dead_worker in dead_workers {
         item_claims::claim_item(pool, item_id, dead_worker, Duration::from_secs(60))
             .await
@@ -496,7 +497,7 @@ async fn only_the_claims_a_process_works_on_get_their_leases_renewed(pool: PgPoo
         .unwrap();
 
     assert_eq!(renewed, 1);
-    let expired: Vec<uuid::Uuid> = sqlx::query_scalar(
+    let expired: Vec<ItemId> = sqlx::query_scalar(
         "select item_id from job_items where lease_expires_at < now() order by item_id",
     )
     .fetch_all(&pool)

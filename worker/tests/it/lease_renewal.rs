@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tokworks_shared::ids::ItemId;
 
 use serde_json::json;
 use sqlx::PgPool;
@@ -19,7 +20,7 @@ use tokworks_worker::context::WorkerIdentity;
 
 use crate::support::{insert_job, unique_queue};
 
-async fn lease_seconds_left(pool: &PgPool, item_id: uuid::Uuid) -> f64 {
+async fn lease_seconds_left(pool: &PgPool, item_id: ItemId) -> f64 {
     sqlx::query_scalar(
         "select extract(epoch from lease_expires_at - now())::float8 from job_items
          where item_id = $1",

@@ -1,16 +1,16 @@
 //! `ExtractQueue` against the shared Redis (a namespace per test).
 
 use std::time::Duration;
+use tokworks_shared::ids::{ItemId, JobId};
 
 use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::QueueDepth;
-use uuid::Uuid;
 
 use crate::support::unique_queue;
 
 fn tasks(count: usize) -> Vec<ExtractItemTask> {
     (0..count)
-        .map(|_| ExtractItemTask::new(Uuid::now_v7(), Uuid::now_v7()))
+        .map(|_| ExtractItemTask::new(JobId::new_v7(), ItemId::new_v7()))
         .collect()
 }
 

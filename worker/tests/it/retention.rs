@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tokworks_shared::ids::{ApiKeyId, DeliveryId, ItemId, JobId, WalkId};
 
 use sqlx::{Connection, PgConnection, PgPool};
 use tokworks_shared::db::retention as retention_db;
@@ -33,14 +34,14 @@ async fn round(runner: &Retention) -> tokworks_worker::retention::RetentionRepor
     }
 }
 
-async fn api_key(pool: &PgPool) -> Uuid {
-    let api_key_id = Uuid::now_v7();
+async fn api_key(pool: &PgPool) -> ApiKeyId {
+    let api_key_id = ApiKeyId::new_v7();
     sqlx::query(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
          values ($1, 'test', 'tok_test', $2)",
     )
     .bind(api_key_id)
-    .bind(api_key_id.as_bytes().to_vec())
+    .bind(api_key_id.0.as_bytes().to_vec())
     .execute(pool)
     .await
     .unwrap();
@@ -49,8 +50,8 @@ async fn api_key(pool: &PgPool) -> Uuid {
 
 /// A job with `items` items in `status`, finished `age_days` ago (unfinished: created then),
 /// each item with an execution and two stage timings.
-async fn job(pool: &PgPool, key: Uuid, status: &str, age_days: i32, items: i32) -> Uuid {
-    let job_id = Uuid::now_v7();
+async fn job(pool: &PgPool, key: ApiKeyId, status: &str, age_days: i32, items: i32) -> JobId {
+    let job_id = JobId::new_v7();
     let finished = !matches!(status, "queued" | "running");
     sqlx::query(
         "insert into jobs (job_id, api_key_id, kind, status, request, items_total, items_succeeded,
@@ -71,7 +72,7 @@ async fn job(pool: &PgPool, key: Uuid, status: &str, age_days: i32, items: i32) 
     .unwrap();
     let item_status = if finished { "succeeded" } else { "running" };
     for position in 0..items {
-        let item_id = Uuid::now_v7();
+        let item_id = ItemId::new_v7();
         sqlx::query(
             "insert into job_items (item_id, job_id, position, input_url, status, max_attempts)
              values ($1, $2, $3, 'https://www.tiktok.com/@a/video/1', $4, 4)",
@@ -105,8 +106,8 @@ async fn job(pool: &PgPool, key: Uuid, status: &str, age_days: i32, items: i32) 
 }
 
 /// A webhook delivery of the job in `status`, with one attempt.
-async fn delivery(pool: &PgPool, job_id: Uuid, status: &str) -> Uuid {
-    let delivery_id = Uuid::now_v7();
+async fn delivery(pool: &PgPool, job_id: JobId, status: &str) -> DeliveryId {
+    let delivery_id = DeliveryId::new_v7();
     sqlx::query(
         "insert into webhook_deliveries (delivery_id, webhook_id, job_id, event_type, url, payload, status)
          values ($1, 'msg_1', $2, 'job.completed', 'https://example.com/hook', '{}'::jsonb, $3)",
@@ -130,7 +131,7 @@ async fn delivery(pool: &PgPool, job_id: Uuid, status: &str) -> Uuid {
     delivery_id
 }
 
-async fn count(pool: &PgPool, sql: &'static str, job_id: Uuid) -> i64 {
+async fn count(pool: &PgPool, sql: &'static str, job_id: JobId) -> i64 {
     sqlx::query_scalar(sql)
         .bind(job_id)
         .fetch_one(pool)
@@ -139,7 +140,7 @@ async fn count(pool: &PgPool, sql: &'static str, job_id: Uuid) -> i64 {
 }
 
 /// Rows under the job: items, executions, stage timings, deliveries, attempts.
-async fn rows_under(pool: &PgPool, job_id: Uuid) -> [i64; 5] {
+async fn rows_under(pool: &PgPool, job_id: JobId) -> [i64; 5] {
     [
         count(pool, "select count(*) from job_items where job_id = $1", job_id).await,
         count(
@@ -165,7 +166,7 @@ async fn rows_under(pool: &PgPool, job_id: Uuid) -> [i64; 5] {
     ]
 }
 
-async fn status(pool: &PgPool, job_id: Uuid) -> Option<String> {
+async fn status(pool: &PgPool, job_id: JobId) -> Option<String> {
     sqlx::query_scalar("select status from jobs where job_id = $1")
         .bind(job_id)
         .fetch_optional(pool)
@@ -343,8 +344,8 @@ async fn old_thumbnails_and_raw_items_go_but_a_referenced_video_stays(pool: PgPo
     );
 }
 
-async fn feed_walk(pool: &PgPool, age_days: i32) -> Uuid {
-    let walk_id = Uuid::now_v7();
+async fn feed_walk(pool: &PgPool, age_days: i32) -> WalkId {
+    let walk_id = WalkId::new_v7();
     sqlx::query(
         "insert into feed_walks (walk_id, feed_key, kind, requested_count, status, max_attempts,
                                  finished_at)
@@ -359,7 +360,7 @@ async fn feed_walk(pool: &PgPool, age_days: i32) -> Uuid {
     walk_id
 }
 
-async fn walk_exists(pool: &PgPool, walk_id: Uuid) -> bool {
+async fn walk_exists(pool: &PgPool, walk_id: WalkId) -> bool {
     sqlx::query_scalar("select exists (select 1 from feed_walks where walk_id = $1)")
         .bind(walk_id)
         .fetch_one(pool)
@@ -423,7 +424,7 @@ async fn only_one_runner_works_at_a_time(pool: PgPool) {
     assert!(retention_db::unlock(&mut other).await.unwrap());
 
     // Two runners at once: whichever runs, each old job is expired once and neither fails.
-    let more: Vec<Uuid> = {
+    let more: Vec<JobId> = {
         let mut ids = Vec::new();
         for _ in 0..5 {
             ids.push(job(&pool, key, "partial", 35, 3).await);

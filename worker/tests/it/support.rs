@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
 
 use futures::future::BoxFuture;
 use sqlx::PgPool;
@@ -18,7 +19,6 @@ use tokworks_worker::extractor::{Extraction, ExtractionFailure, VideoExtractor};
 use tokworks_worker::transcripts::SubtitleFetcher;
 use tokworks_worker::web_extractor::WebNetwork;
 use tokworks_worker::ytdlp::{YtDlpExtractor, YtDlpNetwork, locate_python};
-use uuid::Uuid;
 
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379/";
 
@@ -104,17 +104,17 @@ pub async fn insert_job(
     urls: &[&str],
     max_attempts: i32,
     options: serde_json::Value,
-) -> (Uuid, Vec<ExtractItemTask>) {
-    let api_key_id = Uuid::now_v7();
+) -> (JobId, Vec<ExtractItemTask>) {
+    let api_key_id = ApiKeyId::new_v7();
     sqlx::query(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256) values ($1, 'test', 'tok_test', $2)",
     )
     .bind(api_key_id)
-    .bind(api_key_id.as_bytes().to_vec())
+    .bind(api_key_id.0.as_bytes().to_vec())
     .execute(pool)
     .await
     .expect("fixture row inserted");
-    let job_id = Uuid::now_v7();
+    let job_id = JobId::new_v7();
     let kind = if urls.len() == 1 { "video" } else { "batch" };
     sqlx::query(
         "insert into jobs (job_id, api_key_id, kind, status, request, options, items_total)
@@ -130,7 +130,7 @@ pub async fn insert_job(
     .expect("fixture row inserted");
     let mut tasks = Vec::new();
     for (position, url) in urls.iter().enumerate() {
-        let item_id = Uuid::now_v7();
+        let item_id = ItemId::new_v7();
         let parsed = tokworks_shared::tiktok_url::TiktokUrl::parse(url).ok();
         sqlx::query(
             "insert into job_items (item_id, job_id, position, input_url, canonical_url, video_id, status, max_attempts)
@@ -162,7 +162,7 @@ pub struct ItemRow {
     pub claimed_by: Option<String>,
 }
 
-pub async fn item_row(pool: &PgPool, item_id: Uuid) -> ItemRow {
+pub async fn item_row(pool: &PgPool, item_id: ItemId) -> ItemRow {
     sqlx::query_as(
         "select status, attempts, error_code, cache_hit, result_video_id, task_id, claimed_by
          from job_items where item_id = $1",
@@ -181,7 +181,7 @@ pub struct JobRow {
     pub error_code: Option<String>,
 }
 
-pub async fn job_row(pool: &PgPool, job_id: Uuid) -> JobRow {
+pub async fn job_row(pool: &PgPool, job_id: JobId) -> JobRow {
     sqlx::query_as(
         "select status, items_succeeded, items_failed, error_code from jobs where job_id = $1",
     )

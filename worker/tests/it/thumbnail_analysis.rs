@@ -10,16 +10,16 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tokworks_shared::ids::ItemId;
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokworks_shared::db::thumbnail_analyses;
+use tokworks_shared::job_options::Language;
 use tokworks_sim::server::SimHandle;
 use tokworks_worker::extractor::ThumbnailBytes;
 use tokworks_worker::jobs::extract_item::{ExtractItemOutcome, run_extract_item};
-use tokworks_worker::thumbnail_analysis::prompts::{
-    AnalysisLanguage, default_prompts_dir, load_prompt_set,
-};
+use tokworks_worker::thumbnail_analysis::prompts::{default_prompts_dir, load_prompt_set};
 use tokworks_worker::thumbnail_analysis::validate::validate_analysis;
 use tokworks_worker::thumbnail_analysis::{AnalyzerSettings, ThumbnailAnalyzer};
 
@@ -105,7 +105,7 @@ struct ItemAnalysisColumns {
     analysis_error_message: Option<String>,
 }
 
-async fn item_analysis(pool: &PgPool, item_id: uuid::Uuid) -> ItemAnalysisColumns {
+async fn item_analysis(pool: &PgPool, item_id: ItemId) -> ItemAnalysisColumns {
     sqlx::query_as(
         "select analysis_status, analysis_key, analysis_language, analysis_prompt_version,
                 analysis_cached, analysis_error_code, analysis_error_message
@@ -134,7 +134,7 @@ async fn run_job(
     context: &tokworks_worker::context::JobContext,
     url: &str,
     options: Value,
-) -> uuid::Uuid {
+) -> ItemId {
     let (job_id, tasks) = insert_job(pool, &[url], 3, options).await;
     let outcome = run_extract_item(context, tasks[0]).await.unwrap();
     assert!(
@@ -163,7 +163,7 @@ async fn analyses_in_english_and_indonesian_are_stored_with_their_prompt_version
     context.thumbnail_analyzer = Some(analyzer.clone());
     let url = video_url(&sim);
 
-    for (number, (code, language)) in [("en", AnalysisLanguage::En), ("id", AnalysisLanguage::Id)]
+    for (number, (code, language)) in [("en", Language::En), ("id", Language::Id)]
         .into_iter()
         .enumerate()
     {
@@ -249,7 +249,7 @@ async fn a_429_is_waited_out_for_its_retry_after_and_5xx_are_retried(pool: PgPoo
     set_knobs(&sim, json!({"rate_limit_next": 1, "retry_after_secs": 2})).await;
 
     let outcome = analyzer
-        .analyze_for_item(&pool, "1", Some(&image(1)), AnalysisLanguage::En)
+        .analyze_for_item(&pool, "1", Some(&image(1)), Language::En)
         .await;
     assert_eq!(outcome.status, "succeeded", "{outcome:?}");
     let calls = vision_calls(&sim).await;
@@ -266,7 +266,7 @@ async fn a_429_is_waited_out_for_its_retry_after_and_5xx_are_retried(pool: PgPoo
     )
     .await;
     let outcome = analyzer
-        .analyze_for_item(&pool, "2", Some(&image(2)), AnalysisLanguage::En)
+        .analyze_for_item(&pool, "2", Some(&image(2)), Language::En)
         .await;
     assert_eq!(outcome.status, "succeeded", "{outcome:?}");
     let statuses: Vec<Value> = vision_calls(&sim).await[2..]
@@ -281,7 +281,7 @@ async fn a_429_is_waited_out_for_its_retry_after_and_5xx_are_retried(pool: PgPoo
     )
     .await;
     let outcome = analyzer
-        .analyze_for_item(&pool, "3", Some(&image(3)), AnalysisLanguage::En)
+        .analyze_for_item(&pool, "3", Some(&image(3)), Language::En)
         .await;
     assert_eq!(outcome.status, "failed");
     let message = outcome.error_message.unwrap();
@@ -327,8 +327,8 @@ async fn identical_concurrent_analyses_in_two_workers_make_one_vision_call(pool:
     let thumbnail = image(7);
 
     let (a, b) = tokio::join!(
-        worker_a.analyze_for_item(&pool, "7", Some(&thumbnail), AnalysisLanguage::Id),
-        worker_b.analyze_for_item(&pool, "7", Some(&thumbnail), AnalysisLanguage::Id),
+        worker_a.analyze_for_item(&pool, "7", Some(&thumbnail), Language::Id),
+        worker_b.analyze_for_item(&pool, "7", Some(&thumbnail), Language::Id),
     );
 
     assert_eq!(vision_calls(&sim).await.len(), 1);
@@ -351,7 +351,7 @@ async fn the_global_vision_limit_is_never_exceeded_across_workers(pool: PgPool) 
     let images: Vec<ThumbnailBytes> = (10..18).map(image).collect();
 
     let runs = images.iter().enumerate().map(|(index, thumbnail)| {
-        workers[index % 2].analyze_for_item(&pool, "9", Some(thumbnail), AnalysisLanguage::En)
+        workers[index % 2].analyze_for_item(&pool, "9", Some(thumbnail), Language::En)
     });
     let outcomes = futures::future::join_all(runs).await;
 
@@ -367,7 +367,7 @@ async fn without_a_key_or_a_thumbnail_the_analysis_fails_and_says_why(pool: PgPo
     let sim = start_sim().await;
     let unconfigured = analyzer(&sim, &namespace(), None, 4).await;
     let outcome = unconfigured
-        .analyze_for_item(&pool, "1", Some(&image(1)), AnalysisLanguage::En)
+        .analyze_for_item(&pool, "1", Some(&image(1)), Language::En)
         .await;
     assert_eq!(outcome.status, "failed");
     assert_eq!(
@@ -383,7 +383,7 @@ async fn without_a_key_or_a_thumbnail_the_analysis_fails_and_says_why(pool: PgPo
 
     let configured = analyzer(&sim, &namespace(), Some("sk-test"), 4).await;
     let outcome = configured
-        .analyze_for_item(&pool, "7300000000000000001", None, AnalysisLanguage::En)
+        .analyze_for_item(&pool, "7300000000000000001", None, Language::En)
         .await;
     assert_eq!(outcome.status, "failed");
     assert!(
@@ -439,14 +439,14 @@ async fn a_refusal_or_malformed_answer_is_retried_once_and_the_retry_may_succeed
         set_knobs(&sim, knobs).await;
         let seed = u8::try_from(number).unwrap() + 20;
         let outcome = analyzer
-            .analyze_for_item(&pool, "1", Some(&image(seed)), AnalysisLanguage::Id)
+            .analyze_for_item(&pool, "1", Some(&image(seed)), Language::Id)
             .await;
         assert_eq!(outcome.status, "succeeded", "{outcome:?}");
         assert_eq!(vision_calls(&sim).await.len(), 2 * (number + 1));
     }
     set_knobs(&sim, json!({"malformed_json_next": 1, "refusal_next": 1})).await;
     let outcome = analyzer
-        .analyze_for_item(&pool, "1", Some(&image(30)), AnalysisLanguage::Id)
+        .analyze_for_item(&pool, "1", Some(&image(30)), Language::Id)
         .await;
     assert_eq!(outcome.status, "failed");
     let message = outcome.error_message.unwrap();

@@ -8,7 +8,7 @@
 
 use serde_json::json;
 use sqlx::PgPool;
-use tokworks_worker::thumbnail_analysis::prompts::AnalysisLanguage;
+use tokworks_shared::job_options::Language;
 
 use crate::support::start_sim;
 use crate::thumbnail_analysis::{analyzer, image, namespace, set_knobs, vision_calls};
@@ -21,7 +21,7 @@ async fn a_vision_401_is_summarised_without_the_keys_characters(pool: PgPool) {
     let analyzer = analyzer(&sim, &namespace(), Some("sk-live-0123456789-wxyz"), 4).await;
 
     let outcome = analyzer
-        .analyze_for_item(&pool, "1", Some(&image(7)), AnalysisLanguage::En)
+        .analyze_for_item(&pool, "1", Some(&image(7)), Language::En)
         .await;
     assert_eq!(outcome.status, "failed", "{outcome:?}");
     let calls = vision_calls(&sim).await;

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokworks_shared::ids::{ApiKeyId, JobId};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -136,18 +137,18 @@ pub(crate) fn start_deliverer(pool: &PgPool, settings: DeliverySettings) -> watc
 }
 
 /// A key and a running job whose webhook is `url` with every event; returns (key id, job id).
-pub(crate) async fn job_with_webhook(pool: &PgPool, url: &str) -> (Uuid, Uuid) {
-    let api_key_id = Uuid::now_v7();
+pub(crate) async fn job_with_webhook(pool: &PgPool, url: &str) -> (ApiKeyId, JobId) {
+    let api_key_id = ApiKeyId::new_v7();
     sqlx::query(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
          values ($1, 'test', 'tok_test', $2)",
     )
     .bind(api_key_id)
-    .bind(api_key_id.as_bytes().to_vec())
+    .bind(api_key_id.0.as_bytes().to_vec())
     .execute(pool)
     .await
     .unwrap();
-    let job_id = Uuid::now_v7();
+    let job_id = JobId::new_v7();
     sqlx::query(
         "insert into jobs (job_id, api_key_id, kind, status, request, items_total, webhook_url,
                            webhook_events)
@@ -163,7 +164,7 @@ pub(crate) async fn job_with_webhook(pool: &PgPool, url: &str) -> (Uuid, Uuid) {
     (api_key_id, job_id)
 }
 
-pub(crate) async fn enqueue(pool: &PgPool, job_id: Uuid, event_type: &str) -> u64 {
+pub(crate) async fn enqueue(pool: &PgPool, job_id: JobId, event_type: &str) -> u64 {
     let mut transaction = pool.begin().await.unwrap();
     let written = webhook_db::enqueue_job_event(&mut transaction, job_id, event_type, None)
         .await
@@ -172,7 +173,7 @@ pub(crate) async fn enqueue(pool: &PgPool, job_id: Uuid, event_type: &str) -> u6
     written
 }
 
-async fn secret(pool: &PgPool, api_key_id: Uuid) -> String {
+async fn secret(pool: &PgPool, api_key_id: ApiKeyId) -> String {
     webhook_db::ensure_webhook_secret(pool, api_key_id)
         .await
         .unwrap()
@@ -193,7 +194,10 @@ fn assert_verifies(secret: &str, received: &Received) {
 }
 
 /// Waits until the job's deliveries all have a final status; returns (status, attempts) each.
-pub(crate) async fn await_finished(pool: &PgPool, job_id: Uuid) -> Vec<(String, i32, Option<i32>)> {
+pub(crate) async fn await_finished(
+    pool: &PgPool,
+    job_id: JobId,
+) -> Vec<(String, i32, Option<i32>)> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let rows: Vec<(String, i32, Option<i32>)> = sqlx::query_as(
@@ -428,7 +432,7 @@ async fn concurrent_first_uses_of_a_keys_secret_all_get_the_one_secret(pool: PgP
     // The deliverer and the api may both be first to need a key's secret: every caller must get
     // the single secret that won, none an error.
     for round in 0..20u8 {
-        let api_key_id = Uuid::now_v7();
+        let api_key_id = ApiKeyId::new_v7();
         sqlx::query(
             "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
              values ($1, 'race', 'tok_race', $2)",

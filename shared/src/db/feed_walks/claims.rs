@@ -8,17 +8,19 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
+
+use crate::ids::{ClaimId, JobId, WalkId};
 
 use super::WalkStatus;
 use super::materialise::{FinishedWalkRow, MaterialisedJob, materialise_job};
+use crate::job_status::JobKind;
 
 /// Why ending a walk did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum WalkClaimError {
     /// The lease expired and another worker took the walk over (or it ended). Nothing written.
     #[error("feed walk {walk_id} is no longer held by claim {claim_id}")]
-    LostClaim { walk_id: Uuid, claim_id: Uuid },
+    LostClaim { walk_id: WalkId, claim_id: ClaimId },
     #[error("postgres: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -26,10 +28,10 @@ pub enum WalkClaimError {
 /// A walk this worker now holds.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ClaimedWalk {
-    pub walk_id: Uuid,
-    pub claim_id: Uuid,
+    pub walk_id: WalkId,
+    pub claim_id: ClaimId,
     pub feed_key: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub target: Option<String>,
     pub requested_count: i32,
     /// This claim's attempt number (1 for the first claim).
@@ -73,7 +75,7 @@ pub async fn claim_due_walks(
     .fetch_all(&mut *transaction)
     .await?;
     if !claimed.is_empty() {
-        let walk_ids: Vec<Uuid> = claimed.iter().map(|walk| walk.walk_id).collect();
+        let walk_ids: Vec<WalkId> = claimed.iter().map(|walk| walk.walk_id).collect();
         sqlx::query(
             "update jobs set status = 'running', started_at = coalesce(started_at, now())
              where feed_walk_id = any($1) and status = 'queued'",
@@ -89,8 +91,8 @@ pub async fn claim_due_walks(
 /// Extends the lease of a walk still held by `claim_id`. `false` when the claim was lost.
 pub async fn renew_walk_lease(
     pool: &PgPool,
-    walk_id: Uuid,
-    claim_id: Uuid,
+    walk_id: WalkId,
+    claim_id: ClaimId,
     lease: Duration,
 ) -> Result<bool, sqlx::Error> {
     let renewed = sqlx::query(
@@ -194,7 +196,7 @@ pub async fn end_walk(
     )
     .bind(walk.walk_id)
     .bind(walk.claim_id)
-    .bind(status.as_str())
+    .bind(status)
     .bind(video_ids)
     .bind(stop_code)
     .bind(stop_message)
@@ -214,7 +216,7 @@ async fn materialise_attached_jobs(
     walk: &FinishedWalkRow,
     max_attempts: i32,
 ) -> Result<Vec<MaterialisedJob>, sqlx::Error> {
-    let job_ids: Vec<Uuid> = sqlx::query_scalar(
+    let job_ids: Vec<JobId> = sqlx::query_scalar(
         "select job_id from jobs
          where feed_walk_id = $1 and status in ('queued', 'running') and items_total = 0
          order by job_id",
@@ -235,7 +237,7 @@ async fn materialise_attached_jobs(
 /// manual edit left them) and materialises them, one walk per transaction. Returns the jobs
 /// served.
 pub async fn repair_orphaned_feed_jobs(pool: &PgPool) -> Result<Vec<MaterialisedJob>, sqlx::Error> {
-    let walk_ids: Vec<Uuid> = sqlx::query_scalar(
+    let walk_ids: Vec<WalkId> = sqlx::query_scalar(
         "select distinct w.walk_id
          from jobs j join feed_walks w on w.walk_id = j.feed_walk_id
          where j.status in ('queued', 'running') and j.items_total = 0

@@ -4,18 +4,22 @@
 //! in the caller's transaction.
 
 use sqlx::PgConnection;
-use uuid::Uuid;
+use sqlx::types::Json;
+
+use crate::ids::{ItemId, JobId, WalkId};
 
 use crate::db::item_claims::finish_open_job;
 use crate::db::webhooks;
+use crate::job_options::StoredJobOptions;
+use crate::job_status::JobStatus;
 
 use super::{FeedStopCode, WalkStatus};
 
 /// A finished walk, as far as its jobs need it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FinishedWalkRow {
-    pub walk_id: Uuid,
-    pub status: String,
+    pub walk_id: WalkId,
+    pub status: WalkStatus,
     pub video_ids: Vec<String>,
     pub stop_code: Option<String>,
     pub stop_message: Option<String>,
@@ -24,43 +28,41 @@ pub struct FinishedWalkRow {
 /// What materialising did to one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaterialisedJob {
-    pub job_id: Uuid,
+    pub job_id: JobId,
     /// The job's status afterwards (`running` when its items wait for enrichment).
-    pub job_status: String,
+    pub job_status: JobStatus,
     /// Queued items made for enrichment; the workers' dispatcher enqueues them (woken by the
     /// `tokworks_items_ready` notification sent in the same transaction).
-    pub items_to_enqueue: Vec<Uuid>,
+    pub items_to_enqueue: Vec<ItemId>,
 }
 
 /// Whether the job's options ask for a stage that runs per item in the extract handler.
-fn wants_enrichment(options: &serde_json::Value) -> bool {
-    ["analyze_thumbnail", "transcript"]
-        .iter()
-        .any(|name| options.get(name).and_then(serde_json::Value::as_bool) == Some(true))
+fn wants_enrichment(options: &StoredJobOptions) -> bool {
+    options.analyze_thumbnail || options.transcript
 }
 
 /// Materialises `walk` into job `job_id` if the job is still open (else `None`, nothing written).
 /// Lock order: the walk row (held by the caller), then the job row, then new item rows.
 pub async fn materialise_job(
     connection: &mut PgConnection,
-    job_id: Uuid,
+    job_id: JobId,
     walk: &FinishedWalkRow,
     cache_hit: bool,
     max_attempts: i32,
 ) -> Result<Option<MaterialisedJob>, sqlx::Error> {
-    let options: Option<serde_json::Value> = sqlx::query_scalar(
+    let options: Option<Json<StoredJobOptions>> = sqlx::query_scalar(
         "select options from jobs
          where job_id = $1 and status in ('queued', 'running') for update",
     )
     .bind(job_id)
     .fetch_optional(&mut *connection)
     .await?;
-    let Some(options) = options else {
+    let Some(Json(options)) = options else {
         return Ok(None);
     };
     let enrich = wants_enrichment(&options);
-    let item_ids: Vec<Uuid> = walk.video_ids.iter().map(|_| Uuid::now_v7()).collect();
-    let inserted: Vec<Uuid> = sqlx::query_scalar(
+    let item_ids: Vec<ItemId> = walk.video_ids.iter().map(|_| ItemId::new_v7()).collect();
+    let inserted: Vec<ItemId> = sqlx::query_scalar(
         "insert into job_items (item_id, job_id, position, input_url, canonical_url, video_id,
                                 status, max_attempts, cache_hit, result_video_id, started_at,
                                 finished_at)
@@ -85,8 +87,7 @@ pub async fn materialise_job(
     .await?;
     let count = i32::try_from(inserted.len())
         .map_err(|_| sqlx::Error::Protocol("too many feed items".into()))?;
-    let walk_failed_early =
-        walk.status == WalkStatus::Partial.as_str() || walk.status == WalkStatus::Failed.as_str();
+    let walk_failed_early = matches!(walk.status, WalkStatus::Partial | WalkStatus::Failed);
     let stop_error = walk
         .stop_code
         .as_deref()
@@ -114,7 +115,7 @@ pub async fn materialise_job(
         crate::db::item_claims::dispatch::notify_items_ready(&mut *connection).await?;
         return Ok(Some(MaterialisedJob {
             job_id,
-            job_status: "running".to_owned(),
+            job_status: JobStatus::Running,
             items_to_enqueue: inserted,
         }));
     }
@@ -123,13 +124,13 @@ pub async fn materialise_job(
             .await?;
     }
     let terminal_status = match (count, stop_error) {
-        (0, Some(_)) => "failed",
-        (_, Some(_)) => "partial",
-        (_, None) => "succeeded",
+        (0, Some(_)) => JobStatus::Failed,
+        (_, Some(_)) => JobStatus::Partial,
+        (_, None) => JobStatus::Succeeded,
     };
     let status = finish_open_job(&mut *connection, job_id, terminal_status, None, None)
         .await?
-        .unwrap_or_else(|| terminal_status.to_owned());
+        .unwrap_or(terminal_status);
     Ok(Some(MaterialisedJob {
         job_id,
         job_status: status,

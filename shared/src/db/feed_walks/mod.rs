@@ -12,14 +12,28 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, PgConnection};
-use uuid::Uuid;
+
+use crate::ids::{ItemId, JobId, WalkId};
 
 use super::FEED_WALK_READY_CHANNEL;
 use super::jobs::{InsertJobOutcome, NewJob, insert_job_with_items};
+use crate::job_status::{JobKind, JobStatus};
 use materialise::{FinishedWalkRow, materialise_job};
 
-/// Status of a walk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Status of a walk (`feed_walks.status`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    sqlx::Type,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum WalkStatus {
     Queued,
     Running,
@@ -61,11 +75,11 @@ impl FeedStopCode {
 /// A walk to create when no cached or in-flight walk of the feed exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFeedWalk {
-    pub walk_id: Uuid,
+    pub walk_id: WalkId,
     /// The normalised feed key (see [`feed_key`]).
     pub feed_key: String,
     /// `trending`, `hashtag` or `user`.
-    pub kind: String,
+    pub kind: JobKind,
     /// The hashtag (lowercase, without `#`) or the username (without `@`).
     pub target: Option<String>,
     pub requested_count: i32,
@@ -74,7 +88,7 @@ pub struct NewFeedWalk {
 }
 
 /// The normalised key of a feed: `trending|30`, `hashtag|food|30`, `user|name|30`.
-pub fn feed_key(kind: &str, target: Option<&str>, count: i32) -> String {
+pub fn feed_key(kind: JobKind, target: Option<&str>, count: i32) -> String {
     match target {
         Some(target) => format!("{kind}|{}|{count}", target.to_lowercase()),
         None => format!("{kind}|{count}"),
@@ -87,14 +101,14 @@ pub enum FeedService {
     /// From a walk that ended within the TTL: the job is finished (or, when it asks for
     /// enrichment, its items are queued for the workers' dispatcher).
     FromCache {
-        walk_id: Uuid,
-        job_status: String,
-        items_to_enqueue: Vec<Uuid>,
+        walk_id: WalkId,
+        job_status: JobStatus,
+        items_to_enqueue: Vec<ItemId>,
     },
     /// Attached to the walk of the same feed already queued or running (coalescing).
-    Attached { walk_id: Uuid },
+    Attached { walk_id: WalkId },
     /// A new walk was created (and the workers woken by NOTIFY on commit).
-    NewWalk { walk_id: Uuid },
+    NewWalk { walk_id: WalkId },
 }
 
 /// What [`submit_feed_job`] did.
@@ -103,7 +117,7 @@ pub enum SubmitFeedOutcome {
     Created(FeedService),
     /// The key already has a job with this idempotency key; nothing was written.
     IdempotencyKeyExists {
-        existing_job_id: Uuid,
+        existing_job_id: JobId,
         same_request: bool,
     },
 }
@@ -147,16 +161,17 @@ pub async fn submit_feed_job(
             let materialised =
                 materialise_job(&mut transaction, job_id, &cached, true, walk.max_attempts).await?;
             transaction.commit().await?;
+            // The job was inserted `queued` by this transaction, so it is still open.
             let (job_status, items_to_enqueue) = materialised
                 .map(|job| (job.job_status, job.items_to_enqueue))
-                .unwrap_or_default();
+                .unwrap_or((JobStatus::Queued, Vec::new()));
             return Ok(SubmitFeedOutcome::Created(FeedService::FromCache {
                 walk_id: cached.walk_id,
                 job_status,
                 items_to_enqueue,
             }));
         }
-        let created: Option<Uuid> = sqlx::query_scalar(
+        let created: Option<WalkId> = sqlx::query_scalar(
             "insert into feed_walks (walk_id, feed_key, kind, target, requested_count, status,
                                      max_attempts)
              values ($1, $2, $3, $4, $5, 'queued', $6)
@@ -165,7 +180,7 @@ pub async fn submit_feed_job(
         )
         .bind(walk.walk_id)
         .bind(&walk.feed_key)
-        .bind(&walk.kind)
+        .bind(walk.kind)
         .bind(&walk.target)
         .bind(walk.requested_count)
         .bind(walk.max_attempts)
@@ -181,7 +196,7 @@ pub async fn submit_feed_job(
             transaction.commit().await?;
             return Ok(SubmitFeedOutcome::Created(FeedService::NewWalk { walk_id }));
         }
-        let in_flight: Option<(Uuid, String)> = sqlx::query_as(
+        let in_flight: Option<(WalkId, WalkStatus)> = sqlx::query_as(
             "select walk_id, status from feed_walks
              where feed_key = $1 and status in ('queued', 'running')
              for share",
@@ -190,7 +205,13 @@ pub async fn submit_feed_job(
         .fetch_optional(&mut *transaction)
         .await?;
         if let Some((walk_id, status)) = in_flight {
-            attach(&mut transaction, job_id, walk_id, status == "running").await?;
+            attach(
+                &mut transaction,
+                job_id,
+                walk_id,
+                status == WalkStatus::Running,
+            )
+            .await?;
             transaction.commit().await?;
             return Ok(SubmitFeedOutcome::Created(FeedService::Attached {
                 walk_id,
@@ -223,8 +244,8 @@ async fn fresh_walk(
 
 async fn attach(
     connection: &mut PgConnection,
-    job_id: Uuid,
-    walk_id: Uuid,
+    job_id: JobId,
+    walk_id: WalkId,
     walk_running: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -245,9 +266,9 @@ async fn attach(
 /// The feed side of a job, for its view.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct JobFeedRow {
-    pub walk_id: Uuid,
+    pub walk_id: WalkId,
     pub cache_hit: Option<bool>,
-    pub walk_status: String,
+    pub walk_status: WalkStatus,
     pub walk_attempts: i32,
     pub stop_code: Option<String>,
     pub stop_message: Option<String>,
@@ -259,7 +280,7 @@ pub struct JobFeedRow {
 /// The walk serving job `job_id`, if it is a feed job.
 pub async fn find_job_feed(
     executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> Result<Option<JobFeedRow>, sqlx::Error> {
     sqlx::query_as(
         "select w.walk_id, j.feed_cache_hit as cache_hit, w.status as walk_status,

@@ -4,7 +4,8 @@
 //! the `tokworks_items_ready` channel that wakes it.
 
 use sqlx::{PgConnection, PgExecutor};
-use uuid::Uuid;
+
+use crate::ids::{ApiKeyId, ItemId, JobId};
 
 /// `NOTIFY` channel sent (empty payload) when items become ready to dispatch: by the submit's
 /// insert, by a feed walk that creates enrichment items.
@@ -16,10 +17,10 @@ pub const DISPATCHER_LOCK_KEY: i64 = 0x746f_6b64;
 /// An item just given its queue task; the caller pushes `task_id` to Redis.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DispatchedItem {
-    pub item_id: Uuid,
-    pub job_id: Uuid,
+    pub item_id: ItemId,
+    pub job_id: JobId,
     pub task_id: String,
-    pub api_key_id: Uuid,
+    pub api_key_id: ApiKeyId,
 }
 
 /// Gives up to `task_ids.len()` queued, due, undispatched items their task ids (and

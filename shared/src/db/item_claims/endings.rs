@@ -5,12 +5,14 @@
 use std::time::Duration;
 
 use sqlx::PgConnection;
-use uuid::Uuid;
+
+use crate::ids::{ClaimId, ItemId, JobId};
 
 use super::ClaimError;
 use crate::db::JOB_FINISHED_CHANNEL;
 use crate::db::webhooks;
 use crate::error_code::ErrorCode;
+use crate::job_status::JobStatus;
 use crate::webhooks::events::terminal_event_type;
 
 /// How an item's attempt ended.
@@ -47,14 +49,14 @@ impl ItemEnd {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemEndReport {
     /// The job's status after this end (e.g. `running`, or a terminal status).
-    pub job_status: String,
+    pub job_status: JobStatus,
     /// Whether this end moved the job to a terminal status (and sent the NOTIFY).
     pub job_finished: bool,
 }
 
 #[derive(sqlx::FromRow)]
 struct JobCountsRow {
-    status: String,
+    status: JobStatus,
     items_total: i32,
     items_succeeded: i32,
     items_failed: i32,
@@ -70,11 +72,11 @@ struct JobCountsRow {
 /// held; the caller then rolls back.
 pub async fn end_item(
     connection: &mut PgConnection,
-    item_id: Uuid,
-    claim_id: Uuid,
+    item_id: ItemId,
+    claim_id: ClaimId,
     end: &ItemEnd,
 ) -> Result<ItemEndReport, ClaimError> {
-    let job_id: Option<Uuid> = match end {
+    let job_id: Option<JobId> = match end {
         ItemEnd::Succeeded {
             video_id,
             cache_hit,
@@ -189,7 +191,7 @@ pub async fn end_item(
 
     let all_ended =
         counts.items_succeeded + counts.items_failed + counts.items_canceled >= counts.items_total;
-    let job_is_open = counts.status == "queued" || counts.status == "running";
+    let job_is_open = !counts.status.is_finished();
     if !(all_ended && job_is_open) {
         if item_event.is_some() && job_is_open {
             webhooks::enqueue_progress_event(&mut *connection, job_id).await?;
@@ -204,21 +206,21 @@ pub async fn end_item(
     // got succeeded, as the same job without enrichment is when the walk materialises it.
     let terminal_status = if counts.items_succeeded == counts.items_total {
         if counts.feed_stopped_short {
-            "partial"
+            JobStatus::Partial
         } else {
-            "succeeded"
+            JobStatus::Succeeded
         }
     } else if counts.items_succeeded == 0 {
-        "failed"
+        JobStatus::Failed
     } else {
-        "partial"
+        JobStatus::Partial
     };
     // A job that failed as a whole carries the reason when it had a single item (video jobs).
     let (job_error_code, job_error_message) = match end {
         ItemEnd::Failed {
             error_code,
             message,
-        } if terminal_status == "failed" && counts.items_total == 1 => {
+        } if terminal_status == JobStatus::Failed && counts.items_total == 1 => {
             (Some(error_code.as_str()), Some(message.as_str()))
         }
         _ => (None, None),
@@ -250,12 +252,12 @@ pub async fn end_item(
 /// written). Shared by the item path ([`end_item`]) and the feed path (`feed_walks`).
 pub async fn finish_open_job(
     connection: &mut PgConnection,
-    job_id: Uuid,
-    terminal_status: &str,
+    job_id: JobId,
+    terminal_status: JobStatus,
     error_code: Option<&str>,
     error_message: Option<&str>,
-) -> Result<Option<String>, sqlx::Error> {
-    let finished: Option<String> = sqlx::query_scalar(
+) -> Result<Option<JobStatus>, sqlx::Error> {
+    let finished: Option<JobStatus> = sqlx::query_scalar(
         "update jobs
          set status = $2, finished_at = now(),
              error_code = coalesce($3, error_code), error_message = coalesce($4, error_message)
@@ -268,7 +270,7 @@ pub async fn finish_open_job(
     .bind(error_message)
     .fetch_optional(&mut *connection)
     .await?;
-    if let Some(status) = &finished {
+    if let Some(status) = finished {
         sqlx::query("select pg_notify($1, $2)")
             .bind(JOB_FINISHED_CHANNEL)
             .bind(job_id.to_string())
@@ -286,8 +288,8 @@ pub async fn finish_open_job(
 /// (then it is still `queued` and they wait with it). Returns the ids of the items ended.
 async fn end_duplicates(
     connection: &mut PgConnection,
-    item_id: Uuid,
-) -> Result<Vec<Uuid>, sqlx::Error> {
+    item_id: ItemId,
+) -> Result<Vec<ItemId>, sqlx::Error> {
     sqlx::query_scalar(
         "update job_items as duplicate
          set status = original.status, result_video_id = original.result_video_id,

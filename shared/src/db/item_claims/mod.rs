@@ -11,7 +11,10 @@ mod reconcile;
 use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
+
+use crate::ids::{ClaimId, ItemId, JobId};
+
+use crate::job_options::StoredJobOptions;
 
 pub use endings::{ItemEnd, ItemEndReport, end_item, finish_open_job};
 pub use reconcile::{ReconcileCandidate, reconcile_candidates, record_reenqueue};
@@ -22,7 +25,7 @@ pub enum ClaimError {
     /// The claim is no longer ours: the lease expired and another worker took the item over,
     /// or the item was finished by another execution. Nothing was written.
     #[error("item {item_id} is no longer held by claim {claim_id}")]
-    LostClaim { item_id: Uuid, claim_id: Uuid },
+    LostClaim { item_id: ItemId, claim_id: ClaimId },
     #[error("postgres: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -30,17 +33,18 @@ pub enum ClaimError {
 /// An item this worker now holds, with what the handler needs to process it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedItem {
-    pub item_id: Uuid,
-    pub job_id: Uuid,
-    pub claim_id: Uuid,
+    pub item_id: ItemId,
+    pub job_id: JobId,
+    pub claim_id: ClaimId,
     /// This claim's attempt number (1 for the first claim).
     pub attempt: i32,
     pub max_attempts: i32,
     pub input_url: String,
     pub canonical_url: Option<String>,
     pub video_id: Option<String>,
-    /// The job's normalised options (`refresh`, `analyze_thumbnail`, …) as accepted by the api.
-    pub job_options: serde_json::Value,
+    /// The job's options (`refresh`, `analyze_thumbnail`, …), decoded from `jobs.options`.
+    #[sqlx(json)]
+    pub job_options: StoredJobOptions,
     /// When the job was submitted: a `refresh` is satisfied by a copy fetched since.
     pub job_created_at: chrono::DateTime<chrono::Utc>,
     /// Milliseconds between the item becoming runnable (enqueue or retry time) and this claim.
@@ -55,12 +59,12 @@ pub struct ClaimedItem {
 /// canceled, not yet due, or unknown).
 pub async fn claim_item(
     pool: &PgPool,
-    item_id: Uuid,
+    item_id: ItemId,
     worker_name: &str,
     lease: Duration,
 ) -> Result<Option<ClaimedItem>, sqlx::Error> {
     let mut transaction = pool.begin().await?;
-    let claim_id = Uuid::now_v7();
+    let claim_id = ClaimId::new_v7();
     let claimed: Option<ClaimedItem> = sqlx::query_as(
         r"
         with previous as (
@@ -140,7 +144,7 @@ pub async fn claim_item(
 }
 
 /// Marks the execution row of a claim that was lost (another worker took the item over).
-pub async fn mark_execution_lost(pool: &PgPool, claim_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn mark_execution_lost(pool: &PgPool, claim_id: ClaimId) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update item_executions set finished_at = now(), outcome = 'lost_claim'
          where claim_id = $1 and finished_at is null",
@@ -154,7 +158,7 @@ pub async fn mark_execution_lost(pool: &PgPool, claim_id: Uuid) -> Result<(), sq
 /// Records one stage timing of an attempt (idempotent per item, attempt and stage).
 pub async fn record_stage_timing(
     connection: &mut PgConnection,
-    item_id: Uuid,
+    item_id: ItemId,
     attempt: i32,
     stage: &str,
     duration: Duration,
@@ -177,7 +181,7 @@ pub async fn record_stage_timing(
 /// working on). Returns how many were renewed.
 pub async fn renew_leases(
     pool: &PgPool,
-    claim_ids: &[Uuid],
+    claim_ids: &[ClaimId],
     lease: Duration,
 ) -> Result<u64, sqlx::Error> {
     if claim_ids.is_empty() {

@@ -4,14 +4,17 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use uuid::Uuid;
+
+use crate::ids::{ItemId, JobId};
+
+use crate::job_status::ItemStatus;
 
 /// An unfinished item the reconciler may have to enqueue again.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReconcileCandidate {
-    pub item_id: Uuid,
-    pub job_id: Uuid,
-    pub status: String,
+    pub item_id: ItemId,
+    pub job_id: JobId,
+    pub status: ItemStatus,
     pub task_id: Option<String>,
 }
 
@@ -45,7 +48,7 @@ pub async fn reconcile_candidates(
 /// should the caller push.
 pub async fn record_reenqueue(
     pool: &PgPool,
-    item_id: Uuid,
+    item_id: ItemId,
     previous_task_id: Option<&str>,
     new_task_id: &str,
 ) -> Result<bool, sqlx::Error> {

@@ -6,16 +6,17 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
-use uuid::Uuid;
+
+use crate::ids::{DeliveryId, JobId};
 
 use super::notify_webhook_ready;
 
 /// One delivery as the api shows it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DeliveryRow {
-    pub delivery_id: Uuid,
+    pub delivery_id: DeliveryId,
     pub webhook_id: String,
-    pub job_id: Uuid,
+    pub job_id: JobId,
     pub event_type: String,
     pub url: String,
     pub payload: Value,
@@ -24,7 +25,7 @@ pub struct DeliveryRow {
     pub next_attempt_at: DateTime<Utc>,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
-    pub redelivery_of: Option<Uuid>,
+    pub redelivery_of: Option<DeliveryId>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
@@ -32,7 +33,7 @@ pub struct DeliveryRow {
 /// One recorded attempt.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DeliveryAttemptRow {
-    pub delivery_id: Uuid,
+    pub delivery_id: DeliveryId,
     pub attempt: i32,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -47,8 +48,8 @@ pub struct DeliveryAttemptRow {
 /// oldest first.
 pub async fn list_deliveries_for_job(
     executor: impl sqlx::PgExecutor<'_>,
-    job_id: Uuid,
-    after_delivery_id: Option<Uuid>,
+    job_id: JobId,
+    after_delivery_id: Option<DeliveryId>,
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
     sqlx::query_as::<_, DeliveryRow>(
@@ -70,7 +71,7 @@ pub async fn list_deliveries_for_job(
 /// Every attempt of the given deliveries, in order.
 pub async fn list_attempts_for_deliveries(
     executor: impl sqlx::PgExecutor<'_>,
-    delivery_ids: &[Uuid],
+    delivery_ids: &[DeliveryId],
 ) -> Result<Vec<DeliveryAttemptRow>, sqlx::Error> {
     sqlx::query_as::<_, DeliveryAttemptRow>(
         "select delivery_id, attempt, started_at, finished_at, status_code, latency_ms,
@@ -105,8 +106,8 @@ pub enum RedeliverOutcome {
 /// holds; the caller commits.
 pub async fn redeliver(
     connection: &mut PgConnection,
-    job_id: Uuid,
-    delivery_id: Uuid,
+    job_id: JobId,
+    delivery_id: DeliveryId,
     max_per_hour: i64,
 ) -> Result<RedeliverOutcome, sqlx::Error> {
     let original: Option<(String, bool)> = sqlx::query_as(
@@ -157,7 +158,7 @@ pub async fn redeliver(
     )
     .bind(job_id)
     .bind(delivery_id)
-    .bind(Uuid::now_v7())
+    .bind(DeliveryId::new_v7())
     .fetch_one(&mut *connection)
     .await?;
     notify_webhook_ready(&mut *connection).await?;

@@ -47,11 +47,7 @@ pub(super) async fn attempt(
         }
     }
 
-    let refresh = claim
-        .job_options
-        .get("refresh")
-        .and_then(serde_json::Value::as_bool)
-        == Some(true);
+    let refresh = claim.job_options.refresh;
     let known_video_id = claim.video_id.as_deref().or(url.video_id());
     let lookup_started = Instant::now();
     if let (Some(video_id), false) = (known_video_id, bypass_cache)

@@ -214,6 +214,8 @@ async fn transcript_stage(
 
 #[cfg(test)]
 mod tests {
+    use tokworks_shared::ids::{ItemId, JobId};
+
     use super::*;
 
     #[test]
@@ -228,7 +230,7 @@ mod tests {
             decode_task(serde_json::json!({"hello": 1})),
             Err(TaskDecodeError::Malformed(_))
         ));
-        let good = ExtractItemTask::new(uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let good = ExtractItemTask::new(JobId::new_v7(), ItemId::new_v7());
         assert_eq!(
             decode_task(serde_json::to_value(good).unwrap()).unwrap(),
             good

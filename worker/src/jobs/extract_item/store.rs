@@ -179,7 +179,7 @@ async fn finish(
         Ok(report) => {
             transaction.commit().await?;
             if report.job_finished {
-                tracing::info!(job_id = %claim.job_id, status = report.job_status, "job finished");
+                tracing::info!(job_id = %claim.job_id, status = %report.job_status, "job finished");
             }
             Ok(true)
         }

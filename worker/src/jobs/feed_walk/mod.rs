@@ -9,6 +9,7 @@ mod walk;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokworks_shared::ids::{ClaimId, WalkId};
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -21,6 +22,7 @@ use tokworks_shared::db::feed_walks::claims::{
 };
 use tokworks_shared::db::feed_walks::materialise::MaterialisedJob;
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::job_status::JobKind;
 use tracing::Instrument;
 
 use crate::extractor::ThumbnailBytes;
@@ -244,9 +246,9 @@ impl FeedWalkRunner {
         let started = Instant::now();
         let count = usize::try_from(walk.requested_count).unwrap_or(1);
         let target = walk.target.clone().unwrap_or_default();
-        let walker = match walk.kind.as_str() {
-            "hashtag" => self.client.hashtag_walker(&target, count),
-            "user" => self.client.user_walker(&target, count),
+        let walker = match walk.kind {
+            JobKind::Hashtag => self.client.hashtag_walker(&target, count),
+            JobKind::User => self.client.user_walker(&target, count),
             _ => self.client.trending_walker(count),
         };
         let (videos, stopped, pages_fetched) = self.walk_with_covers(walker).await;
@@ -342,7 +344,7 @@ fn walk_span(walk: &ClaimedWalk) -> tracing::Span {
     tracing::info_span!("feed_walk", walk_id = %walk.walk_id, feed_key = %walk.feed_key, attempt = walk.attempt)
 }
 
-async fn renew_lease(pool: PgPool, walk_id: uuid::Uuid, claim_id: uuid::Uuid, lease: Duration) {
+async fn renew_lease(pool: PgPool, walk_id: WalkId, claim_id: ClaimId, lease: Duration) {
     let mut interval = tokio::time::interval(lease / 3);
     interval.tick().await;
     loop {

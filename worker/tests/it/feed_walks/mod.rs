@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokworks_shared::ids::{ApiKeyId, JobId, WalkId};
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -14,6 +15,8 @@ use tokworks_shared::db::feed_walks::{
 };
 use tokworks_shared::db::jobs::{self as job_db, CancelJobOutcome, NewJob};
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::job_options::StoredJobOptions;
+use tokworks_shared::job_status::{JobKind, JobStatus};
 use tokworks_sim::server::SimHandle;
 use tokworks_worker::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings, WalkOutcome};
 use tokworks_worker::tiktok_web::{SignerChoice, TiktokWebClient, TiktokWebSettings};
@@ -50,14 +53,14 @@ async fn runner(pool: &PgPool, sim: &SimHandle, signer: SignerChoice) -> FeedWal
     }
 }
 
-async fn api_key(pool: &PgPool) -> Uuid {
-    let api_key_id = Uuid::now_v7();
+async fn api_key(pool: &PgPool) -> ApiKeyId {
+    let api_key_id = ApiKeyId::new_v7();
     sqlx::query(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
          values ($1, 'test', 'tok_test', $2)",
     )
     .bind(api_key_id)
-    .bind(api_key_id.as_bytes().to_vec())
+    .bind(api_key_id.0.as_bytes().to_vec())
     .execute(pool)
     .await
     .expect("fixture row inserted");
@@ -66,7 +69,7 @@ async fn api_key(pool: &PgPool) -> Uuid {
 
 /// What a feed request names.
 struct FeedAsk<'a> {
-    kind: &'a str,
+    kind: JobKind,
     target: Option<&'a str>,
     count: i32,
     options: Value,
@@ -74,7 +77,7 @@ struct FeedAsk<'a> {
 
 fn trending(count: i32) -> FeedAsk<'static> {
     FeedAsk {
-        kind: "trending",
+        kind: JobKind::Trending,
         target: None,
         count,
         options: json!({}),
@@ -84,25 +87,25 @@ fn trending(count: i32) -> FeedAsk<'static> {
 /// Submits a feed job for `api_key_id` as `POST /v1/jobs` does.
 async fn submit(
     pool: &PgPool,
-    api_key_id: Uuid,
+    api_key_id: ApiKeyId,
     ask: &FeedAsk<'_>,
     refresh: bool,
-) -> (Uuid, FeedService) {
+) -> (JobId, FeedService) {
     let job = NewJob {
-        job_id: Uuid::now_v7(),
+        job_id: JobId::new_v7(),
         api_key_id,
-        kind: ask.kind.to_owned(),
+        kind: ask.kind,
         request: json!({"kind": ask.kind, "count": ask.count}),
-        options: ask.options.clone(),
+        options: serde_json::from_value(ask.options.clone()).expect("the options decode"),
         metadata: json!({}),
         idempotency_key: None,
         items: Vec::new(),
         webhook: None,
     };
     let walk = NewFeedWalk {
-        walk_id: Uuid::now_v7(),
+        walk_id: WalkId::new_v7(),
         feed_key: feed_key(ask.kind, ask.target, ask.count),
-        kind: ask.kind.to_owned(),
+        kind: ask.kind,
         target: ask.target.map(str::to_owned),
         requested_count: ask.count,
         max_attempts: 2,
@@ -118,7 +121,7 @@ async fn submit(
 }
 
 /// The job's items: (status, video id, cache hit), by position.
-async fn items(pool: &PgPool, job_id: Uuid) -> Vec<(String, String, Option<bool>)> {
+async fn items(pool: &PgPool, job_id: JobId) -> Vec<(String, String, Option<bool>)> {
     sqlx::query_as(
         "select status, video_id, cache_hit from job_items where job_id = $1 order by position",
     )

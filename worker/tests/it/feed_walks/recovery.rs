@@ -2,6 +2,7 @@
 //! hashtag, an empty 200 retried then failed, a dead worker's walk taken over, a canceled job,
 //! and enrichment items.
 
+use tokworks_shared::ids::{ItemId, JobId};
 use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_worker::jobs::extract_item::run_extract_item;
 
@@ -58,7 +59,7 @@ async fn faults_after_the_first_page_end_the_job_partial_with_that_pages_items(p
         let runner = runner(&pool, &sim, SignerChoice::External { url: signer_url }).await;
         let tag = biggest_hashtag(&sim);
         let ask = FeedAsk {
-            kind: "hashtag",
+            kind: JobKind::Hashtag,
             target: tag["name"].as_str(),
             count: 100,
             options: json!({}),
@@ -97,7 +98,7 @@ async fn a_missing_hashtag_fails_and_an_empty_200_is_retried_then_fails(pool: Pg
     let key = api_key(&pool).await;
     let signed = runner(&pool, &sim, SignerChoice::BuiltIn).await;
     let missing = FeedAsk {
-        kind: "hashtag",
+        kind: JobKind::Hashtag,
         target: Some("no_such_tag_zz_9"),
         count: 30,
         options: json!({}),
@@ -255,7 +256,7 @@ async fn a_job_asking_for_enrichment_gets_queued_items_for_the_dispatcher(pool: 
     let runner = runner(&pool, &sim, SignerChoice::BuiltIn).await;
     let key = api_key(&pool).await;
     let ask = FeedAsk {
-        kind: "trending",
+        kind: JobKind::Trending,
         target: None,
         count: 5,
         options: json!({"analyze_thumbnail": true}),
@@ -291,12 +292,12 @@ async fn a_job_asking_for_enrichment_gets_queued_items_for_the_dispatcher(pool: 
 async fn run_items_with_a_failing_extractor(
     pool: &PgPool,
     sim: &SimHandle,
-    job_id: Uuid,
+    job_id: JobId,
 ) -> (usize, usize) {
     let extractor = FailingExtractor::new(ErrorCode::UpstreamUnavailable);
     let mut context = context(pool.clone(), unique_queue().await, extractor.clone());
     context.subtitles = subtitles_through(sim);
-    let item_ids: Vec<Uuid> =
+    let item_ids: Vec<ItemId> =
         sqlx::query_scalar("select item_id from job_items where job_id = $1 order by position")
             .bind(job_id)
             .fetch_all(pool)
@@ -318,7 +319,7 @@ async fn a_refreshed_enriched_feed_serves_its_items_from_the_walk_not_from_new_e
     let runner = runner(&pool, &sim, SignerChoice::BuiltIn).await;
     let key = api_key(&pool).await;
     let ask = FeedAsk {
-        kind: "trending",
+        kind: JobKind::Trending,
         target: None,
         count: 5,
         options: json!({"transcript": true, "refresh": true}),
@@ -350,7 +351,7 @@ async fn an_enriched_job_whose_walk_stopped_short_ends_partial_after_its_items(p
     let runner = runner(&pool, &sim, SignerChoice::External { url: signer_url }).await;
     let tag = biggest_hashtag(&sim);
     let ask = FeedAsk {
-        kind: "hashtag",
+        kind: JobKind::Hashtag,
         target: tag["name"].as_str(),
         count: 100,
         options: json!({"transcript": true}),

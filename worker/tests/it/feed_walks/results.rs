@@ -1,6 +1,8 @@
 //! What feed jobs end with: the simulator's ground truth for every feed kind, the feed cache
 //! (no upstream request) and `refresh`, and coalescing of identical jobs into one walk.
 
+use tokworks_shared::ids::{JobId, WalkId};
+
 use super::*;
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
@@ -21,14 +23,14 @@ async fn trending_hashtag_and_user_jobs_end_with_the_simulators_ground_truth(poo
 
     let (trending_job, _) = submit(&pool, key, &trending(30), false).await;
     let hashtag_ask = FeedAsk {
-        kind: "hashtag",
+        kind: JobKind::Hashtag,
         target: Some(&tag_name),
         count: 50,
         options: json!({}),
     };
     let (hashtag_job, _) = submit(&pool, key, &hashtag_ask, false).await;
     let user_ask = FeedAsk {
-        kind: "user",
+        kind: JobKind::User,
         target: Some(&handle),
         count: 500,
         options: json!({}),
@@ -94,7 +96,7 @@ async fn an_identical_job_within_the_ttl_is_served_without_touching_tiktok(pool:
 
     let (second_job, service) = submit(&pool, key, &trending(30), false).await;
     assert!(
-        matches!(&service, FeedService::FromCache { job_status, .. } if job_status == "succeeded"),
+        matches!(&service, FeedService::FromCache { job_status, .. } if *job_status == JobStatus::Succeeded),
         "{service:?}"
     );
     assert_eq!(job_row(&pool, second_job).await.status, "succeeded");
@@ -187,7 +189,7 @@ async fn an_unsigned_user_job_walks_the_creator_list_newest_first(pool: PgPool) 
         .max_by_key(|user| user["video_count"].as_u64().unwrap_or(0))
         .expect("a public user");
     let ask = FeedAsk {
-        kind: "user",
+        kind: JobKind::User,
         target: user["unique_id"].as_str(),
         count: 500,
         options: json!({}),
@@ -208,11 +210,11 @@ async fn a_feed_job_with_a_webhook_gets_item_and_completed_events(pool: PgPool) 
     let runner = runner(&pool, &sim, SignerChoice::BuiltIn).await;
     let key = api_key(&pool).await;
     let job = NewJob {
-        job_id: Uuid::now_v7(),
+        job_id: JobId::new_v7(),
         api_key_id: key,
-        kind: "trending".to_owned(),
+        kind: JobKind::Trending,
         request: json!({"kind": "trending", "count": 3}),
-        options: json!({}),
+        options: StoredJobOptions::default(),
         metadata: json!({}),
         idempotency_key: None,
         items: Vec::new(),
@@ -222,9 +224,9 @@ async fn a_feed_job_with_a_webhook_gets_item_and_completed_events(pool: PgPool) 
         }),
     };
     let walk = NewFeedWalk {
-        walk_id: Uuid::now_v7(),
-        feed_key: feed_key("trending", None, 3),
-        kind: "trending".to_owned(),
+        walk_id: WalkId::new_v7(),
+        feed_key: feed_key(JobKind::Trending, None, 3),
+        kind: JobKind::Trending,
         target: None,
         requested_count: 3,
         max_attempts: 2,
