@@ -11,6 +11,8 @@ use tokworks_shared::job_status::ItemStatus;
 
 use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
 use crate::transcript_view::TranscriptResponse;
+use crate::video_result::serialize_optional_video;
+use tokworks_shared::video::Video;
 
 /// One item of a job.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -31,9 +33,9 @@ pub struct ItemResponse {
     pub attempts: i32,
     /// The id of the earlier item of the same video in this batch, whose result this one shares.
     pub duplicate_of: Option<ItemId>,
-    /// The stored `Video` JSON of a succeeded item (the README describes it).
-    #[schema(value_type = Option<Object>)]
-    pub result: Option<Value>,
+    /// The stored `Video` of a succeeded item.
+    #[serde(serialize_with = "serialize_optional_video")]
+    pub result: Option<Video>,
     /// The transcript when the job asked for one (`options.transcript`) and the item succeeded.
     pub transcript: Option<TranscriptResponse>,
     /// Null unless the job asked for `options.analyze_thumbnail` (then its outcome).

@@ -17,6 +17,8 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::job_status::{ItemStatus, JobKind, JobStatus};
 
 use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
+use crate::video_result::{VideoResultResponse, serialize_video};
+use tokworks_shared::video::Video;
 
 /// A job as listed by `GET /v1/jobs` (and the common part of [`JobResponse`]).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -47,10 +49,9 @@ pub struct JobResponse {
     #[serde(flatten)]
     pub summary: JobSummaryResponse,
     pub timings: JobTimingsResponse,
-    /// For `video` jobs that succeeded: the stored `Video` JSON plus `cache_hit`; else null
-    /// (a batch's results are on its items). The `Video` object is described in the README.
-    #[schema(value_type = Option<Object>)]
-    pub result: Option<Value>,
+    /// For `video` jobs that succeeded: the stored `Video`'s fields plus `cache_hit`,
+    /// `transcript` and `thumbnail_analysis`; else null (a batch's results are on its items).
+    pub result: Option<VideoResultResponse>,
     /// `POST /v1/jobs` of a batch only: the URLs refused at submit time (not items).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected: Option<Vec<RejectedUrl>>,
@@ -204,9 +205,9 @@ pub struct VideoResponse {
     pub source: String,
     pub fetched_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The stored `Video` JSON (shared::video), passed through; the README describes it.
-    #[schema(value_type = Object)]
-    pub video: Value,
+    /// The stored `Video` (shared::video).
+    #[serde(serialize_with = "serialize_video")]
+    pub video: Video,
     /// The transcripts stored for this video, one per subtitle track fetched so far.
     pub transcripts: Vec<StoredTranscriptResponse>,
     /// The latest successful thumbnail analysis of the current cover per language
@@ -344,23 +345,15 @@ impl JobResponse {
             transcript,
             analysis,
         } = view;
-        let mut response =
-            JobResponse::from_parts(&job, &timings.0, result_video.map(|video| video.0));
-        if let Some(Value::Object(result)) = &mut response.result {
-            let transcript =
-                transcript.and_then(|transcript| TranscriptResponse::from_row(transcript.0));
-            // Strings and JSON values only: serialising cannot fail.
-            result.insert(
-                "transcript".to_owned(),
-                serde_json::to_value(transcript).unwrap_or_default(),
-            );
-            let analysis =
-                analysis.map(|analysis| ThumbnailAnalysisResponse::from_item_row(analysis.0));
-            result.insert(
-                "thumbnail_analysis".to_owned(),
-                serde_json::to_value(analysis).unwrap_or_default(),
-            );
-        }
+        let result = result_video.map(|video| VideoResultResponse {
+            video: video.0.data,
+            cache_hit: job.first_item_cache_hit.unwrap_or(false),
+            transcript: transcript
+                .and_then(|transcript| TranscriptResponse::from_row(transcript.0)),
+            thumbnail_analysis: analysis
+                .map(|analysis| ThumbnailAnalysisResponse::from_item_row(analysis.0)),
+        });
+        let mut response = JobResponse::from_parts(&job, &timings.0, result);
         response.feed = feed.map(|feed| JobFeedResponse::from_parts(&job, &feed.0));
         response
     }
@@ -369,7 +362,7 @@ impl JobResponse {
     pub fn from_parts(
         row: &JobRow,
         timings: &[StageTimingRow],
-        result_video: Option<StoredVideoRow>,
+        result: Option<VideoResultResponse>,
     ) -> Self {
         let mut stages_ms = BTreeMap::new();
         let mut attempts = row.first_item_attempts.unwrap_or(0);
@@ -381,16 +374,6 @@ impl JobResponse {
         let elapsed_ms = row
             .finished_at
             .map(|finished_at| (finished_at - row.created_at).num_milliseconds().max(0));
-        let result = result_video.map(|video| {
-            let cache_hit = Value::Bool(row.first_item_cache_hit.unwrap_or(false));
-            match video.data {
-                Value::Object(mut object) => {
-                    object.insert("cache_hit".to_owned(), cache_hit);
-                    Value::Object(object)
-                }
-                other => serde_json::json!({ "video": other, "cache_hit": cache_hit }),
-            }
-        });
         JobResponse {
             summary: JobSummaryResponse::from_row(row),
             timings: JobTimingsResponse {

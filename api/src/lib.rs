@@ -30,6 +30,7 @@ pub mod thumbnail_analysis_view;
 pub mod transcript_view;
 pub mod ui;
 pub mod unavailable_docs;
+pub mod video_result;
 pub mod wait;
 
 use std::time::Duration;

@@ -18,7 +18,6 @@ use tokworks_shared::db::job_items::{self as item_db, JobItemListQuery};
 use tokworks_shared::db::jobs::JobRow;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::job_status::{ItemStatus, JobStatus};
-use tokworks_shared::video::Video;
 
 use crate::auth::ApiKey;
 use crate::compat::extract::validation_limits;
@@ -205,16 +204,9 @@ async fn finished_videos(
         },
     )
     .await?;
-    let mut videos = Vec::with_capacity(items.len());
-    for item in items {
-        let Some(result) = item.result else { continue };
-        match serde_json::from_value::<Video>(result) {
-            Ok(video) => videos.push(FetcherVideo::from_video(&video)),
-            Err(error) => {
-                tracing::error!(job_id = %job.job_id, position = item.position, %error,
-                    "a stored video does not read as a Video; left out of the list");
-            }
-        }
-    }
-    Ok(videos)
+    Ok(items
+        .iter()
+        .filter_map(|item| item.result.as_ref())
+        .map(FetcherVideo::from_video)
+        .collect())
 }

@@ -1,13 +1,13 @@
 //! The old analyzer's `VideoMetadata` (keys in its order), built from a stored `Video` record,
 //! followed by the fields the old service lacked.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::compat::envelope::PLATFORM;
 use crate::compat::transcript::{CompatTranscriptFields, TranscriptExtractionResult};
 use crate::transcript_view::TranscriptResponse;
+use tokworks_shared::video::Video;
 
 /// Longest `title`: yt-dlp's TikTok title is the caption cut by `truncate_string(left=72)`.
 const TITLE_MAX_CHARS: usize = 72;
@@ -66,47 +66,25 @@ pub struct ItemFacts<'a> {
 }
 
 impl VideoMetadata {
-    /// Maps a stored `Video` (its JSON) onto the old shape; absent fields become `""` or 0, as
-    /// the old service defaulted them.
-    pub fn from_video(video: &Value, item: ItemFacts<'_>) -> Self {
-        let text = |pointer: &str| video.pointer(pointer).and_then(Value::as_str);
-        let count = |pointer: &str| video.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
-        let description = text("/description").unwrap_or_default().to_owned();
-        let created_at = text("/created_at")
-            .and_then(|value| DateTime::parse_from_rfc3339(value).ok())
-            .map(|value| value.with_timezone(&Utc));
-        let thumbnail_url = [
-            "/covers/origin_cover/url",
-            "/covers/cover/url",
-            "/covers/dynamic_cover/url",
-        ]
-        .into_iter()
-        .find_map(text)
-        .unwrap_or_default()
-        .to_owned();
-        let hashtags = video
-            .pointer("/hashtags")
-            .and_then(Value::as_array)
-            .map(|tags| {
-                tags.iter()
-                    .filter_map(|tag| tag.get("name").and_then(Value::as_str))
-                    .map(str::to_owned)
-                    .collect()
-            })
+    /// Maps a stored `Video` onto the old shape; absent covers become `""`, as the old service
+    /// defaulted them.
+    pub fn from_video(video: &Video, item: ItemFacts<'_>) -> Self {
+        let description = video.description.clone();
+        let created_at = video.created_at;
+        let covers = &video.covers;
+        let thumbnail_url = [&covers.origin_cover, &covers.cover, &covers.dynamic_cover]
+            .into_iter()
+            .find_map(|cover| cover.as_ref().map(|cover| cover.url.clone()))
             .unwrap_or_default();
-        let music = video
-            .get("music")
-            .filter(|music| music.is_object())
-            .map(|music| MusicSummary {
-                title: music
-                    .get("title")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                author_name: music
-                    .get("author_name")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            });
+        let hashtags = video
+            .hashtags
+            .iter()
+            .map(|hashtag| hashtag.name.clone())
+            .collect();
+        let music = video.music.as_ref().map(|music| MusicSummary {
+            title: music.title.clone(),
+            author_name: music.author_name.clone(),
+        });
         let transcript = CompatTranscriptFields::build(
             item.input_url,
             item.transcript_requested,
@@ -117,31 +95,30 @@ impl VideoMetadata {
             platform: PLATFORM,
             title: yt_dlp_title(&description),
             description,
-            duration: count("/duration_seconds"),
-            view_count: count("/counts/play_count"),
-            like_count: count("/counts/like_count"),
-            comment_count: count("/counts/comment_count"),
-            share_count: count("/counts/share_count"),
-            upload_date: created_at
-                .map(|created| created.format("%Y%m%d").to_string())
-                .unwrap_or_default(),
+            duration: u64::from(video.duration_seconds),
+            view_count: video.counts.play_count,
+            like_count: video.counts.like_count,
+            comment_count: video.counts.comment_count,
+            share_count: video.counts.share_count,
+            upload_date: created_at.format("%Y%m%d").to_string(),
             thumbnail_url,
             thumbnail_analysis: None,
             transcript: transcript.transcript,
             has_transcript: transcript.has_transcript,
             transcript_language: transcript.transcript_language,
             transcript_confidence: transcript.transcript_confidence,
-            extracted_at: text("/extracted_at").unwrap_or_default().to_owned(),
+            extracted_at: video
+                .extracted_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             processing_time_ms: item.processing_time_ms,
             cache_hit: item.cache_hit,
-            video_id: text("/id").unwrap_or_default().to_owned(),
-            uploader: text("/author/unique_id").map(str::to_owned),
-            author: text("/author/nickname").map(str::to_owned),
+            video_id: video.id.clone(),
+            uploader: Some(video.author.unique_id.clone()),
+            author: video.author.nickname.clone(),
             hashtags,
-            save_count: count("/counts/collect_count"),
+            save_count: video.counts.collect_count,
             music,
-            create_time_iso: created_at
-                .map(|created| created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            create_time_iso: Some(created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         }
     }
 }
@@ -172,7 +149,27 @@ mod tests {
 
     #[test]
     fn upload_date_is_yyyymmdd_in_utc() {
-        let video = serde_json::json!({"id": "1", "created_at": "2024-03-10T23:30:00Z"});
+        let video: Video = serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "id": "1", "kind": "video",
+            "url": "https://www.tiktok.com/@a/video/1", "description": "",
+            "created_at": "2024-03-10T23:30:00Z", "create_time": 1710113400,
+            "duration_seconds": 0, "width": null, "height": null, "hashtags": [],
+            "mentions": [],
+            "counts": {"play_count": 0, "like_count": 0, "comment_count": 0,
+                       "share_count": 0, "collect_count": 0, "repost_count": null},
+            "counts_exact": false,
+            "author": {"id": null, "unique_id": "a", "nickname": null, "sec_uid": null,
+                       "verified": false, "private_account": false, "signature": null,
+                       "avatar": null, "follower_count": null, "following_count": null,
+                       "heart_count": null, "video_count": null, "counts_exact": false},
+            "music": null,
+            "covers": {"cover": null, "origin_cover": null, "dynamic_cover": null},
+            "media": {"play": null, "download": null, "formats": []},
+            "images": [], "subtitles": [], "location_created": null, "is_ad": false,
+            "text_language": null, "diversification_labels": [], "source": "web",
+            "extracted_at": "2024-03-10T23:31:00Z"
+        }))
+        .unwrap();
         let facts = ItemFacts {
             input_url: "https://vm.tiktok.com/ZMabc/",
             cache_hit: false,

@@ -10,7 +10,7 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::ids::JobId;
 use uuid::Uuid;
 
-use crate::support::TestApp;
+use crate::support::{TestApp, stored_video};
 
 fn video_url(number: u32) -> String {
     format!("https://www.tiktok.com/@creator/video/73000000000000{number:05}")
@@ -30,13 +30,16 @@ async fn end_item_at(app: &TestApp, job_id: JobId, position: i32, end: ItemEnd) 
     if let ItemEnd::Succeeded { video_id, .. } = &end {
         sqlx::query(
             "insert into videos (video_id, data, source, fetched_at)
-             values ($1, jsonb_build_object('id', $1::text, 'description', 'a, \"quoted\" caption',
-                     'author', jsonb_build_object('unique_id', 'creator'),
-                     'counts', jsonb_build_object('play_count', 1000, 'like_count', 10),
-                     'duration_seconds', 12, 'create_time', 1735689612), 'web', now())
+             values ($1, $2, 'web', now())
              on conflict (video_id) do nothing",
         )
         .bind(video_id)
+        .bind(stored_video(
+            video_id,
+            json!({"description": "a, \"quoted\" caption", "author": {"unique_id": "creator"},
+                   "counts": {"play_count": 1000, "like_count": 10},
+                   "duration_seconds": 12, "create_time": 1735689612}),
+        ))
         .execute(&app.pool)
         .await
         .unwrap();
@@ -280,7 +283,7 @@ async fn items_come_as_ndjson_and_csv(pool: PgPool) {
         rows[1],
         format!(
             "0,\"a,b\",{},succeeded,,,7300000000000000000,\"a, \"\"quoted\"\" caption\",creator,\
-             1000,10,,,,12,1735689612,false",
+             1000,10,0,0,0,12,1735689612,false",
             video_url(0)
         )
     );

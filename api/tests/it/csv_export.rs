@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::ids::JobId;
 
-use crate::support::TestApp;
+use crate::support::{TestApp, stored_video};
 
 const VIDEO_ID: &str = "7300000000000000042";
 
@@ -26,12 +26,14 @@ async fn formula_like_cells_are_neutralised_in_csv(pool: PgPool) {
     assert_eq!(created.status, StatusCode::ACCEPTED, "{:#}", created.body);
     let job_id: JobId = created.body["id"].as_str().unwrap().parse().unwrap();
     sqlx::query(
-        "insert into videos (video_id, data, source, fetched_at)
-         values ($1, jsonb_build_object('id', $1::text,
-                 'description', '=HYPERLINK(\"https://evil.example\",\"click\")',
-                 'author', jsonb_build_object('unique_id', '-creator')), 'web', now())",
+        "insert into videos (video_id, data, source, fetched_at) values ($1, $2, 'web', now())",
     )
     .bind(VIDEO_ID)
+    .bind(stored_video(
+        VIDEO_ID,
+        serde_json::json!({"description": "=HYPERLINK(\"https://evil.example\",\"click\")",
+                           "author": {"unique_id": "-creator"}}),
+    ))
     .execute(&app.pool)
     .await
     .unwrap();
@@ -53,7 +55,7 @@ async fn formula_like_cells_are_neutralised_in_csv(pool: PgPool) {
         rows[1],
         format!(
             "0,'@lead,{url},succeeded,,,{VIDEO_ID},\
-             \"'=HYPERLINK(\"\"https://evil.example\"\",\"\"click\"\")\",'-creator,,,,,,,,false"
+             \"'=HYPERLINK(\"\"https://evil.example\"\",\"\"click\"\")\",'-creator,0,0,0,0,0,0,1735689612,false"
         )
     );
     // JSON is data, not a spreadsheet: unchanged there.

@@ -13,7 +13,7 @@ use tokworks_shared::db::item_claims::ItemEnd;
 use tokworks_shared::error_code::ErrorCode;
 use tower::ServiceExt;
 
-use crate::support::TestApp;
+use crate::support::{TestApp, stored_video};
 
 /// How long a test waits for the next event (or the end of the stream).
 const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,10 +55,11 @@ async fn end_item(app: &TestApp, job_id: JobId, position: i32, succeed: bool) {
         let video_id = video_id(u32::try_from(position).unwrap());
         sqlx::query(
             "insert into videos (video_id, data, source, fetched_at)
-             values ($1, jsonb_build_object('id', $1::text), 'web', now())
+             values ($1, $2, 'web', now())
              on conflict (video_id) do nothing",
         )
         .bind(&video_id)
+        .bind(stored_video(&video_id, json!({})))
         .execute(&app.pool)
         .await
         .unwrap();

@@ -308,11 +308,11 @@ impl TestApp {
         for video_id in video_ids {
             sqlx::query(
                 "insert into videos (video_id, data, source, fetched_at)
-                 values ($1, jsonb_build_object('id', $1::text,
-                         'url', 'https://www.tiktok.com/@creator/video/' || $1), 'web', now())
+                 values ($1, $2, 'web', now())
                  on conflict (video_id) do nothing",
             )
             .bind(video_id)
+            .bind(stored_video(video_id, serde_json::json!({})))
             .execute(&self.pool)
             .await
             .unwrap();
@@ -347,11 +347,14 @@ impl TestApp {
     pub async fn finish_video_job(&self, job_id: JobId, video_id: &str, cache_hit: bool) {
         sqlx::query(
             "insert into videos (video_id, data, source, fetched_at)
-             values ($1, jsonb_build_object('schema_version', 1, 'id', $1::text,
-                                            'caption', 'a test video'), 'web', now())
+             values ($1, $2, 'web', now())
              on conflict (video_id) do nothing",
         )
         .bind(video_id)
+        .bind(stored_video(
+            video_id,
+            serde_json::json!({"description": "a test video"}),
+        ))
         .execute(&self.pool)
         .await
         .unwrap();
@@ -411,5 +414,38 @@ impl TestApp {
             .await
             .unwrap();
         transaction.commit().await.unwrap();
+    }
+}
+
+/// A complete stored `Video` of `video_id` as the worker writes it to `videos.data` (the api
+/// decodes that column into `Video`), with `fields` merged over it (objects key by key).
+pub fn stored_video(video_id: &str, fields: Value) -> Value {
+    let mut video = serde_json::json!({
+        "schema_version": 1, "id": video_id, "kind": "video",
+        "url": format!("https://www.tiktok.com/@creator/video/{video_id}"),
+        "description": "", "created_at": "2025-01-01T00:00:12Z", "create_time": 1735689612,
+        "duration_seconds": 0, "width": null, "height": null, "hashtags": [], "mentions": [],
+        "counts": {"play_count": 0, "like_count": 0, "comment_count": 0, "share_count": 0,
+                   "collect_count": 0, "repost_count": null},
+        "counts_exact": false,
+        "author": {"unique_id": "creator", "verified": false, "private_account": false,
+                   "counts_exact": false},
+        "music": null, "covers": {}, "media": {"formats": []}, "images": [], "subtitles": [],
+        "location_created": null, "is_ad": false, "text_language": null,
+        "diversification_labels": [], "source": "web",
+        "extracted_at": "2025-01-01T00:01:00Z"
+    });
+    merge(&mut video, fields);
+    video
+}
+
+fn merge(base: &mut Value, fields: Value) {
+    match (base, fields) {
+        (Value::Object(base), Value::Object(fields)) => {
+            for (key, value) in fields {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (base, fields) => *base = fields,
     }
 }

@@ -2,11 +2,11 @@
 //! optional status filter, each item with its stored video (the result) when it succeeded.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use crate::ids::{ItemId, JobId};
 
 use crate::job_status::ItemStatus;
+use crate::video::Video;
 
 /// One item with its result.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -25,8 +25,9 @@ pub struct JobItemRow {
     pub attempts: i32,
     /// The first item of the same video in this batch, when this one is its duplicate.
     pub duplicate_of: Option<ItemId>,
-    /// The stored `Video` JSON, for a succeeded item.
-    pub result: Option<Value>,
+    /// The stored `Video`, for a succeeded item (`videos.data`, decoded).
+    #[sqlx(json(nullable))]
+    pub result: Option<Video>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }

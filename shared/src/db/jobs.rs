@@ -12,6 +12,7 @@ use crate::ids::{ApiKeyId, ItemId, JobId};
 use super::JOB_FINISHED_CHANNEL;
 use crate::job_options::StoredJobOptions;
 use crate::job_status::{ItemStatus, JobKind, JobStatus};
+use crate::video::Video;
 
 /// A job to insert, with its items (all `queued`).
 #[derive(Debug, Clone)]
@@ -345,7 +346,9 @@ pub async fn list_stage_timings_for_job(
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct StoredVideoRow {
     pub video_id: String,
-    pub data: Value,
+    /// `videos.data`, decoded.
+    #[sqlx(json)]
+    pub data: Video,
     pub source: String,
     pub fetched_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

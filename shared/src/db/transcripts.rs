@@ -4,10 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::db::nul_free::{json_without_nul, text_without_nul};
 use crate::ids::{ClaimId, ItemId};
+use crate::video::Subtitle;
 
 /// One stored transcript.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -48,18 +50,19 @@ pub struct ItemTranscript {
     pub error_message: Option<String>,
 }
 
-/// The `subtitles` array of the stored `Video` of `video_id` (null when it has none).
+/// The subtitle tracks of the stored `Video` of `video_id` (`None` when no video is stored or it
+/// has no `subtitles`).
 pub async fn stored_subtitles(
     executor: impl PgExecutor<'_>,
     video_id: &str,
-) -> Result<Option<Value>, sqlx::Error> {
-    sqlx::query_scalar::<_, Option<Value>>(
+) -> Result<Option<Vec<Subtitle>>, sqlx::Error> {
+    sqlx::query_scalar::<_, Option<Json<Vec<Subtitle>>>>(
         "select data -> 'subtitles' from videos where video_id = $1",
     )
     .bind(video_id)
     .fetch_optional(executor)
     .await
-    .map(Option::flatten)
+    .map(|subtitles| subtitles.flatten().map(|Json(subtitles)| subtitles))
 }
 
 /// The stored transcript of one track, if any.

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::db::nul_free::json_without_nul;
+use crate::video::Video;
 
 /// A stored video that is recent enough to serve from cache.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -48,14 +49,12 @@ pub async fn video_fetched_since(
     .await
 }
 
-/// A video to store: the `Video` result as JSON, plus the raw item it was mapped from.
+/// A video to store: the `Video` result (its `id` and `source` are the row's), plus the raw item
+/// it was mapped from.
 #[derive(Debug, Clone)]
 pub struct VideoRecord<'a> {
-    pub video_id: &'a str,
-    pub data: &'a serde_json::Value,
+    pub video: &'a Video,
     pub raw_item: Option<&'a serde_json::Value>,
-    /// `ytdlp` or `web`.
-    pub source: &'a str,
     pub fetched_at: DateTime<Utc>,
 }
 
@@ -64,6 +63,8 @@ pub async fn upsert_video(
     connection: &mut PgConnection,
     record: &VideoRecord<'_>,
 ) -> Result<(), sqlx::Error> {
+    let data =
+        serde_json::to_value(record.video).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     sqlx::query(
         "insert into videos (video_id, data, raw_item, source, fetched_at)
          values ($1, $2, $3, $4, $5)
@@ -72,10 +73,10 @@ pub async fn upsert_video(
              fetched_at = excluded.fetched_at, updated_at = now()
          where videos.fetched_at <= excluded.fetched_at",
     )
-    .bind(record.video_id)
-    .bind(json_without_nul(record.data).as_ref())
+    .bind(record.video.id.as_str())
+    .bind(json_without_nul(&data).as_ref())
     .bind(record.raw_item.map(json_without_nul).as_deref())
-    .bind(record.source)
+    .bind(record.video.source.as_str())
     .bind(record.fetched_at)
     .execute(connection)
     .await?;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// An image URL and when TikTok's signature on it expires (`x-expires=`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImageUrl {
     /// The URL.
     pub url: String,
@@ -14,7 +14,7 @@ pub struct ImageUrl {
 }
 
 /// Cover and thumbnail images of the post.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CoverImages {
     /// The default cover (`video.cover`; photo posts: `imagePost.cover`).
     pub cover: Option<ImageUrl>,
@@ -25,7 +25,7 @@ pub struct CoverImages {
 }
 
 /// A playable media URL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaLink {
     /// The URL. CDN URLs need the `tt_chain_token` cookie of the page request and a Referer.
     pub url: String,
@@ -36,7 +36,7 @@ pub struct MediaLink {
 }
 
 /// Playable media of the post.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VideoMedia {
     /// The main rendition without watermark (`video.playAddr`).
     pub play: Option<MediaLink>,
@@ -47,7 +47,7 @@ pub struct VideoMedia {
 }
 
 /// One rendition of the bitrate ladder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VideoFormat {
     /// Gear name, e.g. `normal_540_0`, `adapt_lowest_1080_1`.
     pub gear_name: Option<String>,
@@ -70,7 +70,7 @@ pub struct VideoFormat {
 }
 
 /// One image of a photo post.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PhotoImage {
     /// Mirrors of the image, best first (`imageURL.urlList`).
     pub urls: Vec<String>,
@@ -83,7 +83,7 @@ pub struct PhotoImage {
 }
 
 /// Who made a subtitle track.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SubtitleSource {
     /// Automatic speech recognition.
@@ -95,7 +95,7 @@ pub enum SubtitleSource {
 }
 
 /// One subtitle track.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Subtitle {
     /// TikTok's language code name, e.g. `eng-US`.
     pub language_code_name: String,

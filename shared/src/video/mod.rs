@@ -16,7 +16,7 @@ pub use media::{
 pub const VIDEO_SCHEMA_VERSION: u32 = 1;
 
 /// One TikTok post with everything tokworks extracts from it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Video {
     /// Version of this shape; currently [`VIDEO_SCHEMA_VERSION`] (1).
     pub schema_version: u32,
@@ -74,7 +74,7 @@ pub struct Video {
 }
 
 /// Video or photo post.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VideoKind {
     /// A video.
@@ -84,7 +84,7 @@ pub enum VideoKind {
 }
 
 /// Which extractor produced a `Video`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VideoSource {
     /// yt-dlp (its raw itemStruct, mapped by tokworks).
@@ -104,7 +104,7 @@ impl VideoSource {
 }
 
 /// A hashtag used in the caption.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Hashtag {
     /// TikTok's hashtag (challenge) id, when known.
     pub id: Option<String>,
@@ -113,7 +113,7 @@ pub struct Hashtag {
 }
 
 /// A user mentioned in the caption.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Mention {
     /// The user's numeric id, when known.
     pub user_id: Option<String>,
@@ -124,7 +124,7 @@ pub struct Mention {
 }
 
 /// Engagement counts of the post. Exact when `Video::counts_exact` is true.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VideoCounts {
     /// Views (`playCount`).
     pub play_count: u64,
@@ -141,7 +141,7 @@ pub struct VideoCounts {
 }
 
 /// The account that posted the video.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Author {
     /// Numeric user id (string).
     pub id: Option<String>,
@@ -173,7 +173,7 @@ pub struct Author {
 }
 
 /// The sound of the post.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Music {
     /// Music id (string).
     pub id: Option<String>,

@@ -7,7 +7,6 @@ pub mod fetch;
 pub mod track_choice;
 pub mod webvtt;
 
-use serde_json::Value;
 use std::time::Duration;
 use tokworks_shared::ids::{ClaimId, ItemId};
 
@@ -92,27 +91,21 @@ pub struct TranscriptStage {
     pub duration: Duration,
 }
 
-/// Runs the stage for `video_id`. `video_json` is the freshly mapped `Video` (its `subtitles`),
-/// or null on a cache hit, in which case the stored video's subtitles are read.
+/// Runs the stage for `video_id`. `fresh_subtitles` are the tracks of the freshly mapped `Video`,
+/// or `None` on a cache hit, in which case the stored video's subtitles are read.
 pub async fn run_transcript_stage(
     context: &JobContext,
     request: &TranscriptRequest,
     video_id: &str,
-    video_json: &Value,
+    fresh_subtitles: Option<Vec<Subtitle>>,
 ) -> TranscriptOutcome {
     let (fetcher, pool) = (&context.subtitles, &context.pool);
-    let subtitles = match video_json.get("subtitles") {
-        Some(subtitles) => Ok(Some(subtitles.clone())),
+    let subtitles = match fresh_subtitles {
+        Some(subtitles) => Ok(Some(subtitles)),
         None => transcript_db::stored_subtitles(pool, video_id).await,
     };
     let tracks: Vec<Subtitle> = match subtitles {
-        Ok(Some(subtitles)) => match serde_json::from_value(subtitles) {
-            Ok(tracks) => tracks,
-            Err(error) => {
-                let message = format!("the stored video's subtitles are unreadable: {error}");
-                return TranscriptOutcome::failed(ErrorCode::Internal, message, Vec::new());
-            }
-        },
+        Ok(Some(tracks)) => tracks,
         Ok(None) => Vec::new(),
         Err(error) => {
             let message = format!("cannot read the stored video: {error}");

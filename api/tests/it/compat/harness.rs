@@ -51,19 +51,22 @@ pub async fn post_extract(app: &TestApp, path: &str, body: Value) -> RawResponse
 
 /// Stores a complete `Video` record, as a worker would.
 pub async fn store_video(app: &TestApp, video_id: &str, description: &str) {
-    let data = json!({
-        "schema_version": 1, "id": video_id, "kind": "video",
-        "url": format!("https://www.tiktok.com/@scout2015/video/{video_id}"),
-        "description": description, "created_at": "2019-07-30T23:59:30Z", "create_time": 1564531170,
-        "duration_seconds": 15, "hashtags": [{"id": "1", "name": "foryoupage"}],
-        "counts": {"play_count": 1500000, "like_count": 120000, "comment_count": 3400,
-                   "share_count": 560, "collect_count": 77},
-        "author": {"unique_id": "scout2015", "nickname": "Scout"},
-        "music": {"title": "original sound", "author_name": "Scout"},
-        "covers": {"cover": {"url": "https://cdn.example/cover.jpeg"},
-                   "origin_cover": {"url": "https://cdn.example/origin.jpeg"}},
-        "extracted_at": "2024-03-10T12:00:00Z"
-    });
+    let data = crate::support::stored_video(
+        video_id,
+        json!({
+            "schema_version": 1, "id": video_id, "kind": "video",
+            "url": format!("https://www.tiktok.com/@scout2015/video/{video_id}"),
+            "description": description, "created_at": "2019-07-30T23:59:30Z", "create_time": 1564531170,
+            "duration_seconds": 15, "hashtags": [{"id": "1", "name": "foryoupage"}],
+            "counts": {"play_count": 1500000, "like_count": 120000, "comment_count": 3400,
+                       "share_count": 560, "collect_count": 77},
+            "author": {"unique_id": "scout2015", "nickname": "Scout"},
+            "music": {"title": "original sound", "author_name": "Scout", "original": false},
+            "covers": {"cover": {"url": "https://cdn.example/cover.jpeg"},
+                       "origin_cover": {"url": "https://cdn.example/origin.jpeg"}},
+            "extracted_at": "2024-03-10T12:00:00Z"
+        }),
+    );
     sqlx::query(
         "insert into videos (video_id, data, source, fetched_at) values ($1, $2, 'web', now())
                  on conflict (video_id) do nothing",

@@ -10,6 +10,7 @@ use tokworks_shared::db::thumbnail_analyses::ItemAnalysisOutcome;
 use tokworks_shared::db::videos;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
+use tokworks_shared::video::Video;
 
 use crate::context::JobContext;
 use crate::extractor::{ExtractionFailure, ThumbnailBytes};
@@ -18,15 +19,42 @@ use crate::tiktok::{MapContext, map_item, status_code_error};
 /// Everything a successful attempt produced, before it is stored.
 pub(super) struct AttemptSuccess {
     pub(super) video_id: String,
-    pub(super) video_json: serde_json::Value,
-    pub(super) raw_item: Option<serde_json::Value>,
-    pub(super) source: &'static str,
-    pub(super) thumbnail: Option<ThumbnailBytes>,
-    pub(super) cache_hit: bool,
-    pub(super) extract_duration: Option<Duration>,
-    pub(super) thumbnail_duration: Option<Duration>,
+    /// The stored copy, or the video extracted now.
+    pub(super) origin: VideoOrigin,
     /// The `analyze` stage's outcome, when the job asked for a thumbnail analysis.
     pub(super) analysis: Option<ItemAnalysisOutcome>,
+}
+
+/// Where an attempt's video came from.
+pub(super) enum VideoOrigin {
+    /// A fresh copy is stored (`cache_hit`): nothing to store again.
+    CacheHit,
+    /// Extracted now: stored with its raw item and cover.
+    Extracted(Box<Extraction>),
+}
+
+/// A video extracted by this attempt.
+pub(super) struct Extraction {
+    pub(super) video: Video,
+    pub(super) raw_item: serde_json::Value,
+    pub(super) thumbnail: Option<ThumbnailBytes>,
+    pub(super) extract_duration: Duration,
+    pub(super) thumbnail_duration: Option<Duration>,
+}
+
+impl AttemptSuccess {
+    /// Whether the video was served from the cache.
+    pub(super) fn cache_hit(&self) -> bool {
+        matches!(self.origin, VideoOrigin::CacheHit)
+    }
+
+    /// The video extracted by this attempt (`None` on a cache hit).
+    pub(super) fn extraction(&self) -> Option<&Extraction> {
+        match &self.origin {
+            VideoOrigin::CacheHit => None,
+            VideoOrigin::Extracted(extraction) => Some(extraction),
+        }
+    }
 }
 /// Cache or extraction; `bypass_cache` extracts even when a fresh copy is stored.
 pub(super) async fn attempt(
@@ -58,13 +86,7 @@ pub(super) async fn attempt(
         crate::worker_metrics::record_extraction("cache", lookup_started.elapsed());
         return Ok(AttemptSuccess {
             video_id: fresh.video_id,
-            video_json: serde_json::Value::Null,
-            raw_item: None,
-            source: "",
-            thumbnail: None,
-            cache_hit: true,
-            extract_duration: None,
-            thumbnail_duration: None,
+            origin: VideoOrigin::CacheHit,
             analysis: None,
         });
     }
@@ -109,17 +131,15 @@ pub(super) async fn attempt(
     if let Some(reason) = &extraction.thumbnail_error {
         tracing::warn!(video_id = %video.id, reason, "cover image not stored");
     }
-    let video_json = serde_json::to_value(&video)
-        .map_err(|error| ExtractionFailure::new(ErrorCode::Internal, error.to_string()))?;
     Ok(AttemptSuccess {
         video_id: video.id.clone(),
-        video_json,
-        raw_item: Some(extraction.item),
-        source: source.as_str(),
-        thumbnail: extraction.thumbnail,
-        cache_hit: false,
-        extract_duration: Some(extract_duration),
-        thumbnail_duration,
+        origin: VideoOrigin::Extracted(Box::new(Extraction {
+            video,
+            raw_item: extraction.item,
+            thumbnail: extraction.thumbnail,
+            extract_duration,
+            thumbnail_duration,
+        })),
         analysis: None,
     })
 }

@@ -147,12 +147,16 @@ pub async fn run_extract_item(
             // so it runs first and the analysis sees the final cover.
             let transcript = transcript_stage(context, &claim, &mut success).await;
             timings.transcript = transcript.as_ref().map(|stage| stage.duration);
-            timings.extract = success.extract_duration;
-            timings.thumbnail = success.thumbnail_duration;
+            let extraction = success.extraction();
+            timings.extract = extraction.map(|extraction| extraction.extract_duration);
+            timings.thumbnail = extraction.and_then(|extraction| extraction.thumbnail_duration);
             if let Some(language) = ThumbnailAnalyzer::requested_language(&claim.job_options) {
                 let started = Instant::now();
                 let analyzer = context.thumbnail_analyzer.as_deref();
-                let (video_id, thumbnail) = (&success.video_id, success.thumbnail.as_ref());
+                let thumbnail = success
+                    .extraction()
+                    .and_then(|extraction| extraction.thumbnail.as_ref());
+                let video_id = &success.video_id;
                 success.analysis = Some(
                     analyze_item_thumbnail(analyzer, &context.pool, video_id, thumbnail, language)
                         .await,
@@ -191,14 +195,20 @@ async fn transcript_stage(
 ) -> Option<TranscriptStage> {
     let request = TranscriptRequest::from_job_options(&claim.job_options)?;
     let started = Instant::now();
-    let (video_id, video_json) = (&success.video_id, &success.video_json);
-    let mut outcome = run_transcript_stage(context, &request, video_id, video_json).await;
-    if success.cache_hit && outcome.url_went_stale() {
+    let subtitles = |success: &AttemptSuccess| {
+        success
+            .extraction()
+            .map(|extraction| extraction.video.subtitles.clone())
+    };
+    let mut outcome =
+        run_transcript_stage(context, &request, &success.video_id, subtitles(success)).await;
+    if success.cache_hit() && outcome.url_went_stale() {
         match attempt(context, claim, true).await {
             Ok(fresh) => {
                 *success = fresh;
-                let (video_id, video_json) = (&success.video_id, &success.video_json);
-                outcome = run_transcript_stage(context, &request, video_id, video_json).await;
+                outcome =
+                    run_transcript_stage(context, &request, &success.video_id, subtitles(success))
+                        .await;
             }
             Err(failure) => tracing::warn!(item_id = %claim.item_id, code = failure.code.as_str(),
                 "re-extraction for fresh subtitle URLs failed; keeping the cached video"),

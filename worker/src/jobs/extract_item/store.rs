@@ -38,19 +38,17 @@ pub(super) async fn store_success(
 ) -> Result<ExtractItemOutcome, ExtractItemError> {
     let mut transaction = context.pool.begin().await?;
     timings.store_started = Some(Instant::now());
-    if !success.cache_hit {
+    if let Some(extraction) = success.extraction() {
         videos::upsert_video(
             &mut transaction,
             &VideoRecord {
-                video_id: &success.video_id,
-                data: &success.video_json,
-                raw_item: success.raw_item.as_ref(),
-                source: success.source,
+                video: &extraction.video,
+                raw_item: Some(&extraction.raw_item),
                 fetched_at: Utc::now(),
             },
         )
         .await?;
-        if let Some(thumbnail) = &success.thumbnail {
+        if let Some(thumbnail) = &extraction.thumbnail {
             videos::upsert_thumbnail(
                 &mut transaction,
                 &success.video_id,
@@ -74,9 +72,10 @@ pub(super) async fn store_success(
         )
         .await?;
     }
+    let cache_hit = success.cache_hit();
     let end = ItemEnd::Succeeded {
         video_id: success.video_id.clone(),
-        cache_hit: success.cache_hit,
+        cache_hit,
     };
     finish(context, claim, transaction, &end, &timings)
         .await
@@ -84,7 +83,7 @@ pub(super) async fn store_success(
             if finished {
                 ExtractItemOutcome::Succeeded {
                     video_id: success.video_id,
-                    cache_hit: success.cache_hit,
+                    cache_hit,
                 }
             } else {
                 ExtractItemOutcome::LostClaim

@@ -13,7 +13,7 @@ use tokworks_shared::db::feed_walks::claims::{ClaimedWalk, WalkEnd};
 use tokworks_shared::db::feed_walks::{FeedStopCode, WalkStatus};
 use tokworks_shared::db::videos::{self, VideoRecord};
 use tokworks_shared::error_code::ErrorCode;
-use tokworks_shared::video::VideoSource;
+use tokworks_shared::video::{Video, VideoSource};
 
 use super::FeedWalkRunner;
 use crate::extractor::ThumbnailBytes;
@@ -37,7 +37,7 @@ fn walk_is_retryable(code: ErrorCode) -> bool {
 /// A mapped feed video ready to store.
 pub(super) struct WalkedVideo {
     pub(super) video_id: String,
-    data: serde_json::Value,
+    video: Video,
     raw_item: serde_json::Value,
 }
 
@@ -74,13 +74,6 @@ impl FeedWalkRunner {
                         continue;
                     }
                 };
-                let data = match serde_json::to_value(&video) {
-                    Ok(data) => data,
-                    Err(error) => {
-                        tracing::warn!(%error, "a feed video does not serialise; skipped");
-                        continue;
-                    }
-                };
                 let (client, permits, cover_item) =
                     (self.client.clone(), permits.clone(), item.clone());
                 let video_id = video.id.clone();
@@ -93,8 +86,8 @@ impl FeedWalkRunner {
                     outcome.thumbnail.map(|thumbnail| (video_id, thumbnail))
                 });
                 videos.push(WalkedVideo {
-                    video_id: video.id,
-                    data,
+                    video_id: video.id.clone(),
+                    video,
                     raw_item: item,
                 });
             }
@@ -190,10 +183,8 @@ pub(super) async fn store_videos(
         videos::upsert_video(
             &mut *connection,
             &VideoRecord {
-                video_id: &video.video_id,
-                data: &video.data,
+                video: &video.video,
                 raw_item: Some(&video.raw_item),
-                source: VideoSource::Web.as_str(),
                 fetched_at,
             },
         )
