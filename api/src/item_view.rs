@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use tokworks_shared::db::job_items::JobItemRow;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::ids::ItemId;
@@ -12,7 +11,7 @@ use tokworks_shared::job_status::ItemStatus;
 use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
 use crate::transcript_view::TranscriptResponse;
 use crate::video_result::serialize_optional_video;
-use tokworks_shared::video::Video;
+use tokworks_shared::video::{Video, VideoCounts};
 
 /// One item of a job.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -122,27 +121,81 @@ pub fn items_as_ndjson(items: &[ItemResponse]) -> String {
     body
 }
 
-/// The CSV columns: (header, JSON pointer into the item, or into its result when it starts
-/// with `/result`).
-const CSV_COLUMNS: [(&str, &str); 17] = [
-    ("position", "/position"),
-    ("custom_id", "/custom_id"),
-    ("url", "/url"),
-    ("status", "/status"),
-    ("error_code", "/error/code"),
-    ("error_message", "/error/message"),
-    ("video_id", "/video_id"),
-    ("description", "/result/description"),
-    ("author_unique_id", "/result/author/unique_id"),
-    ("play_count", "/result/counts/play_count"),
-    ("like_count", "/result/counts/like_count"),
-    ("comment_count", "/result/counts/comment_count"),
-    ("share_count", "/result/counts/share_count"),
-    ("collect_count", "/result/counts/collect_count"),
-    ("duration_seconds", "/result/duration_seconds"),
-    ("create_time", "/result/create_time"),
-    ("cache_hit", "/cache_hit"),
+/// One CSV cell: text (checked for formulas), a number or a boolean, or nothing.
+enum CsvCell<'a> {
+    Text(&'a str),
+    Plain(String),
+    Empty,
+}
+
+impl<'a> From<Option<&'a str>> for CsvCell<'a> {
+    fn from(text: Option<&'a str>) -> Self {
+        text.map_or(CsvCell::Empty, CsvCell::Text)
+    }
+}
+
+/// A number or boolean cell, empty when absent.
+fn plain<T: ToString>(value: Option<T>) -> CsvCell<'static> {
+    value.map_or(CsvCell::Empty, |value| CsvCell::Plain(value.to_string()))
+}
+
+/// The CSV columns: header and the cell of an item.
+type CsvColumn = (&'static str, for<'a> fn(&'a ItemResponse) -> CsvCell<'a>);
+
+const CSV_COLUMNS: [CsvColumn; 17] = [
+    ("position", |item| plain(Some(item.position))),
+    ("custom_id", |item| item.custom_id.as_deref().into()),
+    ("url", |item| CsvCell::Text(&item.url)),
+    ("status", |item| CsvCell::Text(item.status.as_str())),
+    ("error_code", |item| {
+        item.error.as_ref().map(|error| error.code.as_str()).into()
+    }),
+    ("error_message", |item| {
+        item.error
+            .as_ref()
+            .map(|error| error.message.as_str())
+            .into()
+    }),
+    ("video_id", |item| item.video_id.as_deref().into()),
+    ("description", |item| {
+        item.result
+            .as_ref()
+            .map(|video| video.description.as_str())
+            .into()
+    }),
+    ("author_unique_id", |item| {
+        item.result
+            .as_ref()
+            .map(|video| video.author.unique_id.as_str())
+            .into()
+    }),
+    ("play_count", |item| {
+        plain(counts(item).map(|counts| counts.play_count))
+    }),
+    ("like_count", |item| {
+        plain(counts(item).map(|counts| counts.like_count))
+    }),
+    ("comment_count", |item| {
+        plain(counts(item).map(|counts| counts.comment_count))
+    }),
+    ("share_count", |item| {
+        plain(counts(item).map(|counts| counts.share_count))
+    }),
+    ("collect_count", |item| {
+        plain(counts(item).map(|counts| counts.collect_count))
+    }),
+    ("duration_seconds", |item| {
+        plain(item.result.as_ref().map(|video| video.duration_seconds))
+    }),
+    ("create_time", |item| {
+        plain(item.result.as_ref().map(|video| video.create_time))
+    }),
+    ("cache_hit", |item| plain(item.cache_hit)),
 ];
+
+fn counts(item: &ItemResponse) -> Option<&VideoCounts> {
+    item.result.as_ref().map(|video| &video.counts)
+}
 
 /// RFC 4180 CSV: a header row, then one row per item; CRLF line ends; a field is quoted when it
 /// contains a comma, a quote, CR or LF (quotes doubled). Missing values are empty fields. A text
@@ -157,13 +210,12 @@ pub fn items_as_csv(items: &[ItemResponse]) -> String {
     body.push_str(&header.join(","));
     body.push_str("\r\n");
     for item in items {
-        let item = serde_json::to_value(item).unwrap_or_default();
         let row: Vec<String> = CSV_COLUMNS
             .iter()
-            .map(|(_, pointer)| match item.pointer(pointer) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(text)) => csv_field(&neutralise_formula(text)),
-                Some(other) => csv_field(&other.to_string()),
+            .map(|(_, cell)| match cell(item) {
+                CsvCell::Empty => String::new(),
+                CsvCell::Text(text) => csv_field(&neutralise_formula(text)),
+                CsvCell::Plain(text) => csv_field(&text),
             })
             .collect();
         body.push_str(&row.join(","));
