@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use tokworks_shared::ids::ItemId;
+use tokworks_shared::job_status::AnalysisStatus;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -14,7 +15,7 @@ use tokworks_shared::db::thumbnail_analyses::{self, ItemAnalysisRow, StoredAnaly
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ThumbnailAnalysisResponse {
     /// `succeeded` or `failed`.
-    pub status: String,
+    pub status: AnalysisStatus,
     pub language: Option<String>,
     pub model: Option<String>,
     pub prompt_version: Option<String>,
@@ -47,7 +48,7 @@ pub struct AnalysisErrorResponse {
 impl ThumbnailAnalysisResponse {
     /// The view of an item's recorded outcome.
     pub fn from_item_row(row: ItemAnalysisRow) -> Self {
-        let succeeded = row.status == "succeeded";
+        let succeeded = row.status == AnalysisStatus::Succeeded;
         let usage = match (row.prompt_tokens, row.completion_tokens, row.total_tokens) {
             (Some(prompt_tokens), Some(completion_tokens), Some(total_tokens)) if succeeded => {
                 Some(TokenUsageResponse {
@@ -80,7 +81,7 @@ impl ThumbnailAnalysisResponse {
     /// The view of a cached analysis (`GET /v1/videos/{id}`; `cached` is true).
     pub fn from_stored(row: StoredAnalysis) -> Self {
         ThumbnailAnalysisResponse {
-            status: "succeeded".to_owned(),
+            status: AnalysisStatus::Succeeded,
             language: Some(row.language),
             model: Some(row.model),
             prompt_version: Some(row.prompt_version),
@@ -134,17 +135,18 @@ pub async fn analyses_of_video(
 mod tests {
     use super::*;
 
-    fn row(status: &str) -> ItemAnalysisRow {
+    fn row(status: AnalysisStatus) -> ItemAnalysisRow {
+        let failed = status == AnalysisStatus::Failed;
         ItemAnalysisRow {
             item_id: ItemId(uuid::Uuid::nil()),
-            status: status.to_owned(),
+            status,
             language: Some("id".to_owned()),
             model: Some("gpt-4o-mini".to_owned()),
             prompt_version: Some("sha256:ab".to_owned()),
             cached: Some(false),
-            error_code: (status == "failed").then(|| "THUMBNAIL_ANALYSIS_FAILED".to_owned()),
-            error_message: (status == "failed").then(|| "HTTP 500".to_owned()),
-            analysis: (status == "succeeded").then(|| serde_json::json!({"setting": "dapur"})),
+            error_code: failed.then(|| "THUMBNAIL_ANALYSIS_FAILED".to_owned()),
+            error_message: failed.then(|| "HTTP 500".to_owned()),
+            analysis: (!failed).then(|| serde_json::json!({"setting": "dapur"})),
             prompt_tokens: Some(10),
             completion_tokens: Some(5),
             total_tokens: Some(15),
@@ -154,15 +156,18 @@ mod tests {
 
     #[test]
     fn a_success_carries_the_analysis_and_usage_and_a_failure_only_its_error() {
-        let success =
-            serde_json::to_value(ThumbnailAnalysisResponse::from_item_row(row("succeeded")))
-                .unwrap();
+        let success = serde_json::to_value(ThumbnailAnalysisResponse::from_item_row(row(
+            AnalysisStatus::Succeeded,
+        )))
+        .unwrap();
         assert_eq!(success["analysis"]["setting"], "dapur");
         assert_eq!(success["usage"]["total_tokens"], 15);
         assert_eq!(success["error"], Value::Null);
         assert_eq!(success["prompt_version"], "sha256:ab");
-        let failure =
-            serde_json::to_value(ThumbnailAnalysisResponse::from_item_row(row("failed"))).unwrap();
+        let failure = serde_json::to_value(ThumbnailAnalysisResponse::from_item_row(row(
+            AnalysisStatus::Failed,
+        )))
+        .unwrap();
         assert_eq!(failure["status"], "failed");
         assert_eq!(failure["analysis"], Value::Null);
         assert_eq!(failure["usage"], Value::Null);

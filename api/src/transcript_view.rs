@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use tokworks_shared::ids::ItemId;
+use tokworks_shared::job_status::TranscriptStatus;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -13,7 +14,7 @@ use tokworks_shared::db::transcripts::{self as transcript_db, ItemTranscriptRow,
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TranscriptResponse {
     /// `succeeded`, `unavailable` (no track in the language) or `failed`.
-    pub status: String,
+    pub status: TranscriptStatus,
     /// The requested language (`en`, `id`).
     pub language: String,
     /// The track used, as TikTok labels it (`eng-US`, `ind-ID`); null unless succeeded.
@@ -101,12 +102,12 @@ impl From<TranscriptRow> for StoredTranscriptResponse {
 mod tests {
     use super::*;
 
-    fn row(requested: bool, status: Option<&str>) -> ItemTranscriptRow {
+    fn row(requested: bool, status: Option<TranscriptStatus>) -> ItemTranscriptRow {
         ItemTranscriptRow {
             item_id: ItemId(uuid::Uuid::nil()),
             requested,
             requested_language: "id".to_owned(),
-            status: status.map(str::to_owned),
+            status,
             track_language: None,
             available_languages: Some(vec!["eng-US".to_owned()]),
             error_code: None,
@@ -121,7 +122,8 @@ mod tests {
     fn null_unless_requested_and_run() {
         assert_eq!(TranscriptResponse::from_row(row(false, None)), None);
         assert_eq!(TranscriptResponse::from_row(row(true, None)), None);
-        let view = TranscriptResponse::from_row(row(true, Some("unavailable"))).unwrap();
+        let view =
+            TranscriptResponse::from_row(row(true, Some(TranscriptStatus::Unavailable))).unwrap();
         assert_eq!(
             serde_json::to_value(view).unwrap(),
             serde_json::json!({

@@ -1,5 +1,7 @@
 //! The statuses of jobs and items (the `jobs.status` and `job_items.status` text columns, whose
-//! CHECK constraints list the same values) and the kinds of jobs (`jobs.kind`).
+//! CHECK constraints list the same values), of an item's enrichment stages
+//! (`job_items.transcript_status`, `job_items.analysis_status`) and the kinds of jobs
+//! (`jobs.kind`).
 
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +135,41 @@ impl ItemStatus {
         !matches!(self, ItemStatus::Queued | ItemStatus::Running)
     }
 }
+
+/// How an item's transcript stage ended (`job_items.transcript_status`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum TranscriptStatus {
+    Succeeded,
+    /// The post has no track in the requested language.
+    Unavailable,
+    Failed,
+}
+
+text_enum!(TranscriptStatus {
+    Succeeded => "succeeded",
+    Unavailable => "unavailable",
+    Failed => "failed",
+});
+
+/// How an item's thumbnail analysis ended (`job_items.analysis_status`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum AnalysisStatus {
+    Succeeded,
+    Failed,
+}
+
+text_enum!(AnalysisStatus {
+    Succeeded => "succeeded",
+    Failed => "failed",
+});
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 use std::time::Duration;
 use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
 use tokworks_shared::job_options::StoredJobOptions;
-use tokworks_shared::job_status::JobKind;
+use tokworks_shared::job_status::{AnalysisStatus, JobKind};
 
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::{self, ItemEnd};
@@ -288,7 +288,7 @@ async fn a_duplicate_canceled_with_its_job_keeps_no_analysis_of_its_first_item(p
 
     let mut transaction = pool.begin().await.unwrap();
     let outcome = ItemAnalysisOutcome {
-        status: "succeeded",
+        status: AnalysisStatus::Succeeded,
         cache_key: None,
         language: "en".to_owned(),
         model: Some("gpt-4o-mini".to_owned()),

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use tokworks_shared::job_status::TranscriptStatus;
 
 use crate::transcript_view::TranscriptResponse;
 
@@ -75,7 +76,7 @@ impl CompatTranscriptFields {
                 ..CompatTranscriptFields::default()
             };
         };
-        let succeeded = transcript.status == "succeeded";
+        let succeeded = transcript.status == TranscriptStatus::Succeeded;
         let video_transcript = succeeded.then(|| VideoTranscript {
             language: transcript.track_language.clone(),
             source: transcript.source.clone(),
@@ -83,9 +84,9 @@ impl CompatTranscriptFields {
             segments: segments(&transcript.cues),
             confidence: None,
         });
-        let error_message = match (&transcript.error, transcript.status.as_str()) {
+        let error_message = match (&transcript.error, transcript.status) {
             (Some(error), _) => Some(format!("{}: {}", error.code, error.message)),
-            (None, "unavailable") => Some(format!(
+            (None, TranscriptStatus::Unavailable) => Some(format!(
                 "the video has no {} subtitle track",
                 transcript.language
             )),
@@ -140,7 +141,7 @@ mod tests {
 
     fn succeeded() -> TranscriptResponse {
         TranscriptResponse {
-            status: "succeeded".to_owned(),
+            status: TranscriptStatus::Succeeded,
             language: "en".to_owned(),
             track_language: Some("eng-US".to_owned()),
             source: Some("asr".to_owned()),
@@ -186,7 +187,7 @@ mod tests {
     #[test]
     fn an_unavailable_language_says_so() {
         let unavailable = TranscriptResponse {
-            status: "unavailable".to_owned(),
+            status: TranscriptStatus::Unavailable,
             language: "id".to_owned(),
             track_language: None,
             source: None,

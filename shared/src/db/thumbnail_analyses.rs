@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::ids::{ClaimId, ItemId};
+use crate::job_status::AnalysisStatus;
 
 /// One cached, validated analysis.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -83,7 +84,7 @@ pub async fn insert_analysis(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemAnalysisOutcome {
     /// `succeeded` or `failed`.
-    pub status: &'static str,
+    pub status: AnalysisStatus,
     /// The cached analysis (successes only).
     pub cache_key: Option<Vec<u8>>,
     pub language: String,
@@ -130,7 +131,7 @@ pub async fn record_item_analysis(
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct ItemAnalysisRow {
     pub item_id: ItemId,
-    pub status: String,
+    pub status: AnalysisStatus,
     pub language: Option<String>,
     pub model: Option<String>,
     pub prompt_version: Option<String>,

@@ -9,6 +9,7 @@ use sqlx::{PgConnection, PgExecutor};
 
 use crate::db::nul_free::{json_without_nul, text_without_nul};
 use crate::ids::{ClaimId, ItemId};
+use crate::job_status::TranscriptStatus;
 use crate::video::Subtitle;
 
 /// One stored transcript.
@@ -39,7 +40,7 @@ pub struct NewTranscript<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemTranscript {
     /// `succeeded`, `unavailable` or `failed`.
-    pub status: &'static str,
+    pub status: TranscriptStatus,
     /// The requested language (`en`, `id`).
     pub language: String,
     /// The track used (succeeded only).
@@ -156,7 +157,7 @@ pub struct ItemTranscriptRow {
     pub requested: bool,
     /// `options.language` of the item's job (`en` when absent).
     pub requested_language: String,
-    pub status: Option<String>,
+    pub status: Option<TranscriptStatus>,
     pub track_language: Option<String>,
     pub available_languages: Option<Vec<String>>,
     pub error_code: Option<String>,

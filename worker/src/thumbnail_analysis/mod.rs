@@ -24,6 +24,7 @@ use tokworks_shared::db::thumbnail_analyses::{self, ItemAnalysisOutcome, NewAnal
 use tokworks_shared::db::videos;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::job_options::{Language, StoredJobOptions};
+use tokworks_shared::job_status::AnalysisStatus;
 
 use crate::extractor::ThumbnailBytes;
 use analysis_run::{ImageInput, RetryPolicy, run_analysis};
@@ -137,7 +138,7 @@ impl ThumbnailAnalyzer {
     ) -> ItemAnalysisOutcome {
         let template = self.prompts.template(language);
         let mut outcome = ItemAnalysisOutcome {
-            status: "failed",
+            status: AnalysisStatus::Failed,
             cache_key: None,
             language: language.as_str().to_owned(),
             model: Some(self.model.clone()),
@@ -151,7 +152,7 @@ impl ThumbnailAnalyzer {
             .await
         {
             Ok((cache_key, cached)) => {
-                outcome.status = "succeeded";
+                outcome.status = AnalysisStatus::Succeeded;
                 outcome.cache_key = Some(cache_key);
                 outcome.cached = cached;
             }
@@ -322,7 +323,7 @@ pub async fn analyze_item_thumbnail(
                 .await
         }
         None => ItemAnalysisOutcome {
-            status: "failed",
+            status: AnalysisStatus::Failed,
             cache_key: None,
             language: language.as_str().to_owned(),
             model: None,

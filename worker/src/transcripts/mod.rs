@@ -14,6 +14,7 @@ use sqlx::PgConnection;
 use tokworks_shared::db::transcripts::{self as transcript_db, ItemTranscript, NewTranscript};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::job_options::{Language, StoredJobOptions};
+use tokworks_shared::job_status::TranscriptStatus;
 use tokworks_shared::video::{Subtitle, SubtitleSource};
 
 use crate::context::JobContext;
@@ -200,7 +201,7 @@ pub async fn store_transcript(
                 .await?;
             }
             ItemTranscript {
-                status: "succeeded",
+                status: TranscriptStatus::Succeeded,
                 language,
                 track_language: Some(track.language_code_name.clone()),
                 available_languages: available_languages.clone(),
@@ -211,7 +212,7 @@ pub async fn store_transcript(
         TranscriptOutcome::Unavailable {
             available_languages,
         } => ItemTranscript {
-            status: "unavailable",
+            status: TranscriptStatus::Unavailable,
             language,
             track_language: None,
             available_languages: available_languages.clone(),
@@ -224,7 +225,7 @@ pub async fn store_transcript(
             available_languages,
             ..
         } => ItemTranscript {
-            status: "failed",
+            status: TranscriptStatus::Failed,
             language,
             track_language: None,
             available_languages: available_languages.clone(),

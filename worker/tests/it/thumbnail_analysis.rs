@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokworks_shared::db::thumbnail_analyses;
 use tokworks_shared::job_options::Language;
+use tokworks_shared::job_status::AnalysisStatus;
 use tokworks_sim::server::SimHandle;
 use tokworks_worker::extractor::ThumbnailBytes;
 use tokworks_worker::jobs::extract_item::{ExtractItemOutcome, run_extract_item};
@@ -251,7 +252,7 @@ async fn a_429_is_waited_out_for_its_retry_after_and_5xx_are_retried(pool: PgPoo
     let outcome = analyzer
         .analyze_for_item(&pool, "1", Some(&image(1)), Language::En)
         .await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, AnalysisStatus::Succeeded, "{outcome:?}");
     let calls = vision_calls(&sim).await;
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0]["status"], 429);
@@ -268,7 +269,7 @@ async fn a_429_is_waited_out_for_its_retry_after_and_5xx_are_retried(pool: PgPoo
     let outcome = analyzer
         .analyze_for_item(&pool, "2", Some(&image(2)), Language::En)
         .await;
-    assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+    assert_eq!(outcome.status, AnalysisStatus::Succeeded, "{outcome:?}");
     let statuses: Vec<Value> = vision_calls(&sim).await[2..]
         .iter()
         .map(|call| call["status"].clone())
@@ -283,7 +284,7 @@ async fn a_429_is_waited_out_for_its_retry_after_and_5xx_are_retried(pool: PgPoo
     let outcome = analyzer
         .analyze_for_item(&pool, "3", Some(&image(3)), Language::En)
         .await;
-    assert_eq!(outcome.status, "failed");
+    assert_eq!(outcome.status, AnalysisStatus::Failed);
     let message = outcome.error_message.unwrap();
     assert!(message.contains("HTTP 500"), "{message}");
     assert_eq!(vision_calls(&sim).await.len(), 5 + 4, "1 call + 3 retries");
@@ -332,7 +333,10 @@ async fn identical_concurrent_analyses_in_two_workers_make_one_vision_call(pool:
     );
 
     assert_eq!(vision_calls(&sim).await.len(), 1);
-    assert_eq!((a.status, b.status), ("succeeded", "succeeded"));
+    assert_eq!(
+        (a.status, b.status),
+        (AnalysisStatus::Succeeded, AnalysisStatus::Succeeded)
+    );
     assert_eq!(a.cache_key, b.cache_key);
     let mut cached = [a.cached, b.cached];
     cached.sort_unstable();
@@ -355,7 +359,11 @@ async fn the_global_vision_limit_is_never_exceeded_across_workers(pool: PgPool) 
     });
     let outcomes = futures::future::join_all(runs).await;
 
-    assert!(outcomes.iter().all(|outcome| outcome.status == "succeeded"));
+    assert!(
+        outcomes
+            .iter()
+            .all(|outcome| outcome.status == AnalysisStatus::Succeeded)
+    );
     assert_eq!(vision_calls(&sim).await.len(), 8);
     let counters = counters(&sim).await;
     assert_eq!(counters["openai_max_in_flight"], 2, "{counters}");
@@ -369,7 +377,7 @@ async fn without_a_key_or_a_thumbnail_the_analysis_fails_and_says_why(pool: PgPo
     let outcome = unconfigured
         .analyze_for_item(&pool, "1", Some(&image(1)), Language::En)
         .await;
-    assert_eq!(outcome.status, "failed");
+    assert_eq!(outcome.status, AnalysisStatus::Failed);
     assert_eq!(
         outcome.error_code.as_deref(),
         Some("THUMBNAIL_ANALYSIS_FAILED")
@@ -385,7 +393,7 @@ async fn without_a_key_or_a_thumbnail_the_analysis_fails_and_says_why(pool: PgPo
     let outcome = configured
         .analyze_for_item(&pool, "7300000000000000001", None, Language::En)
         .await;
-    assert_eq!(outcome.status, "failed");
+    assert_eq!(outcome.status, AnalysisStatus::Failed);
     assert!(
         outcome
             .error_message
@@ -441,14 +449,14 @@ async fn a_refusal_or_malformed_answer_is_retried_once_and_the_retry_may_succeed
         let outcome = analyzer
             .analyze_for_item(&pool, "1", Some(&image(seed)), Language::Id)
             .await;
-        assert_eq!(outcome.status, "succeeded", "{outcome:?}");
+        assert_eq!(outcome.status, AnalysisStatus::Succeeded, "{outcome:?}");
         assert_eq!(vision_calls(&sim).await.len(), 2 * (number + 1));
     }
     set_knobs(&sim, json!({"malformed_json_next": 1, "refusal_next": 1})).await;
     let outcome = analyzer
         .analyze_for_item(&pool, "1", Some(&image(30)), Language::Id)
         .await;
-    assert_eq!(outcome.status, "failed");
+    assert_eq!(outcome.status, AnalysisStatus::Failed);
     let message = outcome.error_message.unwrap();
     assert!(message.contains("not JSON"), "{message}");
     assert_eq!(vision_calls(&sim).await.len(), 6);

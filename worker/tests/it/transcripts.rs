@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokworks_shared::db::transcripts::{self as transcript_db, ItemTranscriptRow};
+use tokworks_shared::job_status::TranscriptStatus;
 use tokworks_sim::faults::FaultRuleSpec;
 use tokworks_sim::server::SimHandle;
 use tokworks_sim::site::urls::SUBTITLE_HOST;
@@ -115,7 +116,7 @@ async fn english_and_indonesian_transcripts_say_what_the_tracks_say(pool: PgPool
         let (outcome, row) = run_job(&pool, &context, &truth, options.clone()).await;
         assert!(matches!(outcome, ExtractItemOutcome::Succeeded { .. }));
         let (text, source) = track_truth(&truth, label);
-        assert_eq!(row.status.as_deref(), Some("succeeded"), "{row:?}");
+        assert_eq!(row.status, Some(TranscriptStatus::Succeeded), "{row:?}");
         assert!(row.requested);
         assert_eq!(row.requested_language, language);
         assert_eq!(row.track_language.as_deref(), Some(label));
@@ -174,13 +175,13 @@ async fn an_absent_language_is_unavailable_and_lists_the_tracks(pool: PgPool) {
     let options = json!({"transcript": true, "language": "id"});
     let (outcome, row) = run_job(&pool, &context, &english_only, options.clone()).await;
     assert!(matches!(outcome, ExtractItemOutcome::Succeeded { .. }));
-    assert_eq!(row.status.as_deref(), Some("unavailable"));
+    assert_eq!(row.status, Some(TranscriptStatus::Unavailable));
     assert_eq!(row.available_languages, Some(vec!["eng-US".to_owned()]));
     assert_eq!((row.track_language, row.text), (None, None));
 
     let without_tracks = find_video(&sim, |languages| languages.is_empty());
     let (_, row) = run_job(&pool, &context, &without_tracks, options).await;
-    assert_eq!(row.status.as_deref(), Some("unavailable"));
+    assert_eq!(row.status, Some(TranscriptStatus::Unavailable));
     assert_eq!(row.available_languages, Some(Vec::new()));
     assert_eq!(subtitle_requests(&sim).await, 0, "nothing to download");
 }
@@ -196,7 +197,7 @@ async fn a_malformed_subtitle_file_fails_the_transcript_not_the_item(pool: PgPoo
     let truth = find_video(&sim, |languages| languages.contains(&"eng-US"));
     let (outcome, row) = run_job(&pool, &context, &truth, json!({"transcript": true})).await;
     assert!(matches!(outcome, ExtractItemOutcome::Succeeded { .. }));
-    assert_eq!(row.status.as_deref(), Some("failed"));
+    assert_eq!(row.status, Some(TranscriptStatus::Failed));
     assert_eq!(row.error_code.as_deref(), Some("UPSTREAM_CHANGED"));
     let message = row.error_message.unwrap();
     assert!(
@@ -236,7 +237,7 @@ async fn a_cached_video_whose_subtitle_url_is_refused_is_extracted_again(pool: P
             ..
         }
     ));
-    assert_eq!(row.status.as_deref(), Some("succeeded"), "{row:?}");
+    assert_eq!(row.status, Some(TranscriptStatus::Succeeded), "{row:?}");
     assert_eq!(row.text.as_deref(), Some(track_truth(&truth, "eng-US").0));
     let stages: Vec<String> = sqlx::query_scalar(
         "select stage from item_stage_timings where item_id = $1 and stage = 'transcript'",
@@ -272,7 +273,7 @@ async fn a_duplicate_in_a_batch_gets_the_transcript_of_its_first_item(pool: PgPo
     assert_eq!(rows.len(), 2);
     let expected = track_truth(&truth, "eng-US").0;
     for row in rows {
-        assert_eq!(row.status.as_deref(), Some("succeeded"), "{row:?}");
+        assert_eq!(row.status, Some(TranscriptStatus::Succeeded), "{row:?}");
         assert_eq!(row.text.as_deref(), Some(expected));
     }
 }

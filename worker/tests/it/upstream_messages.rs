@@ -9,6 +9,7 @@
 use serde_json::json;
 use sqlx::PgPool;
 use tokworks_shared::job_options::Language;
+use tokworks_shared::job_status::AnalysisStatus;
 
 use crate::support::start_sim;
 use crate::thumbnail_analysis::{analyzer, image, namespace, set_knobs, vision_calls};
@@ -23,7 +24,7 @@ async fn a_vision_401_is_summarised_without_the_keys_characters(pool: PgPool) {
     let outcome = analyzer
         .analyze_for_item(&pool, "1", Some(&image(7)), Language::En)
         .await;
-    assert_eq!(outcome.status, "failed", "{outcome:?}");
+    assert_eq!(outcome.status, AnalysisStatus::Failed, "{outcome:?}");
     let calls = vision_calls(&sim).await;
     assert_eq!(calls.len(), 1, "a 401 is final");
     assert_eq!(calls[0]["status"], 401);
