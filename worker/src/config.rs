@@ -11,9 +11,12 @@ use tokworks_shared::config::{DatabaseArgs, RedisArgs, WebhookGuardArgs};
 /// Which extractor fetches single videos.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExtractorKind {
-    /// A pool of long-lived yt-dlp helper processes (default).
+    /// The native web client first; an item it ends with a code another client could change
+    /// (UPSTREAM_CHANGED, UPSTREAM_BLOCKED) is retried at once with yt-dlp (default).
+    Auto,
+    /// A pool of long-lived yt-dlp helper processes only.
     Ytdlp,
-    /// tokworks' own web client: fetches and parses the TikTok page natively (no Python).
+    /// tokworks' own web client only: fetches and parses the TikTok page natively (no Python).
     Web,
 }
 
@@ -64,13 +67,24 @@ pub struct WorkerConfig {
     pub ytdlp_python: Option<PathBuf>,
 
     /// Single-video extractor.
-    #[arg(long, env = "EXTRACTOR", value_enum, default_value = "ytdlp")]
+    #[arg(long, env = "EXTRACTOR", value_enum, default_value = "auto")]
     pub extractor: ExtractorKind,
 
-    /// Tasks run at once by this process (also the number of yt-dlp helper processes with
-    /// EXTRACTOR=ytdlp).
-    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Items in flight at once in this process (async I/O: an item waits for a yt-dlp helper
+    /// only while it needs one).
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub worker_concurrency: u16,
+
+    /// Long-lived yt-dlp helper processes of this process (EXTRACTOR=ytdlp, and the fallback of
+    /// EXTRACTOR=auto; none are started with EXTRACTOR=web).
+    #[arg(long, env = "YTDLP_HELPERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub ytdlp_helpers: u16,
+
+    /// Requests per second to each TikTok host (pages, short links, feeds, covers, subtitles)
+    /// shared by ALL workers of this Redis and QUEUE_NAMESPACE; the native client waits for a
+    /// token (up to 10 s, then UPSTREAM_RATE_LIMITED, retried). Unset: unlimited.
+    #[arg(long, env = "TIKTOK_MAX_REQUESTS_PER_SECOND", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub tiktok_max_requests_per_second: Option<u32>,
 
     /// Tasks the dispatcher keeps waiting in Redis, taken round-robin across API keys from the
     /// backlog in Postgres (docs/fair-scheduling.md); 0 = twice the summed WORKER_CONCURRENCY of
@@ -250,6 +264,11 @@ impl WorkerConfig {
         usize::from(self.worker_concurrency)
     }
 
+    /// Number of yt-dlp helper processes (YTDLP_HELPERS).
+    pub fn ytdlp_helpers(&self) -> usize {
+        usize::from(self.ytdlp_helpers)
+    }
+
     /// The thumbnail analyzer's settings (an empty OPENAI_API_KEY counts as unset).
     pub fn analyzer_settings(&self) -> crate::thumbnail_analysis::AnalyzerSettings {
         crate::thumbnail_analysis::AnalyzerSettings {
@@ -425,9 +444,30 @@ mod tests {
     }
 
     #[test]
-    fn extractor_defaults_to_ytdlp_and_accepts_web() {
-        assert_eq!(parse(&[]).extractor, ExtractorKind::Ytdlp);
+    fn extractor_defaults_to_auto_and_accepts_ytdlp_and_web() {
+        assert_eq!(parse(&[]).extractor, ExtractorKind::Auto);
         assert_eq!(parse(&["--extractor", "web"]).extractor, ExtractorKind::Web);
+        assert_eq!(
+            parse(&["--extractor", "ytdlp"]).extractor,
+            ExtractorKind::Ytdlp
+        );
+    }
+
+    #[test]
+    fn items_in_flight_are_sized_apart_from_helpers() {
+        let defaults = parse(&[]);
+        assert_eq!((defaults.concurrency(), defaults.ytdlp_helpers()), (64, 2));
+        assert_eq!(defaults.tiktok_max_requests_per_second, None);
+        let custom = parse(&[
+            "--worker-concurrency",
+            "8",
+            "--ytdlp-helpers",
+            "3",
+            "--tiktok-max-requests-per-second",
+            "20",
+        ]);
+        assert_eq!((custom.concurrency(), custom.ytdlp_helpers()), (8, 3));
+        assert_eq!(custom.tiktok_max_requests_per_second, Some(20));
     }
 
     #[test]
@@ -446,6 +486,8 @@ mod tests {
             "YTDLP_PYTHON",
             "EXTRACTOR",
             "WORKER_CONCURRENCY",
+            "YTDLP_HELPERS",
+            "TIKTOK_MAX_REQUESTS_PER_SECOND",
             "MAX_VIDEO_DURATION_SECONDS",
             "CACHE_TTL_SECONDS",
             "RETENTION_DAYS",

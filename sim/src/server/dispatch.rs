@@ -329,7 +329,8 @@ fn proxied(state: &SimState, request: &SimRequest) -> Dispatched {
         return respond(entry, text(StatusCode::FORBIDDEN, HOST_NOT_ALLOWED));
     }
     let mut entry = log_entry(request, tiktok_route_family(&request.host, &request.path));
-    let subject = MatchSubject::new(&request.host, &request.path, request.query.as_deref());
+    let subject = MatchSubject::new(&request.host, &request.path, request.query.as_deref())
+        .with_user_agent(request.user_agent());
     let challenge_solved = || {
         request.cookie(CHALLENGE_COOKIE).is_some_and(|value| {
             Challenge::for_path(state.seed, &request.path).is_solved_by(&value)

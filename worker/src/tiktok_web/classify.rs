@@ -57,6 +57,7 @@ pub fn fetch_failure(what: &str, error: &FetchError) -> FeedFailure {
     let code = match error {
         FetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
         FetchError::TooLarge { .. } => ErrorCode::UpstreamChanged,
+        FetchError::Budget(_) => ErrorCode::UpstreamRateLimited,
     };
     tracing::warn!(what, error = %error_chain(error), "TikTok feed fetch failed");
     FeedFailure::new(code, format!("{what}: {}", fetch_summary(error)))

@@ -34,6 +34,8 @@ pub enum SubtitleFetchError {
     Timeout(Duration),
     #[error("the subtitle download failed: {0}")]
     Transport(#[source] reqwest::Error),
+    #[error(transparent)]
+    Budget(crate::egress::budget::BudgetExhausted),
 }
 
 impl SubtitleFetchError {
@@ -63,6 +65,7 @@ impl SubtitleFetchError {
             }
             SubtitleFetchError::Timeout(_) => ErrorCode::ExtractorTimeout,
             SubtitleFetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
+            SubtitleFetchError::Budget(_) => ErrorCode::UpstreamRateLimited,
         }
     }
 }
@@ -101,6 +104,7 @@ impl SubtitleFetcher {
         .map_err(|error| match error {
             FetchError::Transport(error) => SubtitleFetchError::Transport(error),
             FetchError::TooLarge { limit } => SubtitleFetchError::TooLarge { limit },
+            FetchError::Budget(exhausted) => SubtitleFetchError::Budget(exhausted),
         })?;
         if fetched.status != StatusCode::OK {
             return Err(SubtitleFetchError::Status(fetched.status));

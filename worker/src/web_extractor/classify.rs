@@ -45,6 +45,7 @@ pub fn fetch_failure(what: &str, error: &FetchError) -> ExtractionFailure {
         FetchError::Transport(source) if source.is_builder() => ErrorCode::Internal,
         FetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
         FetchError::TooLarge { .. } => ErrorCode::UpstreamChanged,
+        FetchError::Budget(_) => ErrorCode::UpstreamRateLimited,
     };
     tracing::warn!(what, error = %error_chain(error), "TikTok fetch failed");
     ExtractionFailure::new(code, format!("{what}: {}", fetch_summary(error)))
@@ -54,7 +55,7 @@ pub fn fetch_failure(what: &str, error: &FetchError) -> ExtractionFailure {
 /// the proxy host (or carry its credentials) and internal addresses.
 pub fn fetch_summary(error: &FetchError) -> String {
     match error {
-        FetchError::TooLarge { .. } => error.to_string(),
+        FetchError::TooLarge { .. } | FetchError::Budget(_) => error.to_string(),
         FetchError::Transport(source) => transport_summary(source).to_owned(),
     }
 }

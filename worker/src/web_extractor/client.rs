@@ -70,6 +70,8 @@ pub enum FetchError {
     Transport(#[from] reqwest::Error),
     #[error("the body is larger than {limit} bytes")]
     TooLarge { limit: usize },
+    #[error(transparent)]
+    Budget(#[from] crate::egress::budget::BudgetExhausted),
 }
 
 /// One answer, body read (up to a cap) unless it is a redirect.
@@ -126,6 +128,7 @@ impl<'client> Session<'client> {
         headers: HeaderMap,
         max_bytes: usize,
     ) -> Result<Fetched, FetchError> {
+        crate::egress::budget::acquire(url.host_str()).await?;
         let mut request = self.client.get(url.clone()).headers(headers);
         if let Some(cookies) = self.cookie_header_for(url) {
             request = request.header(header::COOKIE, cookies);

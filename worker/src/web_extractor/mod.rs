@@ -65,6 +65,7 @@ impl WebExtractor {
         if status_code_error(page.status_code, page.item.as_ref()).is_some() {
             // The handler maps the status (as for yt-dlp); there is no cover to fetch.
             return Ok(Extraction {
+                source: VideoSource::Web,
                 item: page
                     .item
                     .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
@@ -83,6 +84,7 @@ impl WebExtractor {
         };
         let cover = download_cover(&session, &item, &page_url).await;
         Ok(Extraction {
+            source: VideoSource::Web,
             item,
             status_code: page.status_code,
             webpage_url: page_url,

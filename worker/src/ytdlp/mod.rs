@@ -269,6 +269,7 @@ pub fn extraction_from_response(response: HelperResponse) -> Result<Extraction, 
             })
     });
     Ok(Extraction {
+        source: VideoSource::Ytdlp,
         item,
         status_code: response.status_code.unwrap_or_default(),
         webpage_url: response.webpage_url.unwrap_or_default(),

@@ -178,6 +178,13 @@ impl TestService {
                         format!("{}/v1", sim.base_url()),
                     ),
                 ]);
+                // E2E_EXTRACTOR runs the suite on another extractor (`ytdlp`, `web`); unset,
+                // the workers use their default (`auto`). A test's own EXTRACTOR wins.
+                if let Ok(extractor) = std::env::var("E2E_EXTRACTOR")
+                    && !extractor.trim().is_empty()
+                {
+                    environment.push(("EXTRACTOR".to_string(), extractor.trim().to_string()));
+                }
                 environment.extend(options.worker_environment.iter().cloned());
                 ServiceProcess::spawn(
                     &format!("tokworks-worker w{number}"),

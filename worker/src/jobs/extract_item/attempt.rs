@@ -76,7 +76,10 @@ pub(super) async fn attempt(
     let extract_started = Instant::now();
     let extraction = context.extractor.extract(url.canonical_url()).await;
     let extract_total = extract_started.elapsed();
-    crate::worker_metrics::record_extraction(context.extractor.source().as_str(), extract_total);
+    let metric_source = extraction
+        .as_ref()
+        .map_or(context.extractor.source(), |extraction| extraction.source);
+    crate::worker_metrics::record_extraction(metric_source.as_str(), extract_total);
     let extraction = extraction?;
     let thumbnail_duration = extraction.thumbnail_duration;
     let extract_duration = extract_total.saturating_sub(thumbnail_duration.unwrap_or_default());
@@ -87,7 +90,7 @@ pub(super) async fn attempt(
             format!("TikTok answered statusCode {}", extraction.status_code),
         ));
     }
-    let source = context.extractor.source();
+    let source = extraction.source;
     let video = map_item(
         &extraction.item,
         &MapContext {
