@@ -12,7 +12,7 @@
 # It also prints the workers' CPU per extracted item and their largest RSS (helpers aside) during
 # the batches, and the most Postgres connections the run had busy at once.
 # The old analyzer's code is checked out into a temporary directory and never copied here.
-# Usage: scripts/bench-engine.sh [--items 240] [--batch-items 2000] [--clients 16]
+# Usage: scripts/bench-engine.sh [--items 240] [--batch-items 1000 (the most one batch accepts)] [--clients 16]
 #          [--latencies "0 150"] [--old-analyzer GIT_DIR_OR_URL] [--skip-old] [--with-ytdlp]
 #   --old-analyzer: a clone (or bare repository) of the old analyzer, default its GitHub URL.
 #   --with-ytdlp: also run the tokworks rows with EXTRACTOR=ytdlp (the old default engine).
@@ -22,7 +22,7 @@ repo_root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo_root"
 
 items=240
-batch_items=2000
+batch_items=1000
 clients=16
 latencies="0 150"
 old_source="https://github.com/dpyudha/tiktok-video-analyzer.git"
@@ -180,7 +180,7 @@ start_old_analyzer() {
     echo "bench-engine: port $old_port is taken; the old analyzer needs it" >&2
     exit 1
   fi
-  (cd "$old_dir" && env -i PATH="$PATH" HOME="$HOME" API_KEY="$api_key" OPENAI_API_KEY=sk-unused \
+  (cd "$old_dir" && exec env -i PATH="$PATH" HOME="$HOME" API_KEY="$api_key" OPENAI_API_KEY=sk-unused \
     HTTPS_PROXY="$sim_url" HTTP_PROXY="$sim_url" https_proxy="$sim_url" http_proxy="$sim_url" \
     NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost LOG_LEVEL=WARNING \
     "$old_dir.venv/bin/python" main.py >"$work/old.log" 2>&1) &
