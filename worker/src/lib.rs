@@ -10,6 +10,7 @@ pub mod apalis_runtime;
 pub mod config;
 pub mod context;
 pub mod dispatcher;
+pub mod egress;
 pub mod extractor;
 pub mod jobs;
 pub mod observability;
@@ -38,13 +39,14 @@ use crate::apalis_runtime::maintenance::Maintenance;
 use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
 use crate::dispatcher::{DispatchSettings, Dispatcher};
+use crate::egress::{ClientSetupError, Egress};
 use crate::extractor::VideoExtractor;
 use crate::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings};
 use crate::thumbnail_analysis::prompts::{PromptError, load_prompt_set};
 use crate::thumbnail_analysis::{AnalyzerSetupError, ThumbnailAnalyzer};
 use crate::tiktok_web::TiktokWebClient;
 use crate::transcripts::SubtitleFetcher;
-use crate::web_extractor::{ClientSetupError, WebExtractor, WebNetwork};
+use crate::web_extractor::WebExtractor;
 use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
 
 /// Why the worker could not start or stopped abnormally.
@@ -56,8 +58,8 @@ pub enum WorkerRunError {
     Queue(#[from] QueueError),
     #[error("yt-dlp: {0}")]
     YtDlp(#[from] YtDlpSetupError),
-    #[error("web extractor: {0}")]
-    WebExtractor(#[from] ClientSetupError),
+    #[error("TikTok client: {0}")]
+    Egress(#[from] ClientSetupError),
     #[error("feed client: {0}")]
     FeedClient(#[from] crate::tiktok_web::TiktokWebSetupError),
     #[error("thumbnail-analysis prompts (PROMPTS_DIR): {0}")]
@@ -91,12 +93,10 @@ pub async fn run_worker_process(
         &config.redis.queue_namespace,
     )
     .await?;
-    let extractor = start_extractor(&config).await?;
-    let proxy = config.proxy_settings();
-    let subtitles = SubtitleFetcher::new(&WebNetwork {
-        proxy_url: proxy.proxy_url,
-        insecure_tls: proxy.insecure_tls,
-    })?;
+    // One egress (browser-grade client, proxy pool) for all TikTok traffic of the process.
+    let egress = Egress::new(&config.egress_settings())?;
+    let extractor = start_extractor(&config, &egress).await?;
+    let subtitles = SubtitleFetcher::new(egress.clone());
     let thumbnail_analyzer = ThumbnailAnalyzer::start(
         prompts,
         config.analyzer_settings(),
@@ -130,7 +130,10 @@ pub async fn run_worker_process(
     };
     let feed_walker = FeedWalkRunner {
         pool: pool.clone(),
-        client: Arc::new(TiktokWebClient::new(config.tiktok_web_settings())?),
+        client: Arc::new(TiktokWebClient::new(
+            config.tiktok_web_settings(),
+            egress.clone(),
+        )?),
         worker_name: identity.worker_name.clone(),
         settings: Arc::new(FeedWalkSettings {
             concurrency: usize::from(config.feed_walk_concurrency),
@@ -221,25 +224,21 @@ async fn connect_queue_patiently(
     }
 }
 
-async fn start_extractor(config: &WorkerConfig) -> Result<Arc<dyn VideoExtractor>, WorkerRunError> {
+async fn start_extractor(
+    config: &WorkerConfig,
+    egress: &Egress,
+) -> Result<Arc<dyn VideoExtractor>, WorkerRunError> {
     match config.extractor {
         ExtractorKind::Web => {
-            let proxy = config.proxy_settings();
-            let network = WebNetwork {
-                proxy_url: proxy.proxy_url,
-                insecure_tls: proxy.insecure_tls,
-            };
-            let extractor = WebExtractor::new(&network, config.extract_deadline())?;
+            let extractor = WebExtractor::new(egress.clone(), config.extract_deadline());
             tracing::info!("single videos are fetched by the web extractor (EXTRACTOR=web)");
             Ok(Arc::new(extractor))
         }
         ExtractorKind::Ytdlp => {
             let python = locate_python(&config.ytdlp_path, config.ytdlp_python.as_deref())?;
-            let proxy = config.proxy_settings();
             let deadline = config.extract_deadline();
             let network = YtDlpNetwork {
-                proxy_url: proxy.proxy_url,
-                insecure_tls: proxy.insecure_tls,
+                egress: egress.clone(),
                 socket_timeout: deadline.min(Duration::from_secs(20)),
             };
             let extractor =
