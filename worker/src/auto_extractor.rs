@@ -130,6 +130,7 @@ mod tests {
                     thumbnail: None,
                     thumbnail_error: None,
                     thumbnail_duration: None,
+                    session: None,
                 }),
             };
             Box::pin(async move { result })

@@ -8,6 +8,8 @@ use clap::{Parser, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use tokworks_shared::config::{DatabaseArgs, RedisArgs, WebhookGuardArgs};
 
+use crate::egress::EgressSettings;
+
 /// Which extractor fetches single videos.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExtractorKind {
@@ -39,9 +41,21 @@ pub struct WorkerConfig {
     #[command(flatten)]
     pub redis: RedisArgs,
 
-    /// Proxy for all TikTok traffic (pages, CDN), e.g. http://user:pass@host:port
+    /// Proxy for all TikTok traffic (pages, CDN), e.g. http://user:pass@host:port: a pool of one
+    /// (TIKTOK_PROXY_URLS wins when both are set).
     #[arg(long, env = "TIKTOK_PROXY_URL", hide_env_values = true)]
     pub tiktok_proxy_url: Option<SecretString>,
+
+    /// A pool of proxies for TikTok traffic, comma-separated: each item keeps one proxy for all
+    /// its requests; a proxy TikTok answers with 403, 429 or a WAF wall cools down (see
+    /// TIKTOK_PROXY_COOLDOWN_SECONDS) and is skipped meanwhile.
+    #[arg(long, env = "TIKTOK_PROXY_URLS", hide_env_values = true)]
+    pub tiktok_proxy_urls: Option<SecretString>,
+
+    /// First cooldown of a proxy TikTok refused, in seconds; it doubles with every refusal in a
+    /// row (at most 30 minutes) and resets after a good answer.
+    #[arg(long, env = "TIKTOK_PROXY_COOLDOWN_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub tiktok_proxy_cooldown_seconds: u64,
 
     /// Accept any TLS certificate from TikTok hosts: for proxies that re-sign TLS (ScraperAPI,
     /// the simulator). Never needed without a proxy.
@@ -198,41 +212,48 @@ pub struct WorkerConfig {
     pub observability: crate::observability::ObservabilityArgs,
 }
 
-/// Proxy settings derived from TIKTOK_PROXY_URL / TIKTOK_PROXY_INSECURE_TLS / SCRAPERAPI_KEY.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxySettings {
-    pub proxy_url: Option<String>,
-    pub insecure_tls: bool,
-}
-
 impl WorkerConfig {
-    /// The effective proxy: TIKTOK_PROXY_URL, else ScraperAPI's endpoint (with insecure TLS, as
-    /// ScraperAPI re-signs TLS), else none.
-    pub fn proxy_settings(&self) -> ProxySettings {
-        if let Some(proxy_url) = &self.tiktok_proxy_url {
-            return ProxySettings {
-                proxy_url: Some(proxy_url.expose_secret().to_owned()),
-                insecure_tls: self.tiktok_proxy_insecure_tls,
-            };
-        }
-        if let Some(key) = &self.scraperapi_key {
-            return ProxySettings {
-                proxy_url: Some(format!(
-                    "http://scraperapi:{}@proxy-server.scraperapi.com:8001",
-                    key.expose_secret()
-                )),
-                insecure_tls: true,
-            };
-        }
-        ProxySettings {
-            proxy_url: None,
-            insecure_tls: self.tiktok_proxy_insecure_tls,
+    /// The effective egress: the pool of TIKTOK_PROXY_URLS, else TIKTOK_PROXY_URL, else
+    /// ScraperAPI's endpoint (with insecure TLS, as ScraperAPI re-signs TLS), else direct.
+    pub fn egress_settings(&self) -> EgressSettings {
+        let cooldown = Duration::from_secs(self.tiktok_proxy_cooldown_seconds);
+        let pool: Vec<String> = self
+            .tiktok_proxy_urls
+            .as_ref()
+            .map(|urls| {
+                urls.expose_secret()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|url| !url.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (proxy_urls, insecure_tls) = if !pool.is_empty() {
+            (pool, self.tiktok_proxy_insecure_tls)
+        } else if let Some(proxy_url) = &self.tiktok_proxy_url {
+            (
+                vec![proxy_url.expose_secret().to_owned()],
+                self.tiktok_proxy_insecure_tls,
+            )
+        } else if let Some(key) = &self.scraperapi_key {
+            let url = format!(
+                "http://scraperapi:{}@proxy-server.scraperapi.com:8001",
+                key.expose_secret()
+            );
+            (vec![url], true)
+        } else {
+            (Vec::new(), self.tiktok_proxy_insecure_tls)
+        };
+        EgressSettings {
+            proxy_urls,
+            insecure_tls,
+            proxy_cooldown: cooldown,
         }
     }
 
-    /// The feed client's settings: proxy shared with the extractor, msToken, signer, limits.
+    /// The feed client's settings: msToken, signer, limits (the egress is shared).
     pub fn tiktok_web_settings(&self) -> crate::tiktok_web::TiktokWebSettings {
-        let proxy = self.proxy_settings();
         let signer = match (&self.tiktok_signer_url, self.tiktok_signer) {
             (Some(url), _) if !url.trim().is_empty() => crate::tiktok_web::SignerChoice::External {
                 url: url.trim().to_owned(),
@@ -241,10 +262,6 @@ impl WorkerConfig {
             (_, BuiltInSignerKind::None) => crate::tiktok_web::SignerChoice::None,
         };
         crate::tiktok_web::TiktokWebSettings {
-            network: crate::web_extractor::WebNetwork {
-                proxy_url: proxy.proxy_url,
-                insecure_tls: proxy.insecure_tls,
-            },
             ms_token: self
                 .tiktok_ms_token
                 .as_ref()
@@ -325,13 +342,34 @@ mod tests {
     #[test]
     fn scraperapi_key_sets_proxy_and_insecure_tls() {
         let config = parse(&["--scraperapi-key", "k123"]);
+        let settings = config.egress_settings();
         assert_eq!(
-            config.proxy_settings(),
-            ProxySettings {
-                proxy_url: Some("http://scraperapi:k123@proxy-server.scraperapi.com:8001".into()),
-                insecure_tls: true
-            }
+            settings.proxy_urls,
+            ["http://scraperapi:k123@proxy-server.scraperapi.com:8001"]
         );
+        assert!(settings.insecure_tls);
+        assert_eq!(settings.proxy_cooldown, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_proxy_pool_wins_over_a_single_proxy_and_a_single_proxy_is_a_pool_of_one() {
+        let pool = parse(&[
+            "--tiktok-proxy-urls",
+            " http://a:1@127.0.0.1:9001 ,, http://127.0.0.1:9002",
+            "--tiktok-proxy-url",
+            "http://127.0.0.1:9",
+            "--tiktok-proxy-cooldown-seconds",
+            "5",
+        ])
+        .egress_settings();
+        assert_eq!(
+            pool.proxy_urls,
+            ["http://a:1@127.0.0.1:9001", "http://127.0.0.1:9002"]
+        );
+        assert_eq!(pool.proxy_cooldown, Duration::from_secs(5));
+        let single = parse(&["--tiktok-proxy-url", "http://127.0.0.1:9"]).egress_settings();
+        assert_eq!(single.proxy_urls, ["http://127.0.0.1:9"]);
+        assert!(parse(&[]).egress_settings().proxy_urls.is_empty());
     }
 
     #[test]
@@ -344,11 +382,8 @@ mod tests {
             "--tiktok-proxy-insecure-tls",
             "true",
         ]);
-        assert_eq!(
-            config.proxy_settings().proxy_url.as_deref(),
-            Some("http://127.0.0.1:9")
-        );
-        assert!(config.proxy_settings().insecure_tls);
+        assert_eq!(config.egress_settings().proxy_urls, ["http://127.0.0.1:9"]);
+        assert!(config.egress_settings().insecure_tls);
     }
 
     #[test]
@@ -397,10 +432,6 @@ mod tests {
             "50",
         ])
         .tiktok_web_settings();
-        assert_eq!(
-            with_proxy.network.proxy_url.as_deref(),
-            Some("http://127.0.0.1:9")
-        );
         assert_eq!(with_proxy.ms_token.as_deref(), Some("tok"));
         assert_eq!(with_proxy.max_count, 50);
     }
@@ -480,6 +511,8 @@ mod tests {
             "REDIS_URL",
             "QUEUE_NAMESPACE",
             "TIKTOK_PROXY_URL",
+            "TIKTOK_PROXY_URLS",
+            "TIKTOK_PROXY_COOLDOWN_SECONDS",
             "TIKTOK_PROXY_INSECURE_TLS",
             "SCRAPERAPI_KEY",
             "YTDLP_PATH",

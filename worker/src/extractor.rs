@@ -6,6 +6,8 @@ use futures::future::BoxFuture;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::video::VideoSource;
 
+use crate::egress::SessionSeed;
+
 /// What an extractor got for one post.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extraction {
@@ -23,6 +25,8 @@ pub struct Extraction {
     pub thumbnail_error: Option<String>,
     /// Time spent downloading the cover, when the extractor measured it separately.
     pub thumbnail_duration: Option<std::time::Duration>,
+    /// The item's TikTok session (cookies, proxy), resumed for its later downloads (subtitles).
+    pub session: Option<SessionSeed>,
 }
 
 /// Cover image bytes.

@@ -42,13 +42,14 @@ use crate::auto_extractor::AutoExtractor;
 use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
 use crate::dispatcher::{DispatchSettings, Dispatcher};
+use crate::egress::{ClientSetupError, Egress};
 use crate::extractor::VideoExtractor;
 use crate::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings};
 use crate::thumbnail_analysis::prompts::{PromptError, load_prompt_set};
 use crate::thumbnail_analysis::{AnalyzerSetupError, ThumbnailAnalyzer};
 use crate::tiktok_web::TiktokWebClient;
 use crate::transcripts::SubtitleFetcher;
-use crate::web_extractor::{ClientSetupError, WebExtractor, WebNetwork};
+use crate::web_extractor::WebExtractor;
 use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
 
 /// Why the worker could not start or stopped abnormally.
@@ -62,8 +63,8 @@ pub enum WorkerRunError {
     RequestBudget(#[source] redis::RedisError),
     #[error("yt-dlp: {0}")]
     YtDlp(#[from] YtDlpSetupError),
-    #[error("web extractor: {0}")]
-    WebExtractor(#[from] ClientSetupError),
+    #[error("TikTok client: {0}")]
+    Egress(#[from] ClientSetupError),
     #[error("feed client: {0}")]
     FeedClient(#[from] crate::tiktok_web::TiktokWebSetupError),
     #[error("thumbnail-analysis prompts (PROMPTS_DIR): {0}")]
@@ -108,12 +109,10 @@ pub async fn run_worker_process(
         egress::budget::install(budget);
         tracing::info!(per_second, "TikTok requests share a per-host budget");
     }
-    let extractor = start_extractor(&config, &pool).await?;
-    let proxy = config.proxy_settings();
-    let subtitles = SubtitleFetcher::new(&WebNetwork {
-        proxy_url: proxy.proxy_url,
-        insecure_tls: proxy.insecure_tls,
-    })?;
+    // One egress (browser-grade client, proxy pool) for all TikTok traffic of the process.
+    let egress = Egress::new(&config.egress_settings())?;
+    let extractor = start_extractor(&config, &pool, &egress).await?;
+    let subtitles = SubtitleFetcher::new(egress.clone());
     let thumbnail_analyzer = ThumbnailAnalyzer::start(
         prompts,
         config.analyzer_settings(),
@@ -147,7 +146,10 @@ pub async fn run_worker_process(
     };
     let feed_walker = FeedWalkRunner {
         pool: pool.clone(),
-        client: Arc::new(TiktokWebClient::new(config.tiktok_web_settings())?),
+        client: Arc::new(TiktokWebClient::new(
+            config.tiktok_web_settings(),
+            egress.clone(),
+        )?),
         worker_name: identity.worker_name.clone(),
         settings: Arc::new(FeedWalkSettings {
             concurrency: usize::from(config.feed_walk_concurrency),
@@ -247,16 +249,17 @@ async fn connect_queue_patiently(
 async fn start_extractor(
     config: &WorkerConfig,
     pool: &sqlx::PgPool,
+    egress: &Egress,
 ) -> Result<Arc<dyn VideoExtractor>, WorkerRunError> {
     match config.extractor {
         ExtractorKind::Web => {
             tracing::info!("single videos are fetched by the web extractor (EXTRACTOR=web)");
-            Ok(Arc::new(start_web_extractor(config)?))
+            Ok(Arc::new(start_web_extractor(config, egress)))
         }
-        ExtractorKind::Ytdlp => Ok(Arc::new(start_ytdlp_extractor(config).await?)),
+        ExtractorKind::Ytdlp => Ok(Arc::new(start_ytdlp_extractor(config, egress).await?)),
         ExtractorKind::Auto => {
-            let native = Arc::new(start_web_extractor(config)?);
-            let fallback = Arc::new(start_ytdlp_extractor(config).await?);
+            let native = Arc::new(start_web_extractor(config, egress));
+            let fallback = Arc::new(start_ytdlp_extractor(config, egress).await?);
             tracing::info!(
                 "single videos are fetched by the web extractor, yt-dlp as its fallback (EXTRACTOR=auto)"
             );
@@ -269,22 +272,18 @@ async fn start_extractor(
     }
 }
 
-fn start_web_extractor(config: &WorkerConfig) -> Result<WebExtractor, WorkerRunError> {
-    let proxy = config.proxy_settings();
-    let network = WebNetwork {
-        proxy_url: proxy.proxy_url,
-        insecure_tls: proxy.insecure_tls,
-    };
-    Ok(WebExtractor::new(&network, config.extract_deadline())?)
+fn start_web_extractor(config: &WorkerConfig, egress: &Egress) -> WebExtractor {
+    WebExtractor::new(egress.clone(), config.extract_deadline())
 }
 
-async fn start_ytdlp_extractor(config: &WorkerConfig) -> Result<YtDlpExtractor, WorkerRunError> {
+async fn start_ytdlp_extractor(
+    config: &WorkerConfig,
+    egress: &Egress,
+) -> Result<YtDlpExtractor, WorkerRunError> {
     let python = locate_python(&config.ytdlp_path, config.ytdlp_python.as_deref())?;
-    let proxy = config.proxy_settings();
     let deadline = config.extract_deadline();
     let network = YtDlpNetwork {
-        proxy_url: proxy.proxy_url,
-        insecure_tls: proxy.insecure_tls,
+        egress: egress.clone(),
         socket_timeout: deadline.min(Duration::from_secs(20)),
     };
     Ok(YtDlpExtractor::start(python, config.ytdlp_helpers(), deadline, network).await?)

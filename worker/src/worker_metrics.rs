@@ -186,6 +186,14 @@ fn describe_all() {
         WEBHOOK_ATTEMPTS_TOTAL,
         "Webhook delivery attempts by outcome."
     );
+    describe_counter!(
+        crate::egress::proxy_pool::PROXY_REQUESTS_TOTAL,
+        "TikTok answers per proxy of the pool (position and host), by outcome."
+    );
+    metrics::describe_gauge!(
+        crate::egress::proxy_pool::PROXY_COOLING,
+        "1 while the proxy cools down after TikTok refused it, else 0."
+    );
     describe_counter!(VISION_CALLS_TOTAL, "Vision API calls by outcome.");
     describe_counter!(
         VISION_TOKENS_TOTAL,
@@ -229,6 +237,13 @@ mod tests {
             record_webhook_attempt("succeeded");
             record_vision_call("ok", 1200, 80);
             record_extractor_fallback("UPSTREAM_CHANGED", true);
+            let proxies = crate::egress::ProxyPool::new(
+                &["http://user:secret@127.0.0.1:9000".to_owned()],
+                Duration::from_secs(60),
+            )
+            .unwrap();
+            proxies.record(0, crate::egress::ProxyOutcome::Ok);
+            proxies.record(0, crate::egress::ProxyOutcome::Blocked);
         });
         let address = spawn_listener("127.0.0.1:0".parse().unwrap(), handle)
             .await
@@ -255,6 +270,9 @@ mod tests {
             "tokworks_worker_ytdlp_helper_restarts_total 1",
             "tokworks_worker_upstream_responses_total{status=\"429\"} 1",
             "tokworks_worker_webhook_attempts_total{outcome=\"succeeded\"} 1",
+            "tokworks_worker_proxy_requests_total{proxy=\"0:127.0.0.1:9000\",outcome=\"ok\"} 1",
+            "tokworks_worker_proxy_requests_total{proxy=\"0:127.0.0.1:9000\",outcome=\"blocked\"} 1",
+            "tokworks_worker_proxy_cooling{proxy=\"0:127.0.0.1:9000\"} 1",
             "tokworks_worker_vision_calls_total{outcome=\"ok\"} 1",
             "tokworks_worker_vision_tokens_total{kind=\"prompt\"} 1200",
             "tokworks_worker_vision_tokens_total{kind=\"completion\"} 80",
@@ -262,5 +280,9 @@ mod tests {
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }
+        assert!(
+            !text.contains("secret"),
+            "a proxy credential leaked:\n{text}"
+        );
     }
 }

@@ -17,6 +17,7 @@ use tokworks_shared::video::{Subtitle, SubtitleSource};
 use uuid::Uuid;
 
 use crate::context::JobContext;
+use crate::egress::SessionSeed;
 
 pub use fetch::{SubtitleFetchError, SubtitleFetcher};
 pub use track_choice::{TrackChoice, TranscriptLanguage, available_languages, choose_track};
@@ -99,12 +100,15 @@ pub struct TranscriptStage {
 }
 
 /// Runs the stage for `video_id`. `video_json` is the freshly mapped `Video` (its `subtitles`),
-/// or null on a cache hit, in which case the stored video's subtitles are read.
+/// or null on a cache hit, in which case the stored video's subtitles are read. The track is
+/// downloaded in `item_session`, the session of the extraction that found it (when there was
+/// one).
 pub async fn run_transcript_stage(
     context: &JobContext,
     request: &TranscriptRequest,
     video_id: &str,
     video_json: &Value,
+    item_session: Option<&SessionSeed>,
 ) -> TranscriptOutcome {
     let (fetcher, pool) = (&context.subtitles, &context.pool);
     let subtitles = match video_json.get("subtitles") {
@@ -144,7 +148,7 @@ pub async fn run_transcript_stage(
             Err(error) => tracing::warn!(%error, video_id, "cannot read the transcript cache"),
         }
     }
-    let bytes = match fetcher.fetch(&track.url).await {
+    let bytes = match fetcher.fetch(&track.url, video_id, item_session).await {
         Ok(bytes) => bytes,
         Err(error) => {
             return TranscriptOutcome::Failed {

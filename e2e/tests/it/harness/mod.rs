@@ -169,6 +169,8 @@ impl TestService {
                 environment.extend([
                     ("TIKTOK_PROXY_URL".to_string(), sim.proxy_url()),
                     ("TIKTOK_PROXY_INSECURE_TLS".to_string(), "true".to_string()),
+                    // One simulator is one proxy: a fault case's 429 must not cool it for long.
+                    ("TIKTOK_PROXY_COOLDOWN_SECONDS".to_string(), "1".to_string()),
                     ("YTDLP_PATH".to_string(), ytdlp_path()),
                     ("WORKER_CONCURRENCY".to_string(), "4".to_string()),
                     ("WORKER_NAME".to_string(), format!("w{number}")),

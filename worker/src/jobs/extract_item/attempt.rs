@@ -12,6 +12,7 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 
 use crate::context::JobContext;
+use crate::egress::SessionSeed;
 use crate::extractor::{ExtractionFailure, ThumbnailBytes};
 use crate::tiktok::{MapContext, map_item, status_code_error};
 
@@ -27,6 +28,8 @@ pub(super) struct AttemptSuccess {
     pub(super) thumbnail_duration: Option<Duration>,
     /// The `analyze` stage's outcome, when the job asked for a thumbnail analysis.
     pub(super) analysis: Option<ItemAnalysisOutcome>,
+    /// The extraction's TikTok session (cookies, proxy, page), for the subtitle download.
+    pub(super) session: Option<SessionSeed>,
 }
 /// Cache or extraction; `bypass_cache` extracts even when a fresh copy is stored.
 pub(super) async fn attempt(
@@ -70,6 +73,7 @@ pub(super) async fn attempt(
             extract_duration: None,
             thumbnail_duration: None,
             analysis: None,
+            session: None,
         });
     }
 
@@ -128,6 +132,7 @@ pub(super) async fn attempt(
         extract_duration: Some(extract_duration),
         thumbnail_duration,
         analysis: None,
+        session: extraction.session,
     })
 }
 

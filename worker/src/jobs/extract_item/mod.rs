@@ -192,13 +192,16 @@ async fn transcript_stage(
     let request = TranscriptRequest::from_job_options(&claim.job_options)?;
     let started = Instant::now();
     let (video_id, video_json) = (&success.video_id, &success.video_json);
-    let mut outcome = run_transcript_stage(context, &request, video_id, video_json).await;
+    let session = success.session.as_ref();
+    let mut outcome = run_transcript_stage(context, &request, video_id, video_json, session).await;
     if success.cache_hit && outcome.url_went_stale() {
         match attempt(context, claim, true).await {
             Ok(fresh) => {
                 *success = fresh;
                 let (video_id, video_json) = (&success.video_id, &success.video_json);
-                outcome = run_transcript_stage(context, &request, video_id, video_json).await;
+                let session = success.session.as_ref();
+                outcome =
+                    run_transcript_stage(context, &request, video_id, video_json, session).await;
             }
             Err(failure) => tracing::warn!(item_id = %claim.item_id, code = failure.code.as_str(),
                 "re-extraction for fresh subtitle URLs failed; keeping the cached video"),
