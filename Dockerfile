@@ -1,10 +1,14 @@
 # syntax=docker/dockerfile:1
 # tokworks image: one image, three binaries (tokworks-api, tokworks-worker, tokworks-sim).
 # Build stage compiles the workspace in release mode; the runtime stage is Debian slim with
-# python3 and the pinned yt-dlp in /opt/yt-dlp (installed by scripts/install-ytdlp.sh),
+# python3 and the pinned yt-dlp with curl_cffi in /opt/yt-dlp (installed by scripts/install-ytdlp.sh),
 # running as an unprivileged user. docker-compose.yml picks the binary with `command:`.
 
 FROM rust:1.95-bookworm AS builder
+# wreq compiles BoringSSL from source: cmake, and libclang for its bindings.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends cmake libclang-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # Cache mounts keep the registry and target directory between builds (BuildKit);

@@ -27,6 +27,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 scripts/ensure-services.sh
+scripts/ensure-build-tools.sh
 scripts/install-ytdlp.sh
 
 echo "run-local: building $build_profile binaries" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (the README's test command): makes Postgres and Redis available,
-# installs the pinned yt-dlp and headless Chromium (the dashboard's browser test), builds every
+# installs the native build tools (cmake, libclang-dev), the pinned yt-dlp and headless Chromium (the dashboard's browser test), builds every
 # binary and test (the end-to-end tests spawn the api, worker and simulator binaries), then runs
 # every test with cargo-nextest.
 # Exits non-zero when any test fails; nextest prints its summary either way.
@@ -10,6 +10,7 @@ repo_root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo_root"
 
 "$repo_root/scripts/ensure-services.sh"
+"$repo_root/scripts/ensure-build-tools.sh"
 "$repo_root/scripts/install-ytdlp.sh"
 "$repo_root/scripts/install-chromium.sh"
 

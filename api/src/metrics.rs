@@ -31,6 +31,9 @@ pub const QUEUE_TASKS: &str = "tokworks_queue_tasks";
 pub const SCRAPE_SOURCE_UP: &str = "tokworks_scrape_source_up";
 /// Gauge: job event streams (`/v1/jobs/{id}/events`) open now.
 pub const EVENT_STREAMS_OPEN: &str = "tokworks_event_streams_open";
+/// Counter: items of every worker that the native extractor handed to yt-dlp
+/// (`EXTRACTOR=auto`), by `reason` (read from Postgres at scrape time).
+pub const EXTRACTOR_FALLBACKS_TOTAL: &str = "tokworks_extractor_fallbacks_total";
 
 /// The `route` label of a request that matched no route (keeps label values bounded).
 const UNMATCHED_ROUTE: &str = "unmatched";
@@ -143,6 +146,10 @@ fn describe_all() {
         "1 when the last scrape could read the source, else 0."
     );
     describe_gauge!(EVENT_STREAMS_OPEN, "Job event streams open now.");
+    describe_counter!(
+        EXTRACTOR_FALLBACKS_TOTAL,
+        "Items the native extractor handed to yt-dlp, by reason (read from Postgres at scrape time)."
+    );
 }
 
 /// Middleware: counts and times every request by method, route template and status.

@@ -9,13 +9,15 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use metrics::gauge;
+use metrics::{counter, gauge};
 use sha2::{Digest, Sha256};
 use tokworks_shared::db::service_gauges::{self, GaugeRow};
 use tokworks_shared::job_status::{ItemStatus, JobStatus};
 use tokworks_shared::queue::QueueDepth;
 
-use crate::metrics::{JOB_ITEMS, JOBS, LIVE_WORKERS, QUEUE_TASKS, SCRAPE_SOURCE_UP};
+use crate::metrics::{
+    EXTRACTOR_FALLBACKS_TOTAL, JOB_ITEMS, JOBS, LIVE_WORKERS, QUEUE_TASKS, SCRAPE_SOURCE_UP,
+};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -133,6 +135,13 @@ fn record_database_gauges(rows: &[GaugeRow]) {
         gauge!(JOB_ITEMS, "status" => status).set(count_of(rows, "job_items", status));
     }
     gauge!(LIVE_WORKERS).set(count_of(rows, "live_workers", ""));
+    for row in rows
+        .iter()
+        .filter(|row| row.family == "extractor_fallbacks")
+    {
+        counter!(EXTRACTOR_FALLBACKS_TOTAL, "reason" => row.label.clone())
+            .absolute(u64::try_from(row.value).unwrap_or(0));
+    }
 }
 
 fn record_queue_depth(depth: &QueueDepth) {

@@ -89,6 +89,11 @@ struct Cli {
     /// Print every request-log entry as a JSON line on stderr.
     #[arg(long)]
     log_requests: bool,
+
+    /// TikTok requests answered per second before 429 (one simulator stands for one proxy's
+    /// address; 0 = no limit).
+    #[arg(long, default_value_t = 0)]
+    rate_limit_per_second: u32,
 }
 
 fn parse_fault(text: &str) -> Result<FaultRuleSpec, String> {
@@ -122,6 +127,7 @@ async fn main() -> ExitCode {
         builtin_fault_cases: !cli.no_builtin_faults,
         openai_knobs,
         print_requests: cli.log_requests,
+        rate_limit_per_second: Some(cli.rate_limit_per_second).filter(|limit| *limit > 0),
         ..SimConfig::default()
     };
     // Listen for the stop signals before announcing the port: a supervisor (or a test) may send

@@ -8,12 +8,17 @@ use clap::{Parser, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use tokworks_shared::config::{DatabaseArgs, RedisArgs, WebhookGuardArgs};
 
+use crate::egress::EgressSettings;
+
 /// Which extractor fetches single videos.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExtractorKind {
-    /// A pool of long-lived yt-dlp helper processes (default).
+    /// The native web client first; an item it ends with a code another client could change
+    /// (UPSTREAM_CHANGED, UPSTREAM_BLOCKED) is retried at once with yt-dlp (default).
+    Auto,
+    /// A pool of long-lived yt-dlp helper processes only.
     Ytdlp,
-    /// tokworks' own web client: fetches and parses the TikTok page natively (no Python).
+    /// tokworks' own web client only: fetches and parses the TikTok page natively (no Python).
     Web,
 }
 
@@ -36,9 +41,21 @@ pub struct WorkerConfig {
     #[command(flatten)]
     pub redis: RedisArgs,
 
-    /// Proxy for all TikTok traffic (pages, CDN), e.g. http://user:pass@host:port
+    /// Proxy for all TikTok traffic (pages, CDN), e.g. http://user:pass@host:port: a pool of one
+    /// (TIKTOK_PROXY_URLS wins when both are set).
     #[arg(long, env = "TIKTOK_PROXY_URL", hide_env_values = true)]
     pub tiktok_proxy_url: Option<SecretString>,
+
+    /// A pool of proxies for TikTok traffic, comma-separated: each item keeps one proxy for all
+    /// its requests; a proxy TikTok answers with 403, 429 or a WAF wall cools down (see
+    /// TIKTOK_PROXY_COOLDOWN_SECONDS) and is skipped meanwhile.
+    #[arg(long, env = "TIKTOK_PROXY_URLS", hide_env_values = true)]
+    pub tiktok_proxy_urls: Option<SecretString>,
+
+    /// First cooldown of a proxy TikTok refused, in seconds; it doubles with every refusal in a
+    /// row (at most 30 minutes) and resets after a good answer.
+    #[arg(long, env = "TIKTOK_PROXY_COOLDOWN_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub tiktok_proxy_cooldown_seconds: u64,
 
     /// Accept any TLS certificate from TikTok hosts: for proxies that re-sign TLS (ScraperAPI,
     /// the simulator). Never needed without a proxy.
@@ -64,13 +81,24 @@ pub struct WorkerConfig {
     pub ytdlp_python: Option<PathBuf>,
 
     /// Single-video extractor.
-    #[arg(long, env = "EXTRACTOR", value_enum, default_value = "ytdlp")]
+    #[arg(long, env = "EXTRACTOR", value_enum, default_value = "auto")]
     pub extractor: ExtractorKind,
 
-    /// Tasks run at once by this process (also the number of yt-dlp helper processes with
-    /// EXTRACTOR=ytdlp).
-    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Items in flight at once in this process (async I/O: an item waits for a yt-dlp helper
+    /// only while it needs one).
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub worker_concurrency: u16,
+
+    /// Long-lived yt-dlp helper processes of this process (EXTRACTOR=ytdlp, and the fallback of
+    /// EXTRACTOR=auto; none are started with EXTRACTOR=web).
+    #[arg(long, env = "YTDLP_HELPERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub ytdlp_helpers: u16,
+
+    /// Requests per second to each TikTok host (pages, short links, feeds, covers, subtitles)
+    /// shared by ALL workers of this Redis and QUEUE_NAMESPACE; the native client waits for a
+    /// token (up to 10 s, then UPSTREAM_RATE_LIMITED, retried). Unset: unlimited.
+    #[arg(long, env = "TIKTOK_MAX_REQUESTS_PER_SECOND", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub tiktok_max_requests_per_second: Option<u32>,
 
     /// Tasks the dispatcher keeps waiting in Redis, taken round-robin across API keys from the
     /// backlog in Postgres (docs/fair-scheduling.md); 0 = twice the summed WORKER_CONCURRENCY of
@@ -184,41 +212,48 @@ pub struct WorkerConfig {
     pub observability: crate::observability::ObservabilityArgs,
 }
 
-/// Proxy settings derived from TIKTOK_PROXY_URL / TIKTOK_PROXY_INSECURE_TLS / SCRAPERAPI_KEY.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxySettings {
-    pub proxy_url: Option<String>,
-    pub insecure_tls: bool,
-}
-
 impl WorkerConfig {
-    /// The effective proxy: TIKTOK_PROXY_URL, else ScraperAPI's endpoint (with insecure TLS, as
-    /// ScraperAPI re-signs TLS), else none.
-    pub fn proxy_settings(&self) -> ProxySettings {
-        if let Some(proxy_url) = &self.tiktok_proxy_url {
-            return ProxySettings {
-                proxy_url: Some(proxy_url.expose_secret().to_owned()),
-                insecure_tls: self.tiktok_proxy_insecure_tls,
-            };
-        }
-        if let Some(key) = &self.scraperapi_key {
-            return ProxySettings {
-                proxy_url: Some(format!(
-                    "http://scraperapi:{}@proxy-server.scraperapi.com:8001",
-                    key.expose_secret()
-                )),
-                insecure_tls: true,
-            };
-        }
-        ProxySettings {
-            proxy_url: None,
-            insecure_tls: self.tiktok_proxy_insecure_tls,
+    /// The effective egress: the pool of TIKTOK_PROXY_URLS, else TIKTOK_PROXY_URL, else
+    /// ScraperAPI's endpoint (with insecure TLS, as ScraperAPI re-signs TLS), else direct.
+    pub fn egress_settings(&self) -> EgressSettings {
+        let cooldown = Duration::from_secs(self.tiktok_proxy_cooldown_seconds);
+        let pool: Vec<String> = self
+            .tiktok_proxy_urls
+            .as_ref()
+            .map(|urls| {
+                urls.expose_secret()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|url| !url.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (proxy_urls, insecure_tls) = if !pool.is_empty() {
+            (pool, self.tiktok_proxy_insecure_tls)
+        } else if let Some(proxy_url) = &self.tiktok_proxy_url {
+            (
+                vec![proxy_url.expose_secret().to_owned()],
+                self.tiktok_proxy_insecure_tls,
+            )
+        } else if let Some(key) = &self.scraperapi_key {
+            let url = format!(
+                "http://scraperapi:{}@proxy-server.scraperapi.com:8001",
+                key.expose_secret()
+            );
+            (vec![url], true)
+        } else {
+            (Vec::new(), self.tiktok_proxy_insecure_tls)
+        };
+        EgressSettings {
+            proxy_urls,
+            insecure_tls,
+            proxy_cooldown: cooldown,
         }
     }
 
-    /// The feed client's settings: proxy shared with the extractor, msToken, signer, limits.
+    /// The feed client's settings: msToken, signer, limits (the egress is shared).
     pub fn tiktok_web_settings(&self) -> crate::tiktok_web::TiktokWebSettings {
-        let proxy = self.proxy_settings();
         let signer = match (&self.tiktok_signer_url, self.tiktok_signer) {
             (Some(url), _) if !url.trim().is_empty() => crate::tiktok_web::SignerChoice::External {
                 url: url.trim().to_owned(),
@@ -227,10 +262,6 @@ impl WorkerConfig {
             (_, BuiltInSignerKind::None) => crate::tiktok_web::SignerChoice::None,
         };
         crate::tiktok_web::TiktokWebSettings {
-            network: crate::web_extractor::WebNetwork {
-                proxy_url: proxy.proxy_url,
-                insecure_tls: proxy.insecure_tls,
-            },
             ms_token: self
                 .tiktok_ms_token
                 .as_ref()
@@ -248,6 +279,11 @@ impl WorkerConfig {
 
     pub fn concurrency(&self) -> usize {
         usize::from(self.worker_concurrency)
+    }
+
+    /// Number of yt-dlp helper processes (YTDLP_HELPERS).
+    pub fn ytdlp_helpers(&self) -> usize {
+        usize::from(self.ytdlp_helpers)
     }
 
     /// The thumbnail analyzer's settings (an empty OPENAI_API_KEY counts as unset).
@@ -306,13 +342,34 @@ mod tests {
     #[test]
     fn scraperapi_key_sets_proxy_and_insecure_tls() {
         let config = parse(&["--scraperapi-key", "k123"]);
+        let settings = config.egress_settings();
         assert_eq!(
-            config.proxy_settings(),
-            ProxySettings {
-                proxy_url: Some("http://scraperapi:k123@proxy-server.scraperapi.com:8001".into()),
-                insecure_tls: true
-            }
+            settings.proxy_urls,
+            ["http://scraperapi:k123@proxy-server.scraperapi.com:8001"]
         );
+        assert!(settings.insecure_tls);
+        assert_eq!(settings.proxy_cooldown, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_proxy_pool_wins_over_a_single_proxy_and_a_single_proxy_is_a_pool_of_one() {
+        let pool = parse(&[
+            "--tiktok-proxy-urls",
+            " http://a:1@127.0.0.1:9001 ,, http://127.0.0.1:9002",
+            "--tiktok-proxy-url",
+            "http://127.0.0.1:9",
+            "--tiktok-proxy-cooldown-seconds",
+            "5",
+        ])
+        .egress_settings();
+        assert_eq!(
+            pool.proxy_urls,
+            ["http://a:1@127.0.0.1:9001", "http://127.0.0.1:9002"]
+        );
+        assert_eq!(pool.proxy_cooldown, Duration::from_secs(5));
+        let single = parse(&["--tiktok-proxy-url", "http://127.0.0.1:9"]).egress_settings();
+        assert_eq!(single.proxy_urls, ["http://127.0.0.1:9"]);
+        assert!(parse(&[]).egress_settings().proxy_urls.is_empty());
     }
 
     #[test]
@@ -325,11 +382,8 @@ mod tests {
             "--tiktok-proxy-insecure-tls",
             "true",
         ]);
-        assert_eq!(
-            config.proxy_settings().proxy_url.as_deref(),
-            Some("http://127.0.0.1:9")
-        );
-        assert!(config.proxy_settings().insecure_tls);
+        assert_eq!(config.egress_settings().proxy_urls, ["http://127.0.0.1:9"]);
+        assert!(config.egress_settings().insecure_tls);
     }
 
     #[test]
@@ -378,10 +432,6 @@ mod tests {
             "50",
         ])
         .tiktok_web_settings();
-        assert_eq!(
-            with_proxy.network.proxy_url.as_deref(),
-            Some("http://127.0.0.1:9")
-        );
         assert_eq!(with_proxy.ms_token.as_deref(), Some("tok"));
         assert_eq!(with_proxy.max_count, 50);
     }
@@ -425,9 +475,30 @@ mod tests {
     }
 
     #[test]
-    fn extractor_defaults_to_ytdlp_and_accepts_web() {
-        assert_eq!(parse(&[]).extractor, ExtractorKind::Ytdlp);
+    fn extractor_defaults_to_auto_and_accepts_ytdlp_and_web() {
+        assert_eq!(parse(&[]).extractor, ExtractorKind::Auto);
         assert_eq!(parse(&["--extractor", "web"]).extractor, ExtractorKind::Web);
+        assert_eq!(
+            parse(&["--extractor", "ytdlp"]).extractor,
+            ExtractorKind::Ytdlp
+        );
+    }
+
+    #[test]
+    fn items_in_flight_are_sized_apart_from_helpers() {
+        let defaults = parse(&[]);
+        assert_eq!((defaults.concurrency(), defaults.ytdlp_helpers()), (64, 2));
+        assert_eq!(defaults.tiktok_max_requests_per_second, None);
+        let custom = parse(&[
+            "--worker-concurrency",
+            "8",
+            "--ytdlp-helpers",
+            "3",
+            "--tiktok-max-requests-per-second",
+            "20",
+        ]);
+        assert_eq!((custom.concurrency(), custom.ytdlp_helpers()), (8, 3));
+        assert_eq!(custom.tiktok_max_requests_per_second, Some(20));
     }
 
     #[test]
@@ -440,12 +511,16 @@ mod tests {
             "REDIS_URL",
             "QUEUE_NAMESPACE",
             "TIKTOK_PROXY_URL",
+            "TIKTOK_PROXY_URLS",
+            "TIKTOK_PROXY_COOLDOWN_SECONDS",
             "TIKTOK_PROXY_INSECURE_TLS",
             "SCRAPERAPI_KEY",
             "YTDLP_PATH",
             "YTDLP_PYTHON",
             "EXTRACTOR",
             "WORKER_CONCURRENCY",
+            "YTDLP_HELPERS",
+            "TIKTOK_MAX_REQUESTS_PER_SECOND",
             "MAX_VIDEO_DURATION_SECONDS",
             "CACHE_TTL_SECONDS",
             "RETENTION_DAYS",

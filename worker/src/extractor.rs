@@ -6,9 +6,13 @@ use futures::future::BoxFuture;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::video::VideoSource;
 
+use crate::egress::SessionSeed;
+
 /// What an extractor got for one post.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extraction {
+    /// Which client produced it (with EXTRACTOR=auto: yt-dlp when the native client fell back).
+    pub source: VideoSource,
     /// TikTok's `itemStruct` as parsed from the page (input of the mapper).
     pub item: serde_json::Value,
     /// `webapp.video-detail.statusCode` of the page (0 on success).
@@ -21,6 +25,8 @@ pub struct Extraction {
     pub thumbnail_error: Option<String>,
     /// Time spent downloading the cover, when the extractor measured it separately.
     pub thumbnail_duration: Option<std::time::Duration>,
+    /// The item's TikTok session (cookies, proxy), resumed for its later downloads (subtitles).
+    pub session: Option<SessionSeed>,
 }
 
 /// Cover image bytes.
@@ -50,7 +56,8 @@ impl ExtractionFailure {
 
 /// Something that fetches one TikTok post by URL.
 pub trait VideoExtractor: Send + Sync + std::fmt::Debug {
-    /// Which extractor this is (stored with the video).
+    /// Which client this extractor tries first (metrics of failed extractions); the stored
+    /// video records [`Extraction::source`], the client that produced it.
     fn source(&self) -> VideoSource;
 
     /// Fetches the post at `url` (a canonical post URL or a short link).

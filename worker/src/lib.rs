@@ -1,5 +1,6 @@
-//! tokworks-worker: apalis workers that take extraction tasks from Redis, run yt-dlp (a pool of
-//! long-lived helper processes) or the native web extractor (`EXTRACTOR=web`), map TikTok's item
+//! tokworks-worker: apalis workers that take extraction tasks from Redis, run the native web
+//! extractor with yt-dlp (a pool of long-lived helper processes) as its fallback
+//! (`EXTRACTOR=auto`), or either alone (`ytdlp`, `web`), map TikTok's item
 //! to our `Video`, and store everything in Postgres — plus the dispatcher (Postgres backlog →
 //! Redis window, fair across keys), the maintenance loop (promoter,
 //! cleanup, heartbeats, leases, reconciler), the webhook deliverer, the feed walker, the
@@ -7,9 +8,11 @@
 
 pub mod active_claims;
 pub mod apalis_runtime;
+pub mod auto_extractor;
 pub mod config;
 pub mod context;
 pub mod dispatcher;
+pub mod egress;
 pub mod extractor;
 pub mod jobs;
 pub mod observability;
@@ -35,16 +38,18 @@ use tokworks_shared::queue::{ExtractQueue, QueueError};
 
 use crate::active_claims::ActiveClaims;
 use crate::apalis_runtime::maintenance::Maintenance;
+use crate::auto_extractor::AutoExtractor;
 use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
 use crate::dispatcher::{DispatchSettings, Dispatcher};
+use crate::egress::{ClientSetupError, Egress};
 use crate::extractor::VideoExtractor;
 use crate::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings};
 use crate::thumbnail_analysis::prompts::{PromptError, load_prompt_set};
 use crate::thumbnail_analysis::{AnalyzerSetupError, ThumbnailAnalyzer};
 use crate::tiktok_web::TiktokWebClient;
 use crate::transcripts::SubtitleFetcher;
-use crate::web_extractor::{ClientSetupError, WebExtractor, WebNetwork};
+use crate::web_extractor::WebExtractor;
 use crate::ytdlp::{YtDlpExtractor, YtDlpNetwork, YtDlpSetupError, locate_python};
 
 /// Why the worker could not start or stopped abnormally.
@@ -54,10 +59,12 @@ pub enum WorkerRunError {
     Database(#[from] db::ConnectError),
     #[error("cannot reach Redis: {0}")]
     Queue(#[from] QueueError),
+    #[error("request budget (TIKTOK_MAX_REQUESTS_PER_SECOND): {0}")]
+    RequestBudget(#[source] redis::RedisError),
     #[error("yt-dlp: {0}")]
     YtDlp(#[from] YtDlpSetupError),
-    #[error("web extractor: {0}")]
-    WebExtractor(#[from] ClientSetupError),
+    #[error("TikTok client: {0}")]
+    Egress(#[from] ClientSetupError),
     #[error("feed client: {0}")]
     FeedClient(#[from] crate::tiktok_web::TiktokWebSetupError),
     #[error("thumbnail-analysis prompts (PROMPTS_DIR): {0}")]
@@ -91,12 +98,21 @@ pub async fn run_worker_process(
         &config.redis.queue_namespace,
     )
     .await?;
-    let extractor = start_extractor(&config).await?;
-    let proxy = config.proxy_settings();
-    let subtitles = SubtitleFetcher::new(&WebNetwork {
-        proxy_url: proxy.proxy_url,
-        insecure_tls: proxy.insecure_tls,
-    })?;
+    if let Some(per_second) = config.tiktok_max_requests_per_second {
+        let budget = egress::budget::RequestBudget::connect(
+            config.redis.redis_url.expose_secret(),
+            &config.redis.queue_namespace,
+            per_second,
+        )
+        .await
+        .map_err(WorkerRunError::RequestBudget)?;
+        egress::budget::install(budget);
+        tracing::info!(per_second, "TikTok requests share a per-host budget");
+    }
+    // One egress (browser-grade client, proxy pool) for all TikTok traffic of the process.
+    let egress = Egress::new(&config.egress_settings())?;
+    let extractor = start_extractor(&config, &pool, &egress).await?;
+    let subtitles = SubtitleFetcher::new(egress.clone());
     let thumbnail_analyzer = ThumbnailAnalyzer::start(
         prompts,
         config.analyzer_settings(),
@@ -130,7 +146,10 @@ pub async fn run_worker_process(
     };
     let feed_walker = FeedWalkRunner {
         pool: pool.clone(),
-        client: Arc::new(TiktokWebClient::new(config.tiktok_web_settings())?),
+        client: Arc::new(TiktokWebClient::new(
+            config.tiktok_web_settings(),
+            egress.clone(),
+        )?),
         worker_name: identity.worker_name.clone(),
         settings: Arc::new(FeedWalkSettings {
             concurrency: usize::from(config.feed_walk_concurrency),
@@ -171,7 +190,13 @@ pub async fn run_worker_process(
     let retention_task = tokio::spawn(retention.run(maintenance_shutdown.clone()));
     let maintenance_task = tokio::spawn(maintenance.run(maintenance_shutdown));
 
-    let shutdown_timeout = config.extract_deadline() + Duration::from_secs(15);
+    // With EXTRACTOR=auto an item may run both paths, each under its own deadline.
+    let paths_per_item = if config.extractor == ExtractorKind::Auto {
+        2
+    } else {
+        1
+    };
+    let shutdown_timeout = config.extract_deadline() * paths_per_item + Duration::from_secs(15);
     let shutdown_signal = async move {
         let signal = shutdown_signal.await;
         let _ = stop_walks.send(true);
@@ -221,32 +246,47 @@ async fn connect_queue_patiently(
     }
 }
 
-async fn start_extractor(config: &WorkerConfig) -> Result<Arc<dyn VideoExtractor>, WorkerRunError> {
+async fn start_extractor(
+    config: &WorkerConfig,
+    pool: &sqlx::PgPool,
+    egress: &Egress,
+) -> Result<Arc<dyn VideoExtractor>, WorkerRunError> {
     match config.extractor {
         ExtractorKind::Web => {
-            let proxy = config.proxy_settings();
-            let network = WebNetwork {
-                proxy_url: proxy.proxy_url,
-                insecure_tls: proxy.insecure_tls,
-            };
-            let extractor = WebExtractor::new(&network, config.extract_deadline())?;
             tracing::info!("single videos are fetched by the web extractor (EXTRACTOR=web)");
-            Ok(Arc::new(extractor))
+            Ok(Arc::new(start_web_extractor(config, egress)))
         }
-        ExtractorKind::Ytdlp => {
-            let python = locate_python(&config.ytdlp_path, config.ytdlp_python.as_deref())?;
-            let proxy = config.proxy_settings();
-            let deadline = config.extract_deadline();
-            let network = YtDlpNetwork {
-                proxy_url: proxy.proxy_url,
-                insecure_tls: proxy.insecure_tls,
-                socket_timeout: deadline.min(Duration::from_secs(20)),
-            };
-            let extractor =
-                YtDlpExtractor::start(python, config.concurrency(), deadline, network).await?;
-            Ok(Arc::new(extractor))
+        ExtractorKind::Ytdlp => Ok(Arc::new(start_ytdlp_extractor(config, egress).await?)),
+        ExtractorKind::Auto => {
+            let native = Arc::new(start_web_extractor(config, egress));
+            let fallback = Arc::new(start_ytdlp_extractor(config, egress).await?);
+            tracing::info!(
+                "single videos are fetched by the web extractor, yt-dlp as its fallback (EXTRACTOR=auto)"
+            );
+            Ok(Arc::new(AutoExtractor::new(
+                native,
+                fallback,
+                Some(pool.clone()),
+            )))
         }
     }
+}
+
+fn start_web_extractor(config: &WorkerConfig, egress: &Egress) -> WebExtractor {
+    WebExtractor::new(egress.clone(), config.extract_deadline())
+}
+
+async fn start_ytdlp_extractor(
+    config: &WorkerConfig,
+    egress: &Egress,
+) -> Result<YtDlpExtractor, WorkerRunError> {
+    let python = locate_python(&config.ytdlp_path, config.ytdlp_python.as_deref())?;
+    let deadline = config.extract_deadline();
+    let network = YtDlpNetwork {
+        egress: egress.clone(),
+        socket_timeout: deadline.min(Duration::from_secs(20)),
+    };
+    Ok(YtDlpExtractor::start(python, config.ytdlp_helpers(), deadline, network).await?)
 }
 
 /// Installs the SIGTERM and SIGINT (Ctrl-C) handlers now, and returns a future that resolves

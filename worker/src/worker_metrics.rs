@@ -33,6 +33,12 @@ pub const WEBHOOK_ATTEMPTS_TOTAL: &str = "tokworks_worker_webhook_attempts_total
 pub const VISION_CALLS_TOTAL: &str = "tokworks_worker_vision_calls_total";
 /// Counter: tokens the vision API reported, by `kind` (`prompt`, `completion`).
 pub const VISION_TOKENS_TOTAL: &str = "tokworks_worker_vision_tokens_total";
+/// Counter: items the native extractor handed to yt-dlp (EXTRACTOR=auto), by `reason` (the
+/// native client's error code) and `outcome` (`recovered`, `failed`).
+pub const EXTRACTOR_FALLBACKS_TOTAL: &str = "tokworks_worker_extractor_fallbacks_total";
+/// Counter: native-client requests refused for want of a token of the shared per-host budget
+/// (TIKTOK_MAX_REQUESTS_PER_SECOND) within the bounded wait.
+pub const REQUEST_BUDGET_EXHAUSTED_TOTAL: &str = "tokworks_worker_request_budget_exhausted_total";
 
 /// Buckets of extraction durations, in seconds.
 const EXTRACTION_BUCKETS: [f64; 12] = [
@@ -147,6 +153,17 @@ pub fn record_vision_call(outcome: &'static str, prompt_tokens: i64, completion_
     counter!(VISION_TOKENS_TOTAL, "kind" => "completion").increment(tokens(completion_tokens));
 }
 
+/// Counts one item handed from the native extractor to yt-dlp.
+pub fn record_extractor_fallback(reason: &'static str, recovered: bool) {
+    let outcome = if recovered { "recovered" } else { "failed" };
+    counter!(EXTRACTOR_FALLBACKS_TOTAL, "reason" => reason, "outcome" => outcome).increment(1);
+}
+
+/// Counts one request that found no token of the per-host budget in time.
+pub fn record_request_budget_exhausted() {
+    counter!(REQUEST_BUDGET_EXHAUSTED_TOTAL).increment(1);
+}
+
 fn describe_all() {
     describe_histogram!(
         EXTRACTION_DURATION_SECONDS,
@@ -169,10 +186,26 @@ fn describe_all() {
         WEBHOOK_ATTEMPTS_TOTAL,
         "Webhook delivery attempts by outcome."
     );
+    describe_counter!(
+        crate::egress::proxy_pool::PROXY_REQUESTS_TOTAL,
+        "TikTok answers per proxy of the pool (position and host), by outcome."
+    );
+    metrics::describe_gauge!(
+        crate::egress::proxy_pool::PROXY_COOLING,
+        "1 while the proxy cools down after TikTok refused it, else 0."
+    );
     describe_counter!(VISION_CALLS_TOTAL, "Vision API calls by outcome.");
     describe_counter!(
         VISION_TOKENS_TOTAL,
         "Tokens reported by the vision API, by kind (prompt, completion)."
+    );
+    describe_counter!(
+        EXTRACTOR_FALLBACKS_TOTAL,
+        "Items the native extractor handed to yt-dlp, by reason and outcome."
+    );
+    describe_counter!(
+        REQUEST_BUDGET_EXHAUSTED_TOTAL,
+        "TikTok requests refused: no token of the shared per-host budget in time."
     );
 }
 
@@ -203,6 +236,14 @@ mod tests {
             record_upstream_response(429);
             record_webhook_attempt("succeeded");
             record_vision_call("ok", 1200, 80);
+            record_extractor_fallback("UPSTREAM_CHANGED", true);
+            let proxies = crate::egress::ProxyPool::new(
+                &["http://user:secret@127.0.0.1:9000".to_owned()],
+                Duration::from_secs(60),
+            )
+            .unwrap();
+            proxies.record(0, crate::egress::ProxyOutcome::Ok);
+            proxies.record(0, crate::egress::ProxyOutcome::Blocked);
         });
         let address = spawn_listener("127.0.0.1:0".parse().unwrap(), handle)
             .await
@@ -229,11 +270,19 @@ mod tests {
             "tokworks_worker_ytdlp_helper_restarts_total 1",
             "tokworks_worker_upstream_responses_total{status=\"429\"} 1",
             "tokworks_worker_webhook_attempts_total{outcome=\"succeeded\"} 1",
+            "tokworks_worker_proxy_requests_total{proxy=\"0:127.0.0.1:9000\",outcome=\"ok\"} 1",
+            "tokworks_worker_proxy_requests_total{proxy=\"0:127.0.0.1:9000\",outcome=\"blocked\"} 1",
+            "tokworks_worker_proxy_cooling{proxy=\"0:127.0.0.1:9000\"} 1",
             "tokworks_worker_vision_calls_total{outcome=\"ok\"} 1",
             "tokworks_worker_vision_tokens_total{kind=\"prompt\"} 1200",
             "tokworks_worker_vision_tokens_total{kind=\"completion\"} 80",
+            "tokworks_worker_extractor_fallbacks_total{reason=\"UPSTREAM_CHANGED\",outcome=\"recovered\"} 1",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }
+        assert!(
+            !text.contains("secret"),
+            "a proxy credential leaked:\n{text}"
+        );
     }
 }

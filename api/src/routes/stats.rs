@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use tokworks_shared::db::stats;
-use tokworks_shared::db::worker_heartbeats;
+use tokworks_shared::db::{extractor_fallbacks, worker_heartbeats};
 use tokworks_shared::queue::QueueDepth;
 
 use crate::auth::ApiKey;
@@ -32,6 +32,8 @@ pub struct StatsResponse {
     pub queue: QueueStatsResponse,
     /// Global: worker processes seen in the last 30 s.
     pub workers: WorkerStatsResponse,
+    /// Global: items the native extractor handed to yt-dlp (EXTRACTOR=auto), by reason.
+    pub extractor_fallbacks: BTreeMap<String, FallbackStatsResponse>,
     /// The caller's effective limits (its own, else the api's defaults; docs/rate-limits.md).
     pub limits: crate::rate_limits::KeyLimits,
 }
@@ -76,6 +78,16 @@ pub struct WorkerStatsResponse {
     pub live: i64,
 }
 
+/// One reason (the native client's error code, e.g. `UPSTREAM_CHANGED`) of extractor fallbacks.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FallbackStatsResponse {
+    /// Items handed to yt-dlp for this reason.
+    pub fallbacks: i64,
+    /// Of those, items yt-dlp extracted.
+    pub recovered: i64,
+    pub last_fallback_at: chrono::DateTime<chrono::Utc>,
+}
+
 fn counts(rows: impl IntoIterator<Item = (String, i64)>) -> (i64, BTreeMap<String, i64>) {
     let by_name: Vec<(String, i64)> = rows.into_iter().collect();
     let total = by_name.iter().map(|(_, count)| count).sum();
@@ -100,13 +112,14 @@ pub async fn get_stats(
 ) -> Result<Json<StatsResponse>, ApiError> {
     let db = &state.db;
     let key_id = key.api_key_id;
-    let (jobs, items, errors, stages, cache, live_workers, depth) = tokio::join!(
+    let (jobs, items, errors, stages, cache, live_workers, fallbacks, depth) = tokio::join!(
         stats::count_jobs_by_status(db, key_id),
         stats::count_items_by_status(db, key_id),
         stats::count_item_errors_by_code(db, key_id),
         stats::stage_timing_percentiles(db, key_id),
         stats::count_cache_hits(db, key_id),
         worker_heartbeats::live_workers(db, LIVE_WORKER_WINDOW),
+        extractor_fallbacks::fallback_counts(db),
         state.queue.depth(),
     );
     let (jobs_total, jobs_by_status) = counts(
@@ -162,6 +175,17 @@ pub async fn get_stats(
         workers: WorkerStatsResponse {
             live: live_workers?.live,
         },
+        extractor_fallbacks: fallbacks?
+            .into_iter()
+            .map(|row| {
+                let counts = FallbackStatsResponse {
+                    fallbacks: row.fallbacks,
+                    recovered: row.recovered,
+                    last_fallback_at: row.last_fallback_at,
+                };
+                (row.reason, counts)
+            })
+            .collect(),
         limits: key.limits,
     }))
 }

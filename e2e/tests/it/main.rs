@@ -11,6 +11,7 @@ mod configuration;
 mod dashboard;
 mod error_cases;
 mod extraction;
+mod extraction_engine;
 mod fairness;
 mod feeds;
 mod ground_truth;

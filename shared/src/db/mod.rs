@@ -10,6 +10,7 @@ use crate::config::DatabaseArgs;
 
 pub mod api_keys;
 pub mod covers;
+pub mod extractor_fallbacks;
 pub mod feed_walks;
 pub mod item_claims;
 pub mod job_events;

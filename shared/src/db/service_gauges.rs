@@ -1,10 +1,10 @@
 //! The service-wide figures `GET /metrics` reads at scrape time, in one query: jobs by status,
-//! items by status and live workers.
+//! items by status, live workers and the extractor fallbacks by reason.
 
 use std::time::Duration;
 
-/// One figure: its family (`jobs`, `job_items`, `live_workers`), a label (a status; empty for
-/// `live_workers`) and the count.
+/// One figure: its family (`jobs`, `job_items`, `live_workers`, `extractor_fallbacks`), a label
+/// (a status, a fallback reason; empty for `live_workers`) and the count.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct GaugeRow {
     pub family: String,
@@ -13,7 +13,8 @@ pub struct GaugeRow {
 }
 
 /// Jobs and items of every key by status, and the workers whose heartbeat is more recent than
-/// `live_within`. Statuses without rows are absent (the caller reports them as 0).
+/// `live_within`, and the items handed from the native extractor to yt-dlp by reason. Statuses
+/// without rows are absent (the caller reports them as 0).
 pub async fn read_service_gauges(
     executor: impl sqlx::PgExecutor<'_>,
     live_within: Duration,
@@ -24,7 +25,9 @@ pub async fn read_service_gauges(
          select 'job_items', status, count(*) from job_items group by status
          union all
          select 'live_workers', '', count(*) from worker_heartbeats
-         where last_seen_at > now() - make_interval(secs => $1)",
+         where last_seen_at > now() - make_interval(secs => $1)
+         union all
+         select 'extractor_fallbacks', reason, fallbacks from extractor_fallbacks",
     )
     .bind(live_within.as_secs_f64())
     .fetch_all(executor)

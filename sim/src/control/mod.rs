@@ -69,6 +69,7 @@ pub fn handle(state: &SimState, request: &SimRequest) -> SimResponse {
                 state.request_log.clear();
                 state.counters.clear();
                 state.faults.reset();
+                state.rate_limit.reset();
                 ok_json(&json!({ "reset": true }))
             }
             _ => method_not_allowed("POST"),
@@ -80,7 +81,14 @@ pub fn handle(state: &SimState, request: &SimRequest) -> SimResponse {
             _ => method_not_allowed("GET, POST, DELETE"),
         },
         "/_sim/config" => match *method {
-            Method::GET => ok_json(&json!(state.faults.latency())),
+            Method::GET => {
+                let latency = state.faults.latency();
+                ok_json(&json!({
+                    "latency_ms": latency.latency_ms,
+                    "jitter_ms": latency.jitter_ms,
+                    "rate_limit_per_second": state.rate_limit.per_second(),
+                }))
+            }
             Method::POST | Method::PUT => set_config(state, request),
             _ => method_not_allowed("GET, POST, PUT"),
         },
@@ -204,19 +212,29 @@ fn set_config(state: &SimState, request: &SimRequest) -> SimResponse {
     struct ConfigChange {
         latency_ms: Option<u64>,
         jitter_ms: Option<u64>,
+        rate_limit_per_second: Option<u32>,
     }
-    let change: ConfigChange =
-        match parse_json_body(request, "/_sim/config {latency_ms, jitter_ms}") {
-            Ok(change) => change,
-            Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
-        };
+    let change: ConfigChange = match parse_json_body(
+        request,
+        "/_sim/config {latency_ms, jitter_ms, rate_limit_per_second}",
+    ) {
+        Ok(change) => change,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, &message),
+    };
     let current = state.faults.latency();
     let updated = LatencyConfig {
         latency_ms: change.latency_ms.unwrap_or(current.latency_ms),
         jitter_ms: change.jitter_ms.unwrap_or(current.jitter_ms),
     };
     state.faults.set_latency(updated);
-    ok_json(&json!(updated))
+    if let Some(per_second) = change.rate_limit_per_second {
+        state.rate_limit.set(Some(per_second));
+    }
+    ok_json(&json!({
+        "latency_ms": updated.latency_ms,
+        "jitter_ms": updated.jitter_ms,
+        "rate_limit_per_second": state.rate_limit.per_second(),
+    }))
 }
 
 fn videos(state: &SimState, request: &SimRequest) -> SimResponse {

@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use crate::server::client_hello::TlsFingerprint;
+
 /// One request as it went over the wire.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
@@ -34,6 +36,8 @@ pub struct LogEntry {
     /// Fault kind applied (`http_429`, `challenge`, …), `challenge_solved` when the solved cookie
     /// let the request through, else `null`.
     pub fault: Option<String>,
+    /// The TLS ClientHello of the tunnel the request came through (`null` in clear).
+    pub tls: Option<TlsFingerprint>,
 }
 
 /// Filters of `GET /_sim/requests`.

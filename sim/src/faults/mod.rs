@@ -4,6 +4,7 @@
 pub mod cases;
 pub mod challenge;
 pub mod layout_drift;
+pub mod rate_limit;
 pub mod rules;
 
 use std::collections::HashMap;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which requests a rule applies to. JSON: `{"video_id":"…"}`, `{"path_prefix":"/api/"}`,
-/// `{"host":"www.tiktok.com"}` or `{"all":true}`.
+/// `{"host":"www.tiktok.com"}`, `{"user_agent_contains":"Chrome/131"}` or `{"all":true}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultMatch {
@@ -14,6 +14,9 @@ pub enum FaultMatch {
     PathPrefix(String),
     /// Exact host name (case-insensitive, without port).
     Host(String),
+    /// `User-Agent` header containing this text (case-sensitive): a fault only one client
+    /// trips, e.g. a page variant the native client cannot read while yt-dlp can.
+    UserAgentContains(String),
     /// Every request to a TikTok host when `true`; nothing when `false`.
     All(bool),
 }
@@ -175,6 +178,9 @@ impl FaultRuleSpec {
                 Err(FaultRuleError::Empty("path_prefix"))
             }
             FaultMatch::Host(host) if host.is_empty() => Err(FaultRuleError::Empty("host")),
+            FaultMatch::UserAgentContains(text) if text.is_empty() => {
+                Err(FaultRuleError::Empty("user_agent_contains"))
+            }
             _ => Ok(()),
         }
     }
@@ -187,6 +193,8 @@ pub struct MatchSubject<'a> {
     pub path: &'a str,
     /// Every 19-digit id found in the path and in `itemId` / `aweme_id`.
     pub video_ids: Vec<String>,
+    /// The `User-Agent` header (empty when absent).
+    pub user_agent: &'a str,
 }
 
 impl<'a> MatchSubject<'a> {
@@ -203,7 +211,13 @@ impl<'a> MatchSubject<'a> {
             host,
             path,
             video_ids,
+            user_agent: "",
         }
+    }
+
+    /// The same subject with the request's `User-Agent`.
+    pub fn with_user_agent(self, user_agent: &'a str) -> Self {
+        MatchSubject { user_agent, ..self }
     }
 }
 
@@ -213,6 +227,7 @@ impl FaultMatch {
             FaultMatch::VideoId(id) => subject.video_ids.iter().any(|found| found == id),
             FaultMatch::PathPrefix(prefix) => subject.path.starts_with(prefix.as_str()),
             FaultMatch::Host(host) => subject.host.eq_ignore_ascii_case(host),
+            FaultMatch::UserAgentContains(text) => subject.user_agent.contains(text.as_str()),
             FaultMatch::All(all) => *all,
         }
     }
@@ -278,6 +293,24 @@ mod tests {
         );
         assert!(
             FaultRuleSpec::from_json(r#"{"match":{"all":true},"fault":"reset","bogus":1}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_user_agent_rule_matches_only_that_client() {
+        let rule = FaultRuleSpec::from_json(
+            r#"{"match":{"user_agent_contains":"Chrome/131.0.0.0"},"fault":"layout_change"}"#,
+        )
+        .unwrap();
+        let native = MatchSubject::new("www.tiktok.com", "/@a/video/1", None)
+            .with_user_agent("Mozilla/5.0 (X11) Chrome/131.0.0.0 Safari/537.36");
+        let other = MatchSubject::new("www.tiktok.com", "/@a/video/1", None)
+            .with_user_agent("Mozilla/5.0 (X11) Chrome/137.0.0.0 Safari/537.36");
+        assert!(rule.matcher.matches(&native));
+        assert!(!rule.matcher.matches(&other));
+        assert!(
+            FaultRuleSpec::from_json(r#"{"match":{"user_agent_contains":""},"fault":"reset"}"#)
                 .is_err()
         );
     }

@@ -1,5 +1,6 @@
 //! One client connection: keep-alive HTTP/1.1 on the plain socket, CONNECT upgraded to a TLS
-//! tunnel serving HTTP/1.1 again, and the connection-level faults (delay, reset, hang, truncate).
+//! tunnel serving HTTP/1.1 again (its ClientHello fingerprinted first), and the connection-level
+//! faults (delay, reset, hang, truncate).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -8,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use http::StatusCode;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::exchange::SimResponse;
+use crate::server::client_hello::{Completeness, TlsFingerprint, completeness, parse_client_hello};
 use crate::server::dispatch::{Arrival, Reply, dispatch};
 use crate::server::http::{HttpStream, Incoming, encode_head};
 use crate::server::state::SimState;
@@ -74,7 +76,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
 pub async fn serve_connection(state: Arc<SimState>, tcp: TcpStream) {
     let _ = tcp.set_nodelay(true);
     let mut plain = HttpStream::new(tcp);
-    let host = match serve_requests(&state, &mut plain, &Arrival { tunnel_host: None }).await {
+    let plain_arrival = Arrival {
+        tunnel_host: None,
+        tls: None,
+    };
+    let host = match serve_requests(&state, &mut plain, &plain_arrival).await {
         SessionEnd::Close => {
             let _ = plain.stream.shutdown().await;
             return;
@@ -85,8 +91,13 @@ pub async fn serve_connection(state: Arc<SimState>, tcp: TcpStream) {
         }
         SessionEnd::Tunnel(host) => host,
     };
-    let prefix = plain.take_leftover();
-    let tcp = plain.stream;
+    let mut prefix = plain.take_leftover().to_vec();
+    let mut tcp = plain.stream;
+    let hello = read_client_hello(&mut tcp, &mut prefix);
+    let Ok(Ok(fingerprint)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, hello).await else {
+        return;
+    };
+    let prefix = Bytes::from(prefix);
     let config = match state.certificates.server_config(&host) {
         Ok(config) => config,
         Err(error) => {
@@ -109,6 +120,7 @@ pub async fn serve_connection(state: Arc<SimState>, tcp: TcpStream) {
         &mut secure,
         &Arrival {
             tunnel_host: Some(host),
+            tls: fingerprint,
         },
     )
     .await
@@ -120,6 +132,23 @@ pub async fn serve_connection(state: Arc<SimState>, tcp: TcpStream) {
             let _ = secure.stream.get_ref().0.inner.set_zero_linger();
         }
     }
+}
+
+/// Reads from `tcp` into `buffer` until it holds the whole ClientHello (or cannot), and
+/// fingerprints it; the bytes stay in `buffer` for the TLS handshake.
+async fn read_client_hello(
+    tcp: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<Option<TlsFingerprint>> {
+    let mut chunk = [0u8; 4096];
+    while completeness(buffer) == Completeness::NeedMore {
+        let read = tcp.read(&mut chunk).await?;
+        if read == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+    Ok(parse_client_hello(buffer))
 }
 
 /// A plain-text error answer that closes the connection.
@@ -168,6 +197,7 @@ where
         let keep_alive = keep_alive && head.method != http::Method::CONNECT;
         let dispatched = dispatch(state, arrival, head, body);
         let mut entry = dispatched.entry;
+        entry.tls.clone_from(&arrival.tls);
         let openai = entry.route == "openai";
         if openai {
             state.counters.openai_started();

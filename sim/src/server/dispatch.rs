@@ -16,6 +16,7 @@ use crate::faults::challenge::{CHALLENGE_COOKIE, Challenge};
 use crate::faults::layout_drift::apply_layout_change;
 use crate::faults::{FaultKind, MatchSubject};
 use crate::openai;
+use crate::server::client_hello::TlsFingerprint;
 use crate::server::http::RequestHead;
 use crate::server::state::SimState;
 use crate::site::TiktokSite;
@@ -28,6 +29,8 @@ pub const HOST_NOT_ALLOWED: &str = "tokworks-sim: host not allowed";
 pub struct Arrival {
     /// `Some(host)` inside a CONNECT tunnel to that host.
     pub tunnel_host: Option<String>,
+    /// The tunnel's TLS ClientHello, when it could be parsed.
+    pub tls: Option<TlsFingerprint>,
 }
 
 /// What the connection must do.
@@ -168,6 +171,7 @@ fn log_entry(request: &SimRequest, route: String) -> LogEntry {
         cookie_names: cookie_names(request),
         range: header_text(request, header::RANGE),
         fault: None,
+        tls: None,
     }
 }
 
@@ -329,7 +333,14 @@ fn proxied(state: &SimState, request: &SimRequest) -> Dispatched {
         return respond(entry, text(StatusCode::FORBIDDEN, HOST_NOT_ALLOWED));
     }
     let mut entry = log_entry(request, tiktok_route_family(&request.host, &request.path));
-    let subject = MatchSubject::new(&request.host, &request.path, request.query.as_deref());
+    if !state.rate_limit.admit(std::time::Instant::now()) {
+        entry.fault = Some("rate_limit".to_string());
+        let response =
+            status_page(StatusCode::TOO_MANY_REQUESTS).append_header(header::RETRY_AFTER, "1");
+        return respond(entry, response);
+    }
+    let subject = MatchSubject::new(&request.host, &request.path, request.query.as_deref())
+        .with_user_agent(request.user_agent());
     let challenge_solved = || {
         request.cookie(CHALLENGE_COOKIE).is_some_and(|value| {
             Challenge::for_path(state.seed, &request.path).is_solved_by(&value)

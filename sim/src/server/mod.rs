@@ -2,6 +2,7 @@
 //! (plain absolute-form requests and CONNECT tunnels with TLS for TikTok hosts), the control API
 //! (`/_sim/`) and the OpenAI-compatible API (`/v1/`). `SimHandle` stops it on drop.
 
+pub mod client_hello;
 pub mod connection;
 pub mod dispatch;
 pub mod http;
@@ -20,6 +21,7 @@ use tokio::task::JoinHandle;
 use crate::control::counters::Counters;
 use crate::control::request_log::RequestLog;
 use crate::faults::cases::{CaseEntry, all_cases, install_builtin_cases};
+use crate::faults::rate_limit::RateLimit;
 use crate::faults::{FaultEngine, FaultRuleSpec, LatencyConfig, RuleOrigin};
 use crate::openai::OpenAiKnobs;
 use crate::site::{SiteOptions, TiktokSite};
@@ -60,6 +62,9 @@ pub struct SimConfig {
     pub print_requests: bool,
     /// Entries kept by the request log.
     pub request_log_capacity: usize,
+    /// TikTok requests answered per second before 429 (`None`: no limit); one simulator
+    /// stands for one proxy's address.
+    pub rate_limit_per_second: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -77,6 +82,7 @@ impl Default for SimConfig {
             openai_knobs: OpenAiKnobs::default(),
             print_requests: false,
             request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
+            rate_limit_per_second: None,
         }
     }
 }
@@ -142,6 +148,12 @@ impl SimHandle {
     /// Every status and fault case, as `GET /_sim/cases` lists them.
     pub fn cases(&self) -> Vec<CaseEntry> {
         all_cases(&self.state.site, &self.state.fault_cases)
+    }
+
+    /// Sets the per-second request budget (like `POST /_sim/config {rate_limit_per_second}`;
+    /// `None` or 0: no limit).
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        self.state.rate_limit.set(per_second);
     }
 
     /// Adds a fault rule at run time (like `POST /_sim/faults`); returns its id.
@@ -215,6 +227,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, StartError> {
     let state = Arc::new(SimState {
         site,
         faults,
+        rate_limit: RateLimit::new(config.rate_limit_per_second),
         fault_cases,
         request_log: RequestLog::new(config.request_log_capacity),
         counters: Counters::default(),

@@ -9,6 +9,7 @@ use crate::control::counters::Counters;
 use crate::control::request_log::{LogEntry, RequestLog};
 use crate::faults::FaultEngine;
 use crate::faults::cases::CaseEntry;
+use crate::faults::rate_limit::RateLimit;
 use crate::openai::OpenAiKnobs;
 use crate::server::tls::CertificateAuthority;
 use crate::site::TiktokSite;
@@ -17,6 +18,8 @@ use crate::site::TiktokSite;
 pub struct SimState {
     pub site: Arc<TiktokSite>,
     pub faults: FaultEngine,
+    /// TikTok requests this listener (one proxy's address) answers per second before 429.
+    pub rate_limit: RateLimit,
     pub fault_cases: Vec<CaseEntry>,
     pub request_log: RequestLog,
     pub counters: Counters,

@@ -66,9 +66,20 @@ pub fn ranged_body(request: &SimRequest, content_type: &'static str, body: Vec<u
     response
 }
 
-/// `v16-webapp-prime…` / `v19-webapp-prime…`: `/video/tos/…/{object}/?…&expire=&signature=`.
+/// `v16-webapp-prime…` / `v19-webapp-prime…`: `/video/tos/…/{object}/?…&expire=&signature=`,
+/// and path-signed subtitle tracks (`/{sig}/{expiry hex}/…`), which need the session's
+/// `tt_chain_token` as well.
 pub fn video(site: &TiktokSite, request: &SimRequest) -> SimResponse {
     let path = request.path.as_str();
+    if !path.starts_with("/video/") {
+        if !path.contains(SUBTITLE_BUCKET) {
+            return not_found();
+        }
+        if !has_issued_chain_token(site, request) {
+            return forbidden();
+        }
+        return path_signed(site, request);
+    }
     let Some(object) = [VIDEO_PATH_PREFIX, DOWNLOAD_PATH_PREFIX]
         .iter()
         .find_map(|prefix| path.strip_prefix(prefix))

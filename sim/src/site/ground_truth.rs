@@ -94,6 +94,7 @@ pub fn video_truth(site: &TiktokSite, post: &Post) -> Value {
         "is_ad": skeleton.is_ad,
         "image_count": post.images.len(),
         "images": images,
+        "subtitles_on_web_cdn": !post.subtitles.is_empty() && super::urls::subtitles_on_web_cdn(skeleton.id),
         "subtitle_languages": post.subtitles.iter().map(|track| track.language_code_name()).collect::<Vec<_>>(),
         "subtitles": post.subtitles.iter().map(|track| json!({
             "language_code_name": track.language_code_name(),

@@ -348,7 +348,7 @@ impl TiktokSite {
     /// collect_count, repost_count}` (exact), `hashtags` (names without `#`, caption order),
     /// `mentions` (unique ids), `music {id, title, author_name, original, duration}`,
     /// `location_created`, `is_ad`, `image_count`, `images [{url, width, height}]` (photos),
-    /// `subtitle_languages` (e.g. `["eng-US"]`), `subtitles [{language_code_name, source ("asr" |
+    /// `subtitles_on_web_cdn` (the tracks live on the cookie-bound web CDN), `subtitle_languages` (e.g. `["eng-US"]`), `subtitles [{language_code_name, source ("asr" |
     /// "mt"), text}]` (what each track says: its cue texts joined with spaces), `cover_url`, `pinned` (whether the author pins it).
     pub fn ground_truth_videos(&self, offset: usize, limit: usize) -> Vec<serde_json::Value> {
         let start = u32::try_from(offset)

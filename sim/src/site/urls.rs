@@ -15,6 +15,9 @@ pub const IMAGE_HOST_PHOTO_VA: &str = "p16-sign-va.tiktokcdn.com";
 pub const IMAGE_HOST_PHOTO_US_P19: &str = "p19-sign.tiktokcdn-us.com";
 pub const AUDIO_HOST: &str = "v19.tiktokcdn-us.com";
 pub const SUBTITLE_HOST: &str = "v16m-webapp.tiktokcdn-us.com";
+/// Subtitles of posts whose tracks TikTok serves from its web CDN under `tiktok.com`, bound to
+/// the page session's `tt_chain_token` like video renditions.
+pub const WEB_SUBTITLE_HOST: &str = VIDEO_HOST_V16;
 
 /// Path prefix of video objects.
 pub const VIDEO_PATH_PREFIX: &str = "/video/tos/useast5/tos-useast5-pve-0068-tx/";
@@ -27,6 +30,12 @@ pub const SUBTITLE_BUCKET: &str = "/video/tos/useast2a/tos-useast2a-v-0068/";
 
 /// Lifetime of video URLs (48 h, as observed in 2025).
 pub const VIDEO_URL_LIFETIME: i64 = 48 * 3_600;
+
+/// Whether the subtitle tracks of post `item_id` are served from the cookie-bound web CDN
+/// (every other post, by the id's lowest bit).
+pub fn subtitles_on_web_cdn(item_id: u64) -> bool {
+    item_id & 1 == 0
+}
 
 /// Builds URLs with one site's signer and frozen clock.
 #[derive(Debug, Clone, Copy)]
@@ -148,14 +157,22 @@ impl UrlBuilder<'_> {
         self.path_expiry_url(AUDIO_HOST, AUDIO_BUCKET, audio_key, &query)
     }
 
-    /// A subtitle track URL; the object names the video and language.
+    /// A subtitle track URL; the object names the video and language. Tracks of posts for
+    /// which [`subtitles_on_web_cdn`] holds live on [`WEB_SUBTITLE_HOST`] and carry
+    /// `tk=tt_chain_token`: the CDN refuses them without the page session's cookie.
     pub fn subtitle_url(&self, item_id: u64, language: &str) -> String {
-        let query = format!(
+        let mut query = format!(
             "a=1988&bti=ODszNWYuMDE6&ch=0&cr=0&dr=0&er=0&lr=all&cd=0%7C0%7C0%7C0&br=0&bt=0&cs=0&ds=4&ft=4KJMyMZj8Zmo0UE0MI4jV~bCQpWrKsd.&mime_type=video_mp4&qs=13&rc=&l={}&btag=e00090000",
             self.log_id
         );
+        let host = if subtitles_on_web_cdn(item_id) {
+            query.push_str("&tk=tt_chain_token");
+            WEB_SUBTITLE_HOST
+        } else {
+            SUBTITLE_HOST
+        };
         self.path_expiry_url(
-            SUBTITLE_HOST,
+            host,
             SUBTITLE_BUCKET,
             &format!("{item_id}-{language}"),
             &query,

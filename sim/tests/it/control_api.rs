@@ -213,11 +213,30 @@ async fn config_videos_cases_and_openai_knobs() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(config, json!({"latency_ms": 5, "jitter_ms": 2}));
+    assert_eq!(
+        config,
+        json!({"latency_ms": 5, "jitter_ms": 2, "rate_limit_per_second": null})
+    );
+    let (_, config) = send_json(
+        &sim,
+        Method::POST,
+        "/_sim/config",
+        &json!({"rate_limit_per_second": 3}),
+    )
+    .await;
+    assert_eq!(config["rate_limit_per_second"], 3);
     assert_eq!(
         get_json(&sim, "/_sim/config").await,
-        json!({"latency_ms": 5, "jitter_ms": 2})
+        json!({"latency_ms": 5, "jitter_ms": 2, "rate_limit_per_second": 3})
     );
+    let (_, config) = send_json(
+        &sim,
+        Method::POST,
+        "/_sim/config",
+        &json!({"rate_limit_per_second": 0}),
+    )
+    .await;
+    assert_eq!(config["rate_limit_per_second"], serde_json::Value::Null);
 
     let page = get_json(&sim, "/_sim/videos?limit=7&offset=3").await;
     assert_eq!(page["videos"].as_array().unwrap().len(), 7);

@@ -21,10 +21,10 @@ use serde_json::Value;
 use tokworks_shared::error_code::ErrorCode;
 
 use super::signer::SignError;
+use crate::egress::{FetchError, Fetched};
 use crate::tiktok::status_code_error;
 use crate::tiktok::waf::find_waf_challenge;
-use crate::web_extractor::classify::{error_chain, fetch_summary, transport_summary};
-use crate::web_extractor::client::{FetchError, Fetched};
+use crate::web_extractor::classify::{error_chain, fetch_summary, reqwest_transport_summary};
 
 /// Why a feed request failed: a stable code, a message, and TikTok's `Retry-After` if any.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +57,7 @@ pub fn fetch_failure(what: &str, error: &FetchError) -> FeedFailure {
     let code = match error {
         FetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
         FetchError::TooLarge { .. } => ErrorCode::UpstreamChanged,
+        FetchError::Budget(_) => ErrorCode::UpstreamRateLimited,
     };
     tracing::warn!(what, error = %error_chain(error), "TikTok feed fetch failed");
     FeedFailure::new(code, format!("{what}: {}", fetch_summary(error)))
@@ -76,7 +77,7 @@ pub fn sign_failure(error: &SignError) -> FeedFailure {
         SignError::Transport(source) => {
             format!(
                 "the sign server is unreachable: {}",
-                transport_summary(source)
+                reqwest_transport_summary(source)
             )
         }
         SignError::Status { status, .. } => format!("the sign server answered HTTP {status}"),
@@ -174,7 +175,7 @@ pub fn check_status(what: &str, status_code: i64, status_message: &str) -> Resul
 
 #[cfg(test)]
 mod tests {
-    use reqwest::StatusCode;
+    use wreq::StatusCode;
 
     use super::*;
 
@@ -184,6 +185,7 @@ mod tests {
             location: None,
             content_type: None,
             retry_after: (status == 429).then(|| "30".to_owned()),
+            set_cookies: Vec::new(),
             body: body.as_bytes().to_vec(),
         }
     }
@@ -199,8 +201,8 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let proxy = format!("http://proxyuser:proxysecret@127.0.0.1:{port}");
-        let client = reqwest::Client::builder()
-            .proxy(reqwest::Proxy::all(&proxy).unwrap())
+        let client = wreq::Client::builder()
+            .proxy(wreq::Proxy::all(&proxy).unwrap())
             .build()
             .unwrap();
         let error = client

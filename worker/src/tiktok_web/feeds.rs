@@ -419,7 +419,11 @@ mod tests {
 
     #[test]
     fn an_item_set_aside_makes_room_and_is_not_gathered_again() {
-        let client = TiktokWebClient::new(TiktokWebSettings::default()).expect("client builds");
+        let egress =
+            crate::egress::Egress::new(&crate::egress::EgressSettings::single(None, false))
+                .expect("client builds");
+        let client =
+            TiktokWebClient::new(TiktokWebSettings::default(), egress).expect("client builds");
         let mut walker = client.trending_walker(2);
         let item = |id: &str| json!({"id": id});
         assert_eq!(walker.add(vec![item("1"), item("2")]).len(), 2);

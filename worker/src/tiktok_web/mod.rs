@@ -2,8 +2,8 @@
 //! docs/tiktok-formats.md "Web feeds and APIs"): trending,
 //! hashtag and user feeds through TikTok's web `/api/…` endpoints with a cookie jar (`msToken`,
 //! `ttwid`, `tt_chain_token`), the common web query, a pluggable signer (none, built-in, or an
-//! external sign server), the web extractor's HTTP client (proxy, insecure TLS, no automatic
-//! redirects) and honest classification (`classify`): an empty 200 is `UPSTREAM_EMPTY`, never an
+//! external sign server), the process's egress (browser-grade client, one proxy of the pool per
+//! walk, no automatic redirects) and honest classification (`classify`): an empty 200 is `UPSTREAM_EMPTY`, never an
 //! empty feed. A walk returns the raw `itemStruct`s (deduplicated, in order) for `map_item` and
 //! why it stopped; a failure after some pages keeps the items gathered so far.
 
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokworks_shared::error_code::ErrorCode;
 
-use crate::web_extractor::client::{ClientSetupError, Session, WebNetwork, build_client};
+use crate::egress::Egress;
 use crate::web_extractor::thumbnail::{CoverOutcome, download_cover};
 
 /// The `Referer` of cover downloads of feed items (the page a browser shows them on).
@@ -34,12 +34,10 @@ use feeds::WalkState;
 use session::WebSession;
 use signer::Signer;
 
-/// Settings of the feed client (filled from TIKTOK_PROXY_URL, TIKTOK_PROXY_INSECURE_TLS,
-/// TIKTOK_MS_TOKEN, TIKTOK_SIGNER_URL … by the caller).
+/// Settings of the feed client (filled from TIKTOK_MS_TOKEN, TIKTOK_SIGNER_URL … by the
+/// caller; proxies and TLS are the egress').
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TiktokWebSettings {
-    /// Proxy and TLS, shared with the web extractor.
-    pub network: WebNetwork,
     /// A real `msToken` (TIKTOK_MS_TOKEN); else the cookie TikTok sets.
     pub ms_token: Option<String>,
     pub signer: SignerChoice,
@@ -54,7 +52,6 @@ pub struct TiktokWebSettings {
 impl Default for TiktokWebSettings {
     fn default() -> Self {
         TiktokWebSettings {
-            network: WebNetwork::default(),
             ms_token: None,
             signer: SignerChoice::None,
             request_timeout: Duration::from_secs(20),
@@ -67,8 +64,6 @@ impl Default for TiktokWebSettings {
 /// Why the feed client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum TiktokWebSetupError {
-    #[error(transparent)]
-    Client(#[from] ClientSetupError),
     #[error(transparent)]
     Signer(#[from] SignerSetupError),
 }
@@ -97,19 +92,22 @@ pub enum FeedStop {
     },
 }
 
-/// The feed client: one HTTP client (connection pool) and signer; every walk has its own
-/// session (cookie jar, `device_id`).
+/// The feed client: the process's egress and a signer; every walk has its own session (cookie
+/// jar, proxy, `device_id`).
 #[derive(Debug, Clone)]
 pub struct TiktokWebClient {
-    client: reqwest::Client,
+    egress: Egress,
     signer: Signer,
     settings: TiktokWebSettings,
 }
 
 impl TiktokWebClient {
-    pub fn new(settings: TiktokWebSettings) -> Result<TiktokWebClient, TiktokWebSetupError> {
+    pub fn new(
+        settings: TiktokWebSettings,
+        egress: Egress,
+    ) -> Result<TiktokWebClient, TiktokWebSetupError> {
         Ok(TiktokWebClient {
-            client: build_client(&settings.network)?,
+            egress,
             signer: Signer::new(&settings.signer, settings.request_timeout)?,
             settings,
         })
@@ -147,26 +145,32 @@ impl TiktokWebClient {
         self.user_walker(username_or_url, count).finish().await
     }
 
-    /// Downloads the cover of a feed item through this client (proxy, TLS settings) with a
-    /// fresh cookie session and `Referer: https://www.tiktok.com/` (covers are URL-signed).
-    /// A failure is reported in the outcome, never fatal.
+    /// Downloads the cover of a feed item through the egress with a fresh session and
+    /// `Referer: https://www.tiktok.com/` (covers are URL-signed). A failure is reported in the
+    /// outcome, never fatal.
     pub async fn download_cover(&self, item: &serde_json::Value) -> CoverOutcome {
-        let session = Session::new(&self.client);
-        tokio::time::timeout(
-            self.settings.request_timeout,
-            download_cover(&session, item, FEED_COVER_REFERER),
-        )
-        .await
-        .unwrap_or_else(|_| CoverOutcome {
-            thumbnail: None,
-            error: Some("the cover download timed out".to_owned()),
-            duration: self.settings.request_timeout,
-        })
+        let download = async {
+            match self.egress.new_session().await {
+                Ok(session) => download_cover(&session, item, FEED_COVER_REFERER).await,
+                Err(cooling) => CoverOutcome {
+                    thumbnail: None,
+                    error: Some(cooling.to_string()),
+                    duration: std::time::Duration::ZERO,
+                },
+            }
+        };
+        tokio::time::timeout(self.settings.request_timeout, download)
+            .await
+            .unwrap_or_else(|_| CoverOutcome {
+                thumbnail: None,
+                error: Some("the cover download timed out".to_owned()),
+                duration: self.settings.request_timeout,
+            })
     }
 
     fn walker(&self, state: WalkState, count: usize) -> FeedWalker<'_> {
         let session = WebSession::new(
-            &self.client,
+            self.egress.clone(),
             &self.signer,
             self.settings.ms_token.clone(),
             self.settings.request_timeout,

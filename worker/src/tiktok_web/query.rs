@@ -3,9 +3,9 @@
 //! consistent with the `User-Agent` the request is sent (and signed) with ("Signing").
 
 use rand::Rng;
-use reqwest::Url;
+use url::Url;
 
-use crate::web_extractor::client::BROWSER_USER_AGENT;
+use crate::egress::BROWSER_USER_AGENT;
 
 /// Origin of every web API request.
 pub const WEB_ORIGIN: &str = "https://www.tiktok.com";

@@ -1,19 +1,20 @@
-//! One feed walk's TikTok session: the cookie jar (`msToken`, `ttwid`, `tt_chain_token`, kept by
-//! the web extractor's [`Session`]), bootstrapped by fetching `https://www.tiktok.com/` when the
-//! cookies are missing; a `device_id`; the browser fingerprint; and the request path — common
-//! query, `msToken`, signature, headers, timeout, classification.
+//! One feed walk's TikTok session: the cookie jar and proxy (`msToken`, `ttwid`,
+//! `tt_chain_token`, kept by an egress [`Session`] leased at the walk's first request and kept
+//! for all of it), bootstrapped by fetching `https://www.tiktok.com/` when the cookies are
+//! missing; a `device_id`; the browser fingerprint; and the request path — common query,
+//! `msToken`, signature, headers, timeout, classification.
 
 use std::time::Duration;
 
-use reqwest::Url;
-use reqwest::header::{self, HeaderMap, HeaderValue};
 use serde_json::Value;
 use tokworks_shared::error_code::ErrorCode;
+use url::Url;
+use wreq::header::{self, HeaderMap, HeaderValue};
 
 use super::classify::{FeedFailure, api_json, fetch_failure, sign_failure};
 use super::query::{BrowserFingerprint, WEB_ORIGIN, api_url, common_params, new_device_id};
 use super::signer::{Signer, fake_ms_token};
-use crate::web_extractor::client::{CHAIN_TOKEN_COOKIE, Fetched, PAGE_ACCEPT, Session};
+use crate::egress::{CHAIN_TOKEN_COOKIE, Egress, Fetched, PAGE_ACCEPT, Session};
 
 /// Largest API answer read (a 35-item page is about 1 MB).
 const MAX_API_BYTES: usize = 16 * 1024 * 1024;
@@ -26,7 +27,9 @@ const REFERER: &str = "https://www.tiktok.com/";
 /// The session of one walk.
 #[derive(Debug)]
 pub struct WebSession<'client> {
-    http: Session<'client>,
+    egress: Egress,
+    /// Leased at the first request (it may wait for a cooling proxy).
+    http: Option<Session>,
     signer: &'client Signer,
     fingerprint: BrowserFingerprint,
     device_id: String,
@@ -36,16 +39,17 @@ pub struct WebSession<'client> {
 }
 
 impl<'client> WebSession<'client> {
-    /// A fresh session (empty jar, new `device_id`). `ms_token` (TIKTOK_MS_TOKEN) wins over the
-    /// cookie TikTok sets.
+    /// A fresh session (empty jar, new `device_id`, a proxy at the first request). `ms_token`
+    /// (TIKTOK_MS_TOKEN) wins over the cookie TikTok sets.
     pub fn new(
-        client: &'client reqwest::Client,
+        egress: Egress,
         signer: &'client Signer,
         ms_token: Option<String>,
         request_timeout: Duration,
     ) -> WebSession<'client> {
         WebSession {
-            http: Session::new(client),
+            egress,
+            http: None,
             signer,
             fingerprint: BrowserFingerprint::default_browser(),
             device_id: new_device_id(),
@@ -69,12 +73,27 @@ impl<'client> WebSession<'client> {
     pub fn ms_token(&self) -> Option<String> {
         self.configured_ms_token
             .clone()
-            .or_else(|| self.http.tiktok_cookie(MS_TOKEN_COOKIE))
+            .or_else(|| self.cookie(MS_TOKEN_COOKIE))
     }
 
     /// The value of a session cookie.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.http.tiktok_cookie(name)
+        self.http.as_ref()?.tiktok_cookie(name)
+    }
+
+    /// The walk's egress session, leased from the proxy pool at the first call.
+    async fn http(&mut self) -> Result<&Session, FeedFailure> {
+        if self.http.is_none() {
+            let session = self.egress.new_session().await.map_err(|cooling| {
+                let mut failure = FeedFailure::new(cooling.code, cooling.to_string());
+                failure.retry_after = Some(cooling.retry_after);
+                failure
+            })?;
+            self.http = Some(session);
+        }
+        self.http
+            .as_ref()
+            .ok_or_else(|| FeedFailure::new(ErrorCode::Internal, "no egress session"))
     }
 
     /// Fetches the home page once when `ttwid` or `tt_chain_token` is missing, so the jar holds
@@ -83,9 +102,7 @@ impl<'client> WebSession<'client> {
         if self.bootstrapped {
             return Ok(());
         }
-        if self.http.tiktok_cookie(TTWID_COOKIE).is_none()
-            || self.http.tiktok_cookie(CHAIN_TOKEN_COOKIE).is_none()
-        {
+        if self.cookie(TTWID_COOKIE).is_none() || self.cookie(CHAIN_TOKEN_COOKIE).is_none() {
             let home = Url::parse(REFERER).map_err(|error| {
                 FeedFailure::new(ErrorCode::Internal, format!("home URL: {error}"))
             })?;
@@ -94,23 +111,25 @@ impl<'client> WebSession<'client> {
                 api_json("the home page", &fetched)?;
             }
         }
-        if let Some(token) = &self.configured_ms_token {
-            self.http.set_tiktok_cookie(MS_TOKEN_COOKIE, token);
-        } else if self.signer.signs() && self.http.tiktok_cookie(MS_TOKEN_COOKIE).is_none() {
-            self.http
-                .set_tiktok_cookie(MS_TOKEN_COOKIE, &fake_ms_token());
+        let signs = self.signer.signs();
+        let configured = self.configured_ms_token.clone();
+        let http = self.http().await?;
+        if let Some(token) = &configured {
+            http.set_tiktok_cookie(MS_TOKEN_COOKIE, token);
+        } else if signs && http.tiktok_cookie(MS_TOKEN_COOKIE).is_none() {
+            http.set_tiktok_cookie(MS_TOKEN_COOKIE, &fake_ms_token());
         }
         self.bootstrapped = true;
         Ok(())
     }
 
     /// GET a TikTok page (HTML) with the session's cookies.
-    pub async fn page(&self, url: &Url) -> Result<Fetched, FeedFailure> {
+    pub async fn page(&mut self, url: &Url) -> Result<Fetched, FeedFailure> {
         let what = format!("the page {}", url.path());
-        let request = self
-            .http
-            .get(url, PAGE_ACCEPT, Some(REFERER), MAX_PAGE_BYTES);
-        match tokio::time::timeout(self.request_timeout, request).await {
+        let request_timeout = self.request_timeout;
+        let http = self.http().await?;
+        let request = http.get(url, PAGE_ACCEPT, Some(REFERER), MAX_PAGE_BYTES);
+        match tokio::time::timeout(request_timeout, request).await {
             Ok(Ok(fetched)) => Ok(fetched),
             Ok(Err(error)) => Err(fetch_failure(&what, &error)),
             Err(_) => Err(self.timed_out(&what)),
@@ -145,12 +164,13 @@ impl<'client> WebSession<'client> {
             Err(_) => return Err(self.timed_out("the sign server")),
         };
         if let Some(cookies) = &signed.cookies {
+            let http = self.http().await?;
             for (name, value) in cookies
                 .split(';')
                 .filter_map(|pair| pair.trim().split_once('='))
                 .filter(|(name, _)| !name.trim().is_empty())
             {
-                self.http.set_tiktok_cookie(name.trim(), value.trim());
+                http.set_tiktok_cookie(name.trim(), value.trim());
             }
         }
         if signed.user_agent != self.fingerprint.user_agent {
@@ -165,15 +185,23 @@ impl<'client> WebSession<'client> {
         let user_agent = HeaderValue::from_str(&signed.user_agent)
             .map_err(|_| FeedFailure::changed("the signer's User-Agent is not a header value"))?;
         headers.insert(header::USER_AGENT, user_agent);
-        let request = self
-            .http
-            .get_with_headers(&signed.url, headers, MAX_API_BYTES);
-        let fetched = match tokio::time::timeout(self.request_timeout, request).await {
+        let request_timeout = self.request_timeout;
+        let http = self.http().await?;
+        let request = http.get_with_headers(&signed.url, headers, MAX_API_BYTES);
+        let fetched = match tokio::time::timeout(request_timeout, request).await {
             Ok(Ok(fetched)) => fetched,
             Ok(Err(error)) => return Err(fetch_failure(&what, &error)),
             Err(_) => return Err(self.timed_out(&what)),
         };
-        api_json(&what, &fetched)
+        let answer = api_json(&what, &fetched);
+        if let (Err(failure), Some(http)) = (&answer, &self.http)
+            && failure.code == ErrorCode::UpstreamBlocked
+            && fetched.status.as_u16() != 403
+        {
+            // A captcha or WAF wall behind a 200: the proxy is refused as by a 403.
+            http.report_block();
+        }
+        answer
     }
 
     fn timed_out(&self, what: &str) -> FeedFailure {

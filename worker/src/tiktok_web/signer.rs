@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use rand::Rng;
-use reqwest::Url;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use url::Url;
 
-use crate::web_extractor::client::is_tiktok_owned_host;
+use crate::egress::is_tiktok_owned_host;
 
 /// Which signer a client uses (TIKTOK_SIGNER_URL selects `External`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -6,10 +6,10 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use reqwest::Url;
 use serde_json::Value;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
+use url::Url;
 
 use super::classify::{FeedFailure, api_json};
 use super::envelope::{UserDetail, UserRef};

@@ -1,18 +1,19 @@
-//! Downloads subtitle files: only `https` URLs on TikTok's media hosts (its CDN domains and the
-//! numbered web CDN hosts under `tiktok.com`), through the worker's
-//! TikTok HTTP client (the extractor's proxy and TLS settings), with a size cap and a deadline.
-//! Subtitle URLs are path-signed and need no cookie (docs/tiktok-formats.md "CDN hosts and URL anatomy"), so each
-//! download uses a fresh cookie session. Whether a signed URL expired is the CDN's decision (its
-//! 403), not this machine's clock: a skewed clock would otherwise discard good URLs.
+//! Downloads subtitle files: only `https` URLs on TikTok's media hosts (`egress::hosts`), in the
+//! item's own TikTok session — the cookie jar and proxy of the extraction that found the track
+//! (resumed from its [`SessionSeed`]), with its page as `Referer` — so tracks on the web CDN
+//! marked `tk=tt_chain_token` get the cookie (docs/tiktok-formats.md "CDN access rules"). A
+//! video served from the cache has no session: a fresh one opens the video's page first when the
+//! track is cookie-bound, as a browser would. A size cap and a deadline apply. Whether a signed URL expired is the CDN's decision (its 403), not this machine's
+//! clock: a skewed clock would otherwise discard good URLs.
 
 use std::time::Duration;
 
-use reqwest::{Client, StatusCode, Url};
 use tokworks_shared::error_code::ErrorCode;
+use url::Url;
+use wreq::StatusCode;
 
-use crate::web_extractor::client::{
-    ClientSetupError, FetchError, Session, WebNetwork, build_client, is_tiktok_media_host,
-};
+use crate::egress::{Egress, FetchError, PAGE_ACCEPT, SessionSeed, is_tiktok_media_host};
+use crate::web_extractor::page::PAGE_BYTE_LIMIT;
 
 /// Largest subtitle file accepted (TikTok's are a few KiB).
 pub const MAX_SUBTITLE_BYTES: usize = 2 * 1024 * 1024;
@@ -33,12 +34,16 @@ pub enum SubtitleFetchError {
     #[error("the subtitle download did not finish within {0:?}")]
     Timeout(Duration),
     #[error("the subtitle download failed: {0}")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] wreq::Error),
+    #[error("{0}")]
+    ProxiesCooling(#[from] crate::egress::ProxiesCooling),
+    #[error(transparent)]
+    Budget(crate::egress::budget::BudgetExhausted),
 }
 
 impl SubtitleFetchError {
     /// Whether fresh URLs (a new extraction of the video) could help: the CDN refused the URL's
-    /// signature or expiry (403, 410).
+    /// signature, expiry or session (403, 410).
     pub fn url_went_stale(&self) -> bool {
         matches!(
             self,
@@ -63,6 +68,8 @@ impl SubtitleFetchError {
             }
             SubtitleFetchError::Timeout(_) => ErrorCode::ExtractorTimeout,
             SubtitleFetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
+            SubtitleFetchError::ProxiesCooling(cooling) => cooling.code,
+            SubtitleFetchError::Budget(_) => ErrorCode::UpstreamRateLimited,
         }
     }
 }
@@ -70,38 +77,70 @@ impl SubtitleFetchError {
 /// The subtitle downloader of a worker process; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SubtitleFetcher {
-    client: Client,
+    egress: Egress,
     timeout: Duration,
 }
 
 impl SubtitleFetcher {
-    /// A downloader going through `network` (TIKTOK_PROXY_URL, TIKTOK_PROXY_INSECURE_TLS).
-    pub fn new(network: &WebNetwork) -> Result<SubtitleFetcher, ClientSetupError> {
-        Ok(SubtitleFetcher {
-            client: build_client(network)?,
+    /// A downloader going out through `egress` (the process's client and proxy pool).
+    pub fn new(egress: Egress) -> SubtitleFetcher {
+        SubtitleFetcher {
+            egress,
             timeout: SUBTITLE_FETCH_TIMEOUT,
-        })
+        }
     }
 
-    /// Downloads one subtitle file.
-    pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, SubtitleFetchError> {
+    /// Downloads one subtitle file of video `video_id` in the item's session (`None`: a fresh
+    /// one).
+    pub async fn fetch(
+        &self,
+        url: &str,
+        video_id: &str,
+        item_session: Option<&SessionSeed>,
+    ) -> Result<Vec<u8>, SubtitleFetchError> {
         let parsed = Url::parse(url)
             .ok()
             .filter(|parsed| {
                 parsed.scheme() == "https" && parsed.host_str().is_some_and(is_tiktok_media_host)
             })
             .ok_or_else(|| SubtitleFetchError::NotTiktokCdn(url.to_owned()))?;
-        let session = Session::new(&self.client);
-        let fetched = tokio::time::timeout(
-            self.timeout,
-            session.get(&parsed, SUBTITLE_ACCEPT, Some(REFERER), MAX_SUBTITLE_BYTES),
-        )
-        .await
-        .map_err(|_| SubtitleFetchError::Timeout(self.timeout))?
-        .map_err(|error| match error {
-            FetchError::Transport(error) => SubtitleFetchError::Transport(error),
-            FetchError::TooLarge { limit } => SubtitleFetchError::TooLarge { limit },
-        })?;
+        let video_page = format!("https://www.tiktok.com/@_/video/{video_id}");
+        let download = async {
+            let session = match item_session {
+                Some(seed) => self.egress.resume_session(seed),
+                None => {
+                    let session = self.egress.new_session().await?;
+                    let cookie_bound = parsed
+                        .query_pairs()
+                        .any(|(name, value)| name == "tk" && value == "tt_chain_token");
+                    if let (true, Ok(page)) = (cookie_bound, Url::parse(&video_page)) {
+                        // The page sets the session's `tt_chain_token`; the track's own answer
+                        // decides whether that was enough.
+                        let opened = session.get(&page, PAGE_ACCEPT, None, PAGE_BYTE_LIMIT).await;
+                        if let Err(error) = opened {
+                            tracing::debug!(%error, "opening the video page for its cookies failed");
+                        }
+                    }
+                    session
+                }
+            };
+            let referer = match item_session.and_then(|seed| seed.page_url.as_deref()) {
+                Some(page_url) => page_url,
+                None if video_id.is_empty() => REFERER,
+                None => video_page.as_str(),
+            };
+            session
+                .get(&parsed, SUBTITLE_ACCEPT, Some(referer), MAX_SUBTITLE_BYTES)
+                .await
+                .map_err(|error| match error {
+                    FetchError::Transport(error) => SubtitleFetchError::Transport(error),
+                    FetchError::TooLarge { limit } => SubtitleFetchError::TooLarge { limit },
+                    FetchError::Budget(exhausted) => SubtitleFetchError::Budget(exhausted),
+                })
+        };
+        let fetched = tokio::time::timeout(self.timeout, download)
+            .await
+            .map_err(|_| SubtitleFetchError::Timeout(self.timeout))??;
         if fetched.status != StatusCode::OK {
             return Err(SubtitleFetchError::Status(fetched.status));
         }
@@ -115,7 +154,8 @@ mod tests {
 
     #[tokio::test]
     async fn urls_off_tiktoks_cdn_are_refused_without_a_request() {
-        let fetcher = SubtitleFetcher::new(&WebNetwork::default()).unwrap();
+        let egress = Egress::new(&crate::egress::EgressSettings::single(None, false)).unwrap();
+        let fetcher = SubtitleFetcher::new(egress);
         for url in [
             "http://v16m-webapp.tiktokcdn-us.com/a/",
             "https://127.0.0.1/sub.vtt",
@@ -123,7 +163,7 @@ mod tests {
             "https://www.tiktok.com/sub.vtt",
             "not a url",
         ] {
-            let error = fetcher.fetch(url).await.unwrap_err();
+            let error = fetcher.fetch(url, "1", None).await.unwrap_err();
             assert!(
                 matches!(error, SubtitleFetchError::NotTiktokCdn(_)),
                 "{url}: {error}"

@@ -18,6 +18,7 @@ use tokworks_shared::job_status::TranscriptStatus;
 use tokworks_shared::video::{Subtitle, SubtitleSource};
 
 use crate::context::JobContext;
+use crate::egress::SessionSeed;
 
 pub use fetch::{SubtitleFetchError, SubtitleFetcher};
 pub use track_choice::{TrackChoice, available_languages, choose_track};
@@ -93,12 +94,15 @@ pub struct TranscriptStage {
 }
 
 /// Runs the stage for `video_id`. `fresh_subtitles` are the tracks of the freshly mapped `Video`,
-/// or `None` on a cache hit, in which case the stored video's subtitles are read.
+/// or `None` on a cache hit, in which case the stored video's subtitles are read. The track is
+/// downloaded in `item_session`, the session of the extraction that found it (when there was
+/// one).
 pub async fn run_transcript_stage(
     context: &JobContext,
     request: &TranscriptRequest,
     video_id: &str,
     fresh_subtitles: Option<Vec<Subtitle>>,
+    item_session: Option<&SessionSeed>,
 ) -> TranscriptOutcome {
     let (fetcher, pool) = (&context.subtitles, &context.pool);
     let subtitles = match fresh_subtitles {
@@ -132,7 +136,7 @@ pub async fn run_transcript_stage(
             Err(error) => tracing::warn!(%error, video_id, "cannot read the transcript cache"),
         }
     }
-    let bytes = match fetcher.fetch(&track.url).await {
+    let bytes = match fetcher.fetch(&track.url, video_id, item_session).await {
         Ok(bytes) => bytes,
         Err(error) => {
             return TranscriptOutcome::Failed {

@@ -10,13 +10,14 @@
 //! * A redirect off TikTok (or to an unparsable URL) is not followed → `UPSTREAM_CHANGED`: TikTok
 //!   does not do that, so the answer is not one we understand.
 
-use reqwest::{StatusCode, Url};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
+use url::Url;
+use wreq::StatusCode;
 
+use crate::egress::FetchError;
 use crate::extractor::ExtractionFailure;
 use crate::tiktok::PageError;
-use crate::web_extractor::client::FetchError;
 
 /// The error code of a non-success, non-redirect HTTP status.
 pub fn code_for_http_status(status: StatusCode) -> ErrorCode {
@@ -45,6 +46,7 @@ pub fn fetch_failure(what: &str, error: &FetchError) -> ExtractionFailure {
         FetchError::Transport(source) if source.is_builder() => ErrorCode::Internal,
         FetchError::Transport(_) => ErrorCode::UpstreamUnavailable,
         FetchError::TooLarge { .. } => ErrorCode::UpstreamChanged,
+        FetchError::Budget(_) => ErrorCode::UpstreamRateLimited,
     };
     tracing::warn!(what, error = %error_chain(error), "TikTok fetch failed");
     ExtractionFailure::new(code, format!("{what}: {}", fetch_summary(error)))
@@ -54,30 +56,57 @@ pub fn fetch_failure(what: &str, error: &FetchError) -> ExtractionFailure {
 /// the proxy host (or carry its credentials) and internal addresses.
 pub fn fetch_summary(error: &FetchError) -> String {
     match error {
-        FetchError::TooLarge { .. } => error.to_string(),
+        FetchError::TooLarge { .. } | FetchError::Budget(_) => error.to_string(),
         FetchError::Transport(source) => transport_summary(source).to_owned(),
     }
 }
 
-/// The kind of a reqwest failure, in words that name no host.
-pub fn transport_summary(error: &reqwest::Error) -> &'static str {
+/// The kind of a transport failure of the TikTok client, in words that name no host.
+pub fn transport_summary(error: &wreq::Error) -> &'static str {
+    summarise_transport(
+        error,
+        [
+            error.is_timeout(),
+            error.is_connect(),
+            error.is_body() || error.is_decode(),
+            error.is_builder(),
+        ],
+    )
+}
+
+/// The same for the sign server's client (`reqwest`).
+pub fn reqwest_transport_summary(error: &reqwest::Error) -> &'static str {
+    summarise_transport(
+        error,
+        [
+            error.is_timeout(),
+            error.is_connect(),
+            error.is_body() || error.is_decode(),
+            error.is_builder(),
+        ],
+    )
+}
+
+/// `kinds`: timed out, could not connect, broke while reading, could not be built.
+fn summarise_transport(error: &dyn std::error::Error, kinds: [bool; 4]) -> &'static str {
     let chain = error_chain(error).to_ascii_lowercase();
+    let [timeout, connect, body, builder] = kinds;
     if chain.contains("proxy") || chain.contains("tunnel") {
         "the proxy failed or refused the connection"
-    } else if error.is_timeout() {
+    } else if timeout {
         "timed out"
-    } else if error.is_connect() {
+    } else if connect {
         "could not connect"
-    } else if error.is_body() || error.is_decode() {
+    } else if body {
         "the connection broke while reading the answer"
-    } else if error.is_builder() {
+    } else if builder {
         "the request could not be built"
     } else {
         "the connection failed"
     }
 }
 
-/// The error and its sources on one line (reqwest's own message is often just "error sending request").
+/// The error and its sources on one line (the client's own message is often just "error sending request").
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

@@ -1,12 +1,11 @@
 //! The native web extractor (`EXTRACTOR=web`, docs/design.md "Extraction backends"): fetches the TikTok page itself with
-//! a browser-like HTTP client — short links resolved by hand (`short_links`), the page fetched
-//! and parsed, a WAF challenge answered once (`page`), the cover downloaded with the page's
-//! cookies and `Referer` (`thumbnail`) — and classifies every failure (`classify`). Each
-//! extraction has its own cookie jar (`client::Session`); the whole extraction runs under the
-//! per-URL deadline.
+//! the browser-grade client (`crate::egress`) — short links resolved by hand (`short_links`), the
+//! page fetched and parsed, a WAF challenge answered once (`page`), the cover downloaded with the
+//! page's cookies and `Referer` (`thumbnail`) — and classifies every failure (`classify`). Each
+//! extraction has its own session (cookie jar and proxy), handed on with the extraction for the
+//! item's later downloads; the whole extraction runs under the per-URL deadline.
 
 pub mod classify;
-pub mod client;
 pub mod page;
 pub mod short_links;
 pub mod thumbnail;
@@ -18,29 +17,24 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::tiktok_url::TiktokUrl;
 use tokworks_shared::video::VideoSource;
 
+use crate::egress::Egress;
 use crate::extractor::{Extraction, ExtractionFailure, VideoExtractor};
 use crate::tiktok::status_code_error;
-use crate::web_extractor::client::{Session, build_client};
 use crate::web_extractor::page::{FetchedPage, fetch_video_page};
 use crate::web_extractor::short_links::resolve_to_post;
 use crate::web_extractor::thumbnail::download_cover;
 
-pub use client::{ClientSetupError, WebNetwork};
-
-/// The web [`VideoExtractor`]: one HTTP client (connection pool) shared by every extraction.
+/// The web [`VideoExtractor`]: the process's egress (client, proxy pool) shared by every extraction.
 #[derive(Debug, Clone)]
 pub struct WebExtractor {
-    client: reqwest::Client,
+    egress: Egress,
     deadline: Duration,
 }
 
 impl WebExtractor {
-    /// Builds the client; `deadline` bounds each extraction (EXTRACT_DEADLINE_SECONDS).
-    pub fn new(network: &WebNetwork, deadline: Duration) -> Result<WebExtractor, ClientSetupError> {
-        Ok(WebExtractor {
-            client: build_client(network)?,
-            deadline,
-        })
+    /// `deadline` bounds each extraction (EXTRACT_DEADLINE_SECONDS).
+    pub fn new(egress: Egress, deadline: Duration) -> WebExtractor {
+        WebExtractor { egress, deadline }
     }
 
     async fn extract_url(&self, url: &str) -> Result<Extraction, ExtractionFailure> {
@@ -59,12 +53,17 @@ impl WebExtractor {
     async fn extract_without_deadline(&self, url: &str) -> Result<Extraction, ExtractionFailure> {
         let parsed = TiktokUrl::parse(url)
             .map_err(|error| ExtractionFailure::new(error.error_code(), error.to_string()))?;
-        let session = Session::new(&self.client);
+        let session = self
+            .egress
+            .new_session()
+            .await
+            .map_err(|cooling| ExtractionFailure::new(cooling.code, cooling.to_string()))?;
         let post = resolve_to_post(&session, parsed).await?;
         let FetchedPage { page, page_url } = fetch_video_page(&session, &post).await?;
         if status_code_error(page.status_code, page.item.as_ref()).is_some() {
             // The handler maps the status (as for yt-dlp); there is no cover to fetch.
             return Ok(Extraction {
+                source: VideoSource::Web,
                 item: page
                     .item
                     .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
@@ -73,6 +72,7 @@ impl WebExtractor {
                 thumbnail: None,
                 thumbnail_error: None,
                 thumbnail_duration: None,
+                session: None,
             });
         }
         let Some(item) = page.item else {
@@ -82,13 +82,16 @@ impl WebExtractor {
             ));
         };
         let cover = download_cover(&session, &item, &page_url).await;
+        let seed = session.seed(Some(&page_url));
         Ok(Extraction {
+            source: VideoSource::Web,
             item,
             status_code: page.status_code,
             webpage_url: page_url,
             thumbnail: cover.thumbnail,
             thumbnail_error: cover.error,
             thumbnail_duration: Some(cover.duration),
+            session: Some(seed),
         })
     }
 }

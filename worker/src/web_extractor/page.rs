@@ -3,16 +3,16 @@
 //! canonical `https://www.tiktok.com/@{user}/video/{id}` (photo posts too), redirects checked
 //! like short links, one answered WAF challenge, then `parse_video_page`.
 
-use reqwest::Url;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::tiktok_url::TiktokUrl;
+use url::Url;
 
+use crate::egress::{PAGE_ACCEPT, Session};
 use crate::extractor::ExtractionFailure;
 use crate::tiktok::{PageError, VideoPage, WafChallenge, parse_video_page, solve_waf_challenge};
 use crate::web_extractor::classify::{
     RedirectTarget, classify_redirect, fetch_failure, http_status_failure, page_failure,
 };
-use crate::web_extractor::client::{PAGE_ACCEPT, Session};
 use crate::web_extractor::short_links::MAX_REDIRECT_HOPS;
 
 /// A real page is ~300 KB; anything over this is not a TikTok video page.
@@ -43,7 +43,7 @@ pub fn video_page_url(post: &TiktokUrl) -> Result<Url, ExtractionFailure> {
 
 /// Fetches and parses the page of `post`, answering one WAF challenge on the way.
 pub async fn fetch_video_page(
-    session: &Session<'_>,
+    session: &Session,
     post: &TiktokUrl,
 ) -> Result<FetchedPage, ExtractionFailure> {
     let mut challenge_cookies = Vec::new();
@@ -55,7 +55,7 @@ pub async fn fetch_video_page(
 }
 
 async fn fetch_with_challenge(
-    session: &Session<'_>,
+    session: &Session,
     post: &TiktokUrl,
     challenge_cookies: &mut Vec<String>,
 ) -> Result<FetchedPage, ExtractionFailure> {
@@ -101,7 +101,14 @@ async fn fetch_with_challenge(
                 tracing::debug!(page_url = %url, "answering TikTok's WAF challenge");
                 challenge_cookies.extend(answer_challenge(session, *challenge).await?);
             }
-            Err(error) => return Err(page_failure(&error)),
+            Err(error) => {
+                let failure = page_failure(&error);
+                if failure.code == ErrorCode::UpstreamBlocked {
+                    // A wall behind a 200 (an unanswerable challenge): the proxy is refused too.
+                    session.report_block();
+                }
+                return Err(failure);
+            }
         }
     }
 }
@@ -109,7 +116,7 @@ async fn fetch_with_challenge(
 /// Solves the proof of work (on a blocking thread: up to a million SHA-256 rounds) and sets
 /// the answer cookie, plus the optional second cookie, on `.tiktok.com`. Returns their names.
 async fn answer_challenge(
-    session: &Session<'_>,
+    session: &Session,
     challenge: WafChallenge,
 ) -> Result<Vec<String>, ExtractionFailure> {
     let extra_cookie = challenge.extra_cookie.clone();

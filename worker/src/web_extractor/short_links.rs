@@ -2,15 +2,15 @@
 //! `www.tiktok.com/t/{code}/` without following, read `Location`, re-check it with
 //! `TiktokUrl::parse` (the SSRF guard), at most [`MAX_REDIRECT_HOPS`] hops.
 
-use reqwest::Url;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
+use url::Url;
 
+use crate::egress::{PAGE_ACCEPT, Session};
 use crate::extractor::ExtractionFailure;
 use crate::web_extractor::classify::{
     RedirectTarget, classify_redirect, fetch_failure, http_status_failure,
 };
-use crate::web_extractor::client::{PAGE_ACCEPT, Session};
 
 /// Redirects followed for one URL (short-link hops plus page redirects).
 pub const MAX_REDIRECT_HOPS: usize = 5;
@@ -19,7 +19,7 @@ const SHORT_LINK_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// Follows `url` (a post or a short link) to the post it names.
 pub async fn resolve_to_post(
-    session: &Session<'_>,
+    session: &Session,
     url: TiktokUrl,
 ) -> Result<TiktokUrl, ExtractionFailure> {
     let mut current = url;
@@ -47,7 +47,7 @@ pub async fn resolve_to_post(
 
 /// One hop: the redirect target of a short link.
 async fn follow_short_link(
-    session: &Session<'_>,
+    session: &Session,
     short_link: &TiktokUrl,
 ) -> Result<RedirectTarget, ExtractionFailure> {
     let url = Url::parse(short_link.canonical_url()).map_err(|error| {

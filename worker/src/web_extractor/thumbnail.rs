@@ -1,14 +1,15 @@
 //! The cover download: the item's `video.originCover` / `video.cover` (or the photo post's
 //! cover / first image), fetched with the page's session and `Referer` = page URL, capped in
-//! size. A failure here is reported, never fatal (the video is stored without a cover).
+//! size, only from TikTok's media hosts (`egress::hosts`). A failure here is reported, never
+//! fatal (the video is stored without a cover).
 
 use std::time::{Duration, Instant};
 
-use reqwest::Url;
 use serde_json::Value;
+use url::Url;
 
+use crate::egress::{IMAGE_ACCEPT, Session, is_media_url};
 use crate::extractor::ThumbnailBytes;
-use crate::web_extractor::client::{IMAGE_ACCEPT, Session, is_tiktok_owned_host};
 
 /// The largest cover accepted.
 pub const THUMBNAIL_BYTE_LIMIT: usize = 5 * 1024 * 1024;
@@ -39,7 +40,7 @@ pub fn cover_url_of(item: &Value) -> Option<String> {
 }
 
 /// Downloads the cover of `item`.
-pub async fn download_cover(session: &Session<'_>, item: &Value, page_url: &str) -> CoverOutcome {
+pub async fn download_cover(session: &Session, item: &Value, page_url: &str) -> CoverOutcome {
     let started = Instant::now();
     let result = match cover_url_of(item) {
         Some(url) => fetch_cover(session, &url, page_url).await,
@@ -61,14 +62,12 @@ pub async fn download_cover(session: &Session<'_>, item: &Value, page_url: &str)
 }
 
 async fn fetch_cover(
-    session: &Session<'_>,
+    session: &Session,
     cover_url: &str,
     page_url: &str,
 ) -> Result<ThumbnailBytes, String> {
     let url = Url::parse(cover_url).map_err(|error| format!("cover URL {cover_url}: {error}"))?;
-    let allowed = matches!(url.scheme(), "https" | "http")
-        && url.host_str().is_some_and(is_tiktok_owned_host);
-    if !allowed {
+    if !is_media_url(&url) {
         return Err(format!(
             "not downloading a cover from outside TikTok: {url}"
         ));

@@ -1,12 +1,14 @@
 """tokworks yt-dlp helper: one long-lived process of the worker's yt-dlp pool.
 
 Protocol (one JSON object per line, UTF-8):
-  stdout, first line:  {"ok": true, "ready": true, "yt_dlp_version": "..."}
+  stdout, first line:  {"ok": true, "ready": true, "yt_dlp_version": "...",
+                        "impersonation": "chrome"|null}
   stdin, per request:  {"url": "...", "proxy": "..."|null, "insecure_tls": bool,
                         "socket_timeout": seconds}
   stdout, per request: {"ok": true, "item": {...}|null, "status_code": int, "info": {...},
                         "webpage_url": "...", "thumbnail": {"url", "content_type",
                         "data_base64"}|null, "thumbnail_error": "..."|null,
+                        "cookies": [{"name", "value", "domain"}],
                         "timings_ms": {"extract": ms, "thumbnail": ms}}
                     or {"ok": false, "error": {"type", "cause_type", "http_status", "message",
                         "orig_msg", "expected", "status_code"}}
@@ -15,6 +17,11 @@ sys.stdout itself points at stderr while yt-dlp runs.
 
 Only the TikTok extractors are allowed (no generic extractor: no request to arbitrary hosts).
 The URL is only ever a value inside the request JSON, never a command-line option.
+
+Every request of a session impersonates Chrome (TLS and HTTP/2 fingerprint, through curl_cffi)
+when yt-dlp can; the ready line says whether it can. Each URL starts with an empty cookie jar and
+answers with the TikTok cookies it ended with, so the worker continues the item's session
+(subtitles) with the same cookies and proxy.
 """
 
 import base64
@@ -30,6 +37,7 @@ import yt_dlp  # noqa: E402
 from yt_dlp.extractor.tiktok import TikTokIE  # noqa: E402
 from yt_dlp.networking import Request  # noqa: E402
 from yt_dlp.networking.exceptions import HTTPError  # noqa: E402
+from yt_dlp.networking.impersonate import ImpersonateTarget  # noqa: E402
 from yt_dlp.utils import DownloadError, ExtractorError  # noqa: E402
 
 MAX_THUMBNAIL_BYTES = 8 * 1024 * 1024
@@ -95,6 +103,19 @@ class StderrLogger:
 
 
 SESSIONS = {}
+# The browser every request presents (TikTok walls non-browser TLS more often).
+IMPERSONATE = ImpersonateTarget("chrome")
+
+
+def impersonation_available():
+    probe = yt_dlp.YoutubeDL({"quiet": True, "logger": StderrLogger()})
+    try:
+        return probe._impersonate_target_available(IMPERSONATE)
+    finally:
+        probe.close()
+
+
+CAN_IMPERSONATE = impersonation_available()
 
 
 def session_for(request):
@@ -116,6 +137,8 @@ def session_for(request):
         }
         if request.get("proxy"):
             params["proxy"] = request["proxy"]
+        if CAN_IMPERSONATE:
+            params["impersonate"] = IMPERSONATE
         session = yt_dlp.YoutubeDL(params)
         SESSIONS[key] = session
     return session
@@ -127,6 +150,15 @@ def thumbnail_url_of(info, item):
         if isinstance(candidate, str) and candidate.startswith("http"):
             return candidate
     return None
+
+
+def tiktok_cookies(session):
+    cookies = []
+    for cookie in session.cookiejar:
+        domain = (cookie.domain or "").lstrip(".").lower()
+        if domain == "tiktok.com" or domain.endswith(".tiktok.com"):
+            cookies.append({"name": cookie.name, "value": cookie.value or "", "domain": domain})
+    return cookies
 
 
 def download_thumbnail(session, url, referer):
@@ -170,6 +202,7 @@ def handle(request):
         return {"ok": False, "error": {"type": "BadRequest", "message": "missing url",
                                        "expected": True}}
     session = session_for(request)
+    session.cookiejar.clear()
     CAPTURED.clear()
     started = time.monotonic()
     try:
@@ -199,6 +232,7 @@ def handle(request):
     else:
         response["thumbnail_error"] = "no cover URL in the item"
     response["timings_ms"]["thumbnail"] = (time.monotonic() - thumbnail_started) * 1000.0
+    response["cookies"] = tiktok_cookies(session)
     return response
 
 
@@ -208,7 +242,8 @@ def reply(message):
 
 
 def main():
-    reply({"ok": True, "ready": True, "yt_dlp_version": yt_dlp.version.__version__})
+    reply({"ok": True, "ready": True, "yt_dlp_version": yt_dlp.version.__version__,
+           "impersonation": str(IMPERSONATE) if CAN_IMPERSONATE else None})
     for line in sys.stdin:
         line = line.strip()
         if not line:

@@ -16,6 +16,8 @@ use futures::future::BoxFuture;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::video::VideoSource;
 
+use crate::egress::proxy_pool::ProxySlot;
+use crate::egress::{Egress, ProxyOutcome, SessionSeed};
 use crate::extractor::{Extraction, ExtractionFailure, ThumbnailBytes, VideoExtractor};
 use crate::ytdlp::classify::{
     FailureClass, classify_helper_error, photo_url_as_video_url, tenant_message,
@@ -151,12 +153,11 @@ fn resolve_on_path(program: &str) -> Result<PathBuf, YtDlpSetupError> {
 }
 
 /// Network settings passed to yt-dlp with every request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct YtDlpNetwork {
-    /// All TikTok traffic goes through this proxy when set.
-    pub proxy_url: Option<String>,
-    /// `nocheckcertificate`: for proxies that re-sign TLS (ScraperAPI, the simulator).
-    pub insecure_tls: bool,
+    /// The process's egress: each URL leases one proxy of its pool (the item's proxy), and
+    /// `nocheckcertificate` follows its TLS setting (proxies that re-sign TLS, the simulator).
+    pub egress: Egress,
     /// yt-dlp's per-read socket timeout (the overall deadline is the pool's).
     pub socket_timeout: Duration,
 }
@@ -199,11 +200,15 @@ impl YtDlpExtractor {
         &self.pool
     }
 
-    async fn run_once(&self, url: &str) -> Result<HelperResponse, ExtractionFailure> {
+    async fn run_once(
+        &self,
+        url: &str,
+        proxy: Option<&ProxySlot>,
+    ) -> Result<HelperResponse, ExtractionFailure> {
         let request = HelperRequest {
             url: url.to_owned(),
-            proxy: self.network.proxy_url.clone(),
-            insecure_tls: self.network.insecure_tls,
+            proxy: proxy.map(|slot| slot.url.to_string()),
+            insecure_tls: self.network.egress.insecure_tls(),
             socket_timeout: self.network.socket_timeout.as_secs_f64(),
         };
         self.pool.run(&request).await.map_err(|error| match error {
@@ -216,16 +221,30 @@ impl YtDlpExtractor {
     }
 
     async fn extract_url(&self, url: &str) -> Result<Extraction, ExtractionFailure> {
+        let pool = self.network.egress.proxy_pool();
+        let proxy = pool
+            .lease()
+            .await
+            .map_err(|cooling| ExtractionFailure::new(cooling.code, cooling.to_string()))?;
         // yt-dlp has no /photo/ support; the same post opens as /video/.
         let url = photo_url_as_video_url(url).unwrap_or_else(|| url.to_owned());
-        let mut response = self.run_once(&url).await?;
+        let mut response = self.run_once(&url, proxy.as_ref()).await?;
         if let Some(error) = response.error.as_ref().filter(|_| !response.ok)
             && let FailureClass::PhotoPost { video_url } = classify_helper_error(error)
         {
             tracing::debug!(%video_url, "short link landed on a photo post; retrying as /video/");
-            response = self.run_once(&video_url).await?;
+            response = self.run_once(&video_url, proxy.as_ref()).await?;
         }
-        extraction_from_response(response)
+        let result = extraction_from_response(response);
+        if let Some(slot) = &proxy {
+            pool.record(slot.index, proxy_outcome(&result));
+        }
+        result.map(|mut extraction| {
+            if let Some(seed) = extraction.session.as_mut() {
+                seed.proxy_index = proxy.as_ref().map(|slot| slot.index);
+            }
+            extraction
+        })
     }
 }
 
@@ -236,6 +255,17 @@ impl VideoExtractor for YtDlpExtractor {
 
     fn extract<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Extraction, ExtractionFailure>> {
         Box::pin(self.extract_url(url))
+    }
+}
+
+/// How the item's proxy fared, from yt-dlp's classified outcome: TikTok's 403 and WAF walls
+/// (`UPSTREAM_BLOCKED`) and its 429 (`UPSTREAM_RATE_LIMITED`) cool the proxy down.
+fn proxy_outcome(result: &Result<Extraction, ExtractionFailure>) -> ProxyOutcome {
+    match result {
+        Err(failure) if failure.code == ErrorCode::UpstreamBlocked => ProxyOutcome::Blocked,
+        Err(failure) if failure.code == ErrorCode::UpstreamRateLimited => ProxyOutcome::RateLimited,
+        Err(failure) if failure.code == ErrorCode::UpstreamUnavailable => ProxyOutcome::Transport,
+        _ => ProxyOutcome::Ok,
     }
 }
 
@@ -268,10 +298,18 @@ pub fn extraction_from_response(response: HelperResponse) -> Result<Extraction, 
                 bytes,
             })
     });
+    let webpage_url = response.webpage_url.unwrap_or_default();
+    let session = SessionSeed {
+        cookies: response.cookies,
+        proxy_index: None,
+        page_url: Some(webpage_url.clone()).filter(|url| !url.is_empty()),
+    };
     Ok(Extraction {
+        source: VideoSource::Ytdlp,
         item,
         status_code: response.status_code.unwrap_or_default(),
-        webpage_url: response.webpage_url.unwrap_or_default(),
+        webpage_url,
+        session: Some(session),
         thumbnail,
         thumbnail_error: response.thumbnail_error,
         thumbnail_duration: response

@@ -71,8 +71,15 @@ impl YtDlpPool {
             tracing::info!(
                 processes = size,
                 yt_dlp_version = first.yt_dlp_version(),
+                impersonation = first.impersonation(),
                 "yt-dlp helper pool ready"
             );
+            if first.impersonation().is_none() {
+                tracing::warn!(
+                    "yt-dlp cannot impersonate a browser (curl_cffi is missing: run \
+                     scripts/install-ytdlp.sh); TikTok walls plain Python TLS more often"
+                );
+            }
         }
         drop(idle);
         Ok(pool)

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::egress::SeedCookie;
+
 /// Failures of the helper process itself (not of an extraction).
 #[derive(Debug, thiserror::Error)]
 pub enum HelperProcessError {
@@ -60,6 +62,9 @@ pub struct HelperResponse {
     /// Milliseconds spent in yt-dlp (`extract`) and on the cover download (`thumbnail`).
     #[serde(default)]
     pub timings_ms: Option<HelperTimings>,
+    /// The TikTok cookies of the URL's session, for its later downloads.
+    #[serde(default)]
+    pub cookies: Vec<SeedCookie>,
 }
 
 /// Where the helper spent its time.
@@ -109,6 +114,9 @@ struct ReadyLine {
     ready: bool,
     #[serde(default)]
     yt_dlp_version: Option<String>,
+    /// The browser every request impersonates; `null` when curl_cffi is missing.
+    #[serde(default)]
+    impersonation: Option<String>,
 }
 
 /// A running helper. Dropping it kills the process (`kill_on_drop`).
@@ -118,6 +126,7 @@ pub struct HelperProcess {
     stdin: ChildStdin,
     stdout: Lines<BufReader<ChildStdout>>,
     yt_dlp_version: String,
+    impersonation: Option<String>,
 }
 
 impl HelperProcess {
@@ -173,12 +182,19 @@ impl HelperProcess {
             stdin,
             stdout,
             yt_dlp_version: ready.yt_dlp_version.unwrap_or_default(),
+            impersonation: ready.impersonation,
         })
     }
 
     /// The yt-dlp version the helper imported.
     pub fn yt_dlp_version(&self) -> &str {
         &self.yt_dlp_version
+    }
+
+    /// The browser the helper's requests impersonate (`None`: plain Python TLS, curl_cffi is
+    /// missing).
+    pub fn impersonation(&self) -> Option<&str> {
+        self.impersonation.as_deref()
     }
 
     /// The OS process id, while it runs.

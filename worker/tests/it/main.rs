@@ -4,6 +4,7 @@
 
 mod apalis_runtime;
 mod dispatcher;
+mod egress;
 mod extract_item;
 mod feed_walks;
 mod lease_renewal;

@@ -15,9 +15,9 @@ use tokworks_shared::queue::ExtractQueue;
 use tokworks_shared::video::VideoSource;
 use tokworks_sim::server::{SimConfig, SimHandle};
 use tokworks_worker::context::{ExtractSettings, JobContext, WorkerIdentity};
+use tokworks_worker::egress::{Egress, EgressSettings};
 use tokworks_worker::extractor::{Extraction, ExtractionFailure, VideoExtractor};
 use tokworks_worker::transcripts::SubtitleFetcher;
-use tokworks_worker::web_extractor::WebNetwork;
 use tokworks_worker::ytdlp::{YtDlpExtractor, YtDlpNetwork, locate_python};
 
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379/";
@@ -28,6 +28,16 @@ pub fn ytdlp_path() -> String {
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         repo.join(".venv/ytdlp/bin/yt-dlp").display().to_string()
     })
+}
+
+/// The egress through the simulator's proxy (certificate checks off: it re-signs TLS). A
+/// refused proxy is back at once: only the pool's own tests (`egress.rs`) cool it down for long.
+pub fn egress_through(sim: &SimHandle) -> Egress {
+    Egress::new(&EgressSettings {
+        proxy_cooldown: Duration::from_millis(1),
+        ..EgressSettings::single(Some(sim.proxy_url()), true)
+    })
+    .expect("client builds")
 }
 
 pub async fn start_sim() -> SimHandle {
@@ -45,8 +55,7 @@ pub async fn start_ytdlp(sim: &SimHandle, size: usize, deadline: Duration) -> Yt
         size,
         deadline,
         YtDlpNetwork {
-            proxy_url: Some(sim.proxy_url()),
-            insecure_tls: true,
+            egress: egress_through(sim),
             socket_timeout: Duration::from_secs(10),
         },
     )
@@ -79,11 +88,13 @@ pub fn context(
             retry_delays: vec![Duration::from_secs(2), Duration::from_secs(8)],
         }),
         // A proxy that refuses connections: a test that wants subtitles sets `subtitles_through`.
-        subtitles: SubtitleFetcher::new(&WebNetwork {
-            proxy_url: Some("http://127.0.0.1:9".to_owned()),
-            insecure_tls: false,
-        })
-        .expect("client builds"),
+        subtitles: SubtitleFetcher::new(
+            Egress::new(&EgressSettings::single(
+                Some("http://127.0.0.1:9".to_owned()),
+                false,
+            ))
+            .expect("client builds"),
+        ),
         thumbnail_analyzer: None,
         active_claims: Default::default(),
     }
@@ -91,11 +102,7 @@ pub fn context(
 
 /// A subtitle downloader going through the simulator's proxy.
 pub fn subtitles_through(sim: &SimHandle) -> SubtitleFetcher {
-    SubtitleFetcher::new(&WebNetwork {
-        proxy_url: Some(sim.proxy_url()),
-        insecure_tls: true,
-    })
-    .expect("client builds")
+    SubtitleFetcher::new(egress_through(sim))
 }
 
 /// Inserts a job with one queued item per URL; returns the job id and the tasks.
@@ -250,6 +257,28 @@ impl VideoExtractor for FailingExtractor {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move { Err(ExtractionFailure::new(self.code, "injected failure")) })
     }
+}
+
+/// `GET /_sim/requests` filtered by host (direct, not through the proxy), tunnels left out.
+pub async fn logged_requests(sim: &SimHandle, host: &str) -> Vec<serde_json::Value> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("plain client builds");
+    let answer: serde_json::Value = client
+        .get(format!("{}/_sim/requests", sim.base_url()))
+        .query(&[("host", host)])
+        .send()
+        .await
+        .expect("the simulator answers /_sim/requests")
+        .json()
+        .await
+        .expect("the request log is JSON");
+    let entries = answer["entries"].as_array().cloned().unwrap_or_default();
+    entries
+        .into_iter()
+        .filter(|entry| entry["method"] != "CONNECT")
+        .collect()
 }
 
 /// The first `count` public regular videos of the simulator's ground truth.

@@ -14,21 +14,19 @@ use tokworks_worker::tiktok::{MapContext, map_item};
 use tokworks_worker::tiktok_web::{
     FeedStop, FeedWalk, SignerChoice, TiktokWebClient, TiktokWebSettings,
 };
-use tokworks_worker::web_extractor::WebNetwork;
 
-use crate::support::{serve_on_loopback, sign_server_answer, start_sim};
+use crate::support::{egress_through, serve_on_loopback, sign_server_answer, start_sim};
 
 fn feed_client(sim: &SimHandle, signer: SignerChoice) -> TiktokWebClient {
-    TiktokWebClient::new(TiktokWebSettings {
-        network: WebNetwork {
-            proxy_url: Some(sim.proxy_url()),
-            insecure_tls: true,
+    TiktokWebClient::new(
+        TiktokWebSettings {
+            signer,
+            request_timeout: Duration::from_secs(20),
+            deadline: Duration::from_secs(120),
+            ..TiktokWebSettings::default()
         },
-        signer,
-        request_timeout: Duration::from_secs(20),
-        deadline: Duration::from_secs(120),
-        ..TiktokWebSettings::default()
-    })
+        egress_through(sim),
+    )
     .expect("client builds")
 }
 

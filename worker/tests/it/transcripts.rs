@@ -32,7 +32,8 @@ async fn transcript_context(
     context
 }
 
-/// The first regular video (within the test context's 600 s limit) whose tracks satisfy `wanted`.
+/// The first regular video (within the test context's 600 s limit) whose tracks satisfy `wanted`
+/// and live on the path-signed subtitle host (the cookie-bound web CDN is `egress.rs`'s).
 fn find_video(sim: &SimHandle, wanted: impl Fn(&[&str]) -> bool) -> Value {
     sim_videos(sim, 300)
         .into_iter()
@@ -44,6 +45,7 @@ fn find_video(sim: &SimHandle, wanted: impl Fn(&[&str]) -> bool) -> Value {
                 .filter_map(Value::as_str)
                 .collect();
             video["kind"] == "video"
+                && video["subtitles_on_web_cdn"] == false
                 && video["duration"]
                     .as_u64()
                     .is_some_and(|seconds| seconds <= 600)

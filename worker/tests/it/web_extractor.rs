@@ -13,19 +13,15 @@ use tokworks_sim::server::SimHandle;
 use tokworks_worker::extractor::{Extraction, ExtractionFailure, VideoExtractor};
 use tokworks_worker::jobs::extract_item::{ExtractItemOutcome, run_extract_item};
 use tokworks_worker::tiktok::{MapContext, map_item, status_code_error};
-use tokworks_worker::web_extractor::{WebExtractor, WebNetwork};
+use tokworks_worker::web_extractor::WebExtractor;
 
 use crate::support::{
-    CASE_ERROR_CODES, context, insert_job, item_row, sim_case_url, sim_videos, start_sim,
-    unique_queue,
+    CASE_ERROR_CODES, context, egress_through, insert_job, item_row, logged_requests, sim_case_url,
+    sim_videos, start_sim, unique_queue,
 };
 
 fn web_extractor(sim: &SimHandle, deadline: Duration) -> WebExtractor {
-    let network = WebNetwork {
-        proxy_url: Some(sim.proxy_url()),
-        insecure_tls: true,
-    };
-    WebExtractor::new(&network, deadline).expect("client builds")
+    WebExtractor::new(egress_through(sim), deadline)
 }
 
 /// The outcome the handler derives from an extraction: its failure code, the status mapping,
@@ -44,28 +40,6 @@ fn map(extraction: &Extraction) -> Result<Video, ErrorCode> {
         extracted_at: chrono::Utc::now(),
     };
     map_item(&extraction.item, &context).map_err(|error| error.error_code())
-}
-
-/// `GET /_sim/requests` filtered by host (direct, not through the proxy), tunnels left out.
-async fn logged_requests(sim: &SimHandle, host: &str) -> Vec<Value> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("plain client builds");
-    let answer: Value = client
-        .get(format!("{}/_sim/requests", sim.base_url()))
-        .query(&[("host", host)])
-        .send()
-        .await
-        .expect("the simulator answers /_sim/requests")
-        .json()
-        .await
-        .expect("the request log is JSON");
-    let entries = answer["entries"].as_array().cloned().unwrap_or_default();
-    entries
-        .into_iter()
-        .filter(|entry| entry["method"] != "CONNECT")
-        .collect()
 }
 
 fn first_of_kind(sim: &SimHandle, kind: &str) -> Value {

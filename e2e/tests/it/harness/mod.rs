@@ -169,6 +169,8 @@ impl TestService {
                 environment.extend([
                     ("TIKTOK_PROXY_URL".to_string(), sim.proxy_url()),
                     ("TIKTOK_PROXY_INSECURE_TLS".to_string(), "true".to_string()),
+                    // One simulator is one proxy: a fault case's 429 must not cool it for long.
+                    ("TIKTOK_PROXY_COOLDOWN_SECONDS".to_string(), "1".to_string()),
                     ("YTDLP_PATH".to_string(), ytdlp_path()),
                     ("WORKER_CONCURRENCY".to_string(), "4".to_string()),
                     ("WORKER_NAME".to_string(), format!("w{number}")),
@@ -178,6 +180,13 @@ impl TestService {
                         format!("{}/v1", sim.base_url()),
                     ),
                 ]);
+                // E2E_EXTRACTOR runs the suite on another extractor (`ytdlp`, `web`); unset,
+                // the workers use their default (`auto`). A test's own EXTRACTOR wins.
+                if let Ok(extractor) = std::env::var("E2E_EXTRACTOR")
+                    && !extractor.trim().is_empty()
+                {
+                    environment.push(("EXTRACTOR".to_string(), extractor.trim().to_string()));
+                }
                 environment.extend(options.worker_environment.iter().cloned());
                 ServiceProcess::spawn(
                     &format!("tokworks-worker w{number}"),

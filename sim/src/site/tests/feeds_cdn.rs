@@ -292,6 +292,7 @@ fn subtitles_are_webvtt_consistent_with_the_caption() {
                 .as_array()
                 .is_some_and(|langs| !langs.is_empty())
                 && video["description"] != ""
+                && video["subtitles_on_web_cdn"] == false
         })
         .unwrap();
     let (data, _) = universal_data(&get(&site, truth["canonical_url"].as_str().unwrap()));
@@ -322,6 +323,36 @@ fn subtitles_are_webvtt_consistent_with_the_caption() {
     let track = &truth["subtitles"][0];
     assert_eq!(track["language_code_name"], info["LanguageCodeName"]);
     assert_eq!(track["text"], cue_lines.join(" "));
+}
+
+#[test]
+fn subtitles_on_the_web_cdn_need_the_page_sessions_chain_token() {
+    let site = site(12, 60);
+    let truth = site
+        .ground_truth_videos(0, 60)
+        .into_iter()
+        .find(|video| video["subtitles_on_web_cdn"] == true)
+        .unwrap();
+    let (data, _) = universal_data(&get(&site, truth["canonical_url"].as_str().unwrap()));
+    let video = &scope(&data, "webapp.video-detail")["itemInfo"]["itemStruct"]["video"];
+    let url = video["subtitleInfos"][0]["Url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://v16-webapp-prime.tiktok.com/")
+            && url.ends_with("&tk=tt_chain_token"),
+        "{url}"
+    );
+    assert_eq!(get(&site, url).status, StatusCode::FORBIDDEN);
+    let forged = get_with(
+        &site,
+        url,
+        Some("tt_chain_token=bm90IGlzc3VlZCBoZXJl"),
+        None,
+    );
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let cookie = format!("tt_chain_token={}", site.signer.issue_chain_token());
+    let served = get_with(&site, url, Some(&cookie), None);
+    assert_eq!(served.status, StatusCode::OK);
+    assert!(body_text(&served).starts_with("WEBVTT"));
 }
 
 #[test]

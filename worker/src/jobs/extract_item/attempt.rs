@@ -13,6 +13,7 @@ use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 use tokworks_shared::video::Video;
 
 use crate::context::JobContext;
+use crate::egress::SessionSeed;
 use crate::extractor::{ExtractionFailure, ThumbnailBytes};
 use crate::tiktok::{MapContext, map_item, status_code_error};
 
@@ -23,6 +24,8 @@ pub(super) struct AttemptSuccess {
     pub(super) origin: VideoOrigin,
     /// The `analyze` stage's outcome, when the job asked for a thumbnail analysis.
     pub(super) analysis: Option<ItemAnalysisOutcome>,
+    /// The extraction's TikTok session (cookies, proxy, page), for the subtitle download.
+    pub(super) session: Option<SessionSeed>,
 }
 
 /// Where an attempt's video came from.
@@ -88,13 +91,17 @@ pub(super) async fn attempt(
             video_id: fresh.video_id,
             origin: VideoOrigin::CacheHit,
             analysis: None,
+            session: None,
         });
     }
 
     let extract_started = Instant::now();
     let extraction = context.extractor.extract(url.canonical_url()).await;
     let extract_total = extract_started.elapsed();
-    crate::worker_metrics::record_extraction(context.extractor.source().as_str(), extract_total);
+    let metric_source = extraction
+        .as_ref()
+        .map_or(context.extractor.source(), |extraction| extraction.source);
+    crate::worker_metrics::record_extraction(metric_source.as_str(), extract_total);
     let extraction = extraction?;
     let thumbnail_duration = extraction.thumbnail_duration;
     let extract_duration = extract_total.saturating_sub(thumbnail_duration.unwrap_or_default());
@@ -105,7 +112,7 @@ pub(super) async fn attempt(
             format!("TikTok answered statusCode {}", extraction.status_code),
         ));
     }
-    let source = context.extractor.source();
+    let source = extraction.source;
     let video = map_item(
         &extraction.item,
         &MapContext {
@@ -141,6 +148,7 @@ pub(super) async fn attempt(
             thumbnail_duration,
         })),
         analysis: None,
+        session: extraction.session,
     })
 }
 

@@ -200,15 +200,26 @@ async fn transcript_stage(
             .extraction()
             .map(|extraction| extraction.video.subtitles.clone())
     };
-    let mut outcome =
-        run_transcript_stage(context, &request, &success.video_id, subtitles(success)).await;
+    let mut outcome = run_transcript_stage(
+        context,
+        &request,
+        &success.video_id,
+        subtitles(success),
+        success.session.as_ref(),
+    )
+    .await;
     if success.cache_hit() && outcome.url_went_stale() {
         match attempt(context, claim, true).await {
             Ok(fresh) => {
                 *success = fresh;
-                outcome =
-                    run_transcript_stage(context, &request, &success.video_id, subtitles(success))
-                        .await;
+                outcome = run_transcript_stage(
+                    context,
+                    &request,
+                    &success.video_id,
+                    subtitles(success),
+                    success.session.as_ref(),
+                )
+                .await;
             }
             Err(failure) => tracing::warn!(item_id = %claim.item_id, code = failure.code.as_str(),
                 "re-extraction for fresh subtitle URLs failed; keeping the cached video"),

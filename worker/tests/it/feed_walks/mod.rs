@@ -20,10 +20,9 @@ use tokworks_shared::job_status::{JobKind, JobStatus};
 use tokworks_sim::server::SimHandle;
 use tokworks_worker::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings, WalkOutcome};
 use tokworks_worker::tiktok_web::{SignerChoice, TiktokWebClient, TiktokWebSettings};
-use tokworks_worker::web_extractor::WebNetwork;
 use uuid::Uuid;
 
-use crate::support::{job_row, start_sim};
+use crate::support::{egress_through, job_row, start_sim};
 
 // The tests: `results` (ground truth, cache, coalescing), `recovery` (faults, retries, takeover,
 // cancel, enrichment).
@@ -31,16 +30,15 @@ use crate::support::{job_row, start_sim};
 const TTL: Option<Duration> = Some(Duration::from_secs(300));
 
 async fn runner(pool: &PgPool, sim: &SimHandle, signer: SignerChoice) -> FeedWalkRunner {
-    let client = TiktokWebClient::new(TiktokWebSettings {
-        network: WebNetwork {
-            proxy_url: Some(sim.proxy_url()),
-            insecure_tls: true,
+    let client = TiktokWebClient::new(
+        TiktokWebSettings {
+            signer,
+            request_timeout: Duration::from_secs(20),
+            deadline: Duration::from_secs(120),
+            ..TiktokWebSettings::default()
         },
-        signer,
-        request_timeout: Duration::from_secs(20),
-        deadline: Duration::from_secs(120),
-        ..TiktokWebSettings::default()
-    })
+        egress_through(sim),
+    )
     .expect("client builds");
     FeedWalkRunner {
         pool: pool.clone(),
