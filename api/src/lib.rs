@@ -3,35 +3,23 @@
 
 pub mod access_log;
 pub mod auth;
-pub mod batch_request;
 pub mod compat;
 pub mod config;
-pub mod dispatch_wakeup;
-pub mod feed_request;
-pub mod feed_submission;
-pub mod item_view;
-pub mod job_event_feed;
-pub mod job_request;
-pub mod job_submission;
-pub mod job_view;
+mod cursor;
+pub mod jobs;
 pub mod json_body;
 pub mod keys_cli;
-pub mod metrics;
-pub mod metrics_scrape;
 pub mod openapi;
 pub mod problem;
 pub mod rate_limits;
-pub mod routes;
+pub mod router;
 pub mod server;
-pub mod service_snapshots;
+pub mod service;
 pub mod state;
-pub mod stream_slots;
-pub mod thumbnail_analysis_view;
-pub mod transcript_view;
 pub mod ui;
 pub mod unavailable_docs;
-pub mod video_result;
-pub mod wait;
+pub mod videos;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -39,7 +27,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokworks_shared::db;
 
-pub use routes::router;
+pub use router::router;
 pub use state::{ApiSettings, AppState, EventsAndMetricsSettings, QueueHandle};
 
 use crate::config::ServeArgs;
@@ -98,7 +86,7 @@ impl From<&ServeArgs> for ApiSettings {
                     .as_ref()
                     .map(|token| token.expose_secret().trim())
                     .filter(|token| !token.is_empty())
-                    .map(metrics_scrape::metrics_token_sha256),
+                    .map(service::metrics_scrape::metrics_token_sha256),
                 metrics_open_without_token: args.http.bind_addr.ip().is_loopback(),
             },
         }

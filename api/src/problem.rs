@@ -60,7 +60,7 @@ pub enum ApiError {
     /// The key's, or this instance's, cap on open event streams is reached (sent with
     /// `Retry-After`).
     #[error("{0}; close a stream or retry later")]
-    TooManyStreams(#[from] crate::stream_slots::StreamCapReached),
+    TooManyStreams(#[from] crate::jobs::events::stream_slots::StreamCapReached),
     /// An ordinary request took longer than REQUEST_TIMEOUT_SECONDS (sent with `Retry-After`).
     #[error("the request took longer than {seconds} s and was abandoned; retry")]
     RequestTimeout { seconds: u64 },

@@ -12,15 +12,15 @@ use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
 use crate::auth::VerifiedKeys;
 use crate::compat::service::{CompatStatsResponse, HealthProbe};
-use crate::dispatch_wakeup::DispatchWakeup;
-use crate::job_event_feed::JobEventFeeds;
-use crate::metrics::ApiMetrics;
-use crate::metrics_scrape::ScrapeProbe;
+use crate::jobs::dispatch_wakeup::DispatchWakeup;
+use crate::jobs::events::feed::JobEventFeeds;
+use crate::jobs::events::stream_slots::StreamSlots;
+use crate::jobs::wait::JobWaiters;
 use crate::rate_limits::{KeyLimiter, KeyLimits};
 use crate::server::{ServerSettings, ShutdownSignal};
-use crate::service_snapshots::Snapshot;
-use crate::stream_slots::StreamSlots;
-use crate::wait::JobWaiters;
+use crate::service::metrics::ApiMetrics;
+use crate::service::metrics_scrape::ScrapeProbe;
+use crate::service::snapshots::Snapshot;
 
 /// How long one queue operation (connect included) may take before the api gives up on it:
 /// Redis is not on the path of correctness (the worker's reconciler enqueues from Postgres).

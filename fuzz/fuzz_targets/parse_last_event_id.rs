@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokworks_api::routes::job_events::{decode_event_id, encode_event_id};
+use tokworks_api::jobs::events::{decode_event_id, encode_event_id};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

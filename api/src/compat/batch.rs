@@ -22,15 +22,15 @@ use crate::compat::extract::{
     validation_limits,
 };
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
-use crate::job_request::{
+use crate::jobs::request::{
     AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, parse_video_url,
 };
-use crate::job_submission::new_batch_job;
+use crate::jobs::submit::new_batch_job;
+use crate::jobs::thumbnail_analysis_view::analyses_of_items;
+use crate::jobs::transcript_view::item_transcripts;
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::thumbnail_analysis_view::analyses_of_items;
-use crate::transcript_view::item_transcripts;
 use tokworks_shared::job_options::Language;
 
 /// The body of `POST /extract/batch` (unknown fields are ignored, as pydantic did).

@@ -17,16 +17,16 @@ use crate::auth::ApiKey;
 use crate::compat::envelope::{CompatError, CompatErrorCode, CompatRequest, ErrorDetails};
 use crate::compat::error_map::{item_error, refused_url_error};
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
-use crate::job_request::{
+use crate::jobs::request::{
     AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, ValidationLimits,
 };
-use crate::job_submission::new_video_job;
+use crate::jobs::routes::wait_for_job;
+use crate::jobs::submit::new_video_job;
+use crate::jobs::thumbnail_analysis_view::analyses_of_items;
+use crate::jobs::transcript_view::item_transcripts;
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
-use crate::routes::jobs::wait_for_job;
 use crate::state::AppState;
-use crate::thumbnail_analysis_view::analyses_of_items;
-use crate::transcript_view::item_transcripts;
 use tokworks_shared::job_options::Language;
 
 /// `details.reason` of a job that had not finished when the wait ended.

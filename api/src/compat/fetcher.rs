@@ -22,11 +22,11 @@ use tokworks_shared::job_status::{ItemStatus, JobStatus};
 use crate::auth::ApiKey;
 use crate::compat::extract::validation_limits;
 use crate::compat::fetcher_list::FetcherVideo;
-use crate::feed_request::DEFAULT_FEED_COUNT;
-use crate::feed_submission::submit_feed_job;
-use crate::job_request::{AcceptedJobRequest, CreateJobRequest, JobKindRequest};
+use crate::jobs::feed_request::DEFAULT_FEED_COUNT;
+use crate::jobs::feed_submit::submit_feed_job;
+use crate::jobs::request::{AcceptedJobRequest, CreateJobRequest, JobKindRequest};
+use crate::jobs::routes::wait_for_job;
 use crate::problem::ApiError;
-use crate::routes::jobs::wait_for_job;
 use crate::state::AppState;
 
 /// The job that answered (every response).

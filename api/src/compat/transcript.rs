@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokworks_shared::job_status::TranscriptStatus;
 
-use crate::transcript_view::TranscriptResponse;
+use crate::jobs::transcript_view::TranscriptResponse;
 
 /// `TranscriptExtractionResult`.
 #[derive(Debug, Clone, PartialEq, Serialize)]

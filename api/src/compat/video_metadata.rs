@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::compat::envelope::PLATFORM;
 use crate::compat::transcript::{CompatTranscriptFields, TranscriptExtractionResult};
-use crate::transcript_view::TranscriptResponse;
+use crate::jobs::transcript_view::TranscriptResponse;
 use tokworks_shared::video::Video;
 
 /// Longest `title`: yt-dlp's TikTok title is the caption cut by `truncate_string(left=72)`.

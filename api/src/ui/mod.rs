@@ -1,7 +1,7 @@
 //! The web dashboard at `/ui`: plain HTML, CSS and JavaScript modules built into the binary with
 //! `include_str!` (no CDN, no build step, works offline). The page asks for an API key and keeps
 //! it in the tab's `sessionStorage`; every call it makes is an ordinary API call with `x-api-key`.
-//! These routes need no key and sit outside the per-key rate limiter (see `routes::router`).
+//! These routes need no key and sit outside the per-key rate limiter (see `router::router`).
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use sqlx::PgPool;
-use tokworks_api::metrics_scrape::metrics_token_sha256;
+use tokworks_api::service::metrics_scrape::metrics_token_sha256;
 use tower::ServiceExt;
 
 use crate::support::{TestApp, VIDEO_URL};

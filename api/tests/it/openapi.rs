@@ -47,7 +47,7 @@ const ROUTES: &[(&str, &str)] = &[
 
 /// The router's source files: every `.route("…", …)` call is in one of them.
 const ROUTER_SOURCES: &[&str] = &[
-    include_str!("../../src/routes/mod.rs"),
+    include_str!("../../src/router.rs"),
     include_str!("../../src/compat/mod.rs"),
 ];
 

@@ -100,7 +100,7 @@ pub async fn insert_job_with_items(
     // checked at the end of the statement, when the job row exists. The items get no queue task:
     // the workers' dispatcher hands them to Redis, round-robin across keys. No NOTIFY here: it
     // would serialise every submit's commit; the api wakes the dispatcher after the commit
-    // (`api::dispatch_wakeup`).
+    // (`api::jobs::dispatch_wakeup`).
     let created_at: Option<DateTime<Utc>> = sqlx::query_scalar(
         "with new_job as (
              insert into jobs (job_id, api_key_id, kind, status, request, options, metadata,

@@ -18,8 +18,8 @@ use tokworks_shared::db::webhooks::{
 use tokworks_shared::ids::{DeliveryId, JobId};
 
 use crate::auth::ApiKey;
+use crate::cursor::{decode_cursor, encode_cursor};
 use crate::problem::ApiError;
-use crate::routes::cursor::{decode_cursor, encode_cursor};
 use crate::state::AppState;
 
 const DEFAULT_DELIVERIES_LIMIT: i64 = 20;
@@ -339,6 +339,6 @@ async fn owned_job_id(state: &AppState, key: &ApiKey, job_id: &str) -> Result<Jo
     let row = job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
         .await?
         .ok_or(ApiError::NotFound { what: "job" })?;
-    crate::routes::jobs::reject_expired(job_id, row.status)?;
+    crate::jobs::routes::reject_expired(job_id, row.status)?;
     Ok(row.job_id)
 }

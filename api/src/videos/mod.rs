@@ -1,5 +1,7 @@
 //! `/v1/videos/{video_id}`: the latest stored metadata of a video one of the key's jobs produced.
 
+pub mod covers;
+
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -7,11 +9,11 @@ use tokworks_shared::db::jobs as job_db;
 use tokworks_shared::db::transcripts as transcript_db;
 
 use crate::auth::ApiKey;
-use crate::job_view::VideoResponse;
+use crate::jobs::thumbnail_analysis_view::analyses_of_video;
+use crate::jobs::view::VideoResponse;
 use crate::problem::ApiError;
-use crate::routes::path_segment;
+use crate::router::path_segment;
 use crate::state::AppState;
-use crate::thumbnail_analysis_view::analyses_of_video;
 
 /// TikTok ids are decimal, 19 digits today; anything else cannot be stored.
 const MAX_VIDEO_ID_DIGITS: usize = 32;
@@ -24,7 +26,7 @@ const MAX_VIDEO_ID_DIGITS: usize = 32;
     security(("api_key" = []), ("bearer" = [])),
     params(("video_id" = String, Path, description = "TikTok's numeric video id.")),
     responses(
-        (status = 200, description = "The latest stored metadata of a video one of the key's jobs extracted.", body = crate::job_view::VideoResponse),
+        (status = 200, description = "The latest stored metadata of a video one of the key's jobs extracted.", body = crate::jobs::view::VideoResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such video for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),

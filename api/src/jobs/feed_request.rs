@@ -7,7 +7,7 @@ use tokworks_shared::db::feed_walks::feed_key;
 use tokworks_shared::job_status::JobKind;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 
-use crate::job_request::{
+use crate::jobs::request::{
     AcceptedJobRequest, AcceptedWebhook, CreateJobRequest, JobKindRequest, JobOptionsRequest,
     ValidationLimits, insert_normalised_webhook, validate_common,
 };

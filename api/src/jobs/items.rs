@@ -12,13 +12,13 @@ use tokworks_shared::db::job_items::{self as job_item_db, JobItemListQuery};
 use tokworks_shared::job_status::ItemStatus;
 
 use crate::auth::ApiKey;
-use crate::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_ndjson};
+use crate::cursor::{decode_cursor, encode_cursor};
+use crate::jobs::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_ndjson};
+use crate::jobs::routes::{find_job, one_of, parse_job_id};
+use crate::jobs::thumbnail_analysis_view::analyses_of_items;
+use crate::jobs::transcript_view::item_transcripts;
 use crate::problem::ApiError;
-use crate::routes::cursor::{decode_cursor, encode_cursor};
-use crate::routes::jobs::{find_job, one_of, parse_job_id};
 use crate::state::AppState;
-use crate::thumbnail_analysis_view::analyses_of_items;
-use crate::transcript_view::item_transcripts;
 
 const MAX_ITEMS_LIMIT: i64 = 1000;
 const DEFAULT_ITEMS_LIMIT: i64 = 100;
@@ -55,7 +55,7 @@ enum ItemsFormat {
         ("limit" = Option<u32>, Query, description = "Page size, at most 1000 (default 100)."),
     ),
     responses(
-        (status = 200, description = "The items by position: JSON, or NDJSON / CSV by `Accept` (the next cursor then in a header).", content((crate::item_view::ItemListResponse = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))),
+        (status = 200, description = "The items by position: JSON, or NDJSON / CSV by `Accept` (the next cursor then in a header).", content((crate::jobs::item_view::ItemListResponse = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),

@@ -8,9 +8,9 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::ids::ItemId;
 use tokworks_shared::job_status::ItemStatus;
 
-use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
-use crate::transcript_view::TranscriptResponse;
-use crate::video_result::serialize_optional_video;
+use crate::jobs::result::serialize_optional_video;
+use crate::jobs::thumbnail_analysis_view::ThumbnailAnalysisResponse;
+use crate::jobs::transcript_view::TranscriptResponse;
 use tokworks_shared::video::{Video, VideoCounts};
 
 /// One item of a job.

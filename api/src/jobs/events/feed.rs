@@ -19,8 +19,8 @@ use tokio::sync::watch;
 use tokworks_shared::db::job_events::{self as job_event_db, EndedItemCursor, EndedItemRow};
 use tokworks_shared::db::jobs::{self as job_db, JobRow};
 
+use crate::jobs::routes::job_response;
 use crate::problem::ApiError;
-use crate::routes::jobs::job_response;
 use crate::state::AppState;
 
 /// Gauge: job feed pollers running (one per job watched by at least one event stream).
@@ -267,7 +267,7 @@ fn settled_end(row: &JobRow, horizon: DateTime<Utc>) -> bool {
 }
 
 fn counts(row: &JobRow) -> [i32; 5] {
-    let counts = crate::job_view::JobSummaryResponse::from_row(row).counts;
+    let counts = crate::jobs::view::JobSummaryResponse::from_row(row).counts;
     [
         counts.total,
         counts.succeeded,

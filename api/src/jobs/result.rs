@@ -9,8 +9,8 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use tokworks_shared::video::Video;
 
-use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
-use crate::transcript_view::TranscriptResponse;
+use crate::jobs::thumbnail_analysis_view::ThumbnailAnalysisResponse;
+use crate::jobs::transcript_view::TranscriptResponse;
 
 /// A succeeded video job's result.
 #[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]

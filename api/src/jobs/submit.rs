@@ -10,8 +10,8 @@ use tokworks_shared::db::jobs::{NewJob, NewJobItem, NewJobWebhook};
 use tokworks_shared::job_status::JobKind;
 
 use crate::auth::ApiKey;
-use crate::batch_request::BatchJobRequest;
-use crate::job_request::{AcceptedWebhook, VideoJobRequest};
+use crate::jobs::batch_request::BatchJobRequest;
+use crate::jobs::request::{AcceptedWebhook, VideoJobRequest};
 use crate::problem::ApiError;
 use crate::state::AppState;
 

@@ -10,7 +10,7 @@ use tokworks_shared::db::jobs::{NewJob, NewJobWebhook};
 use tokworks_shared::ids::{JobId, WalkId};
 
 use crate::auth::ApiKey;
-use crate::feed_request::FeedJobRequest;
+use crate::jobs::feed_request::FeedJobRequest;
 use crate::problem::ApiError;
 use crate::state::AppState;
 

@@ -10,7 +10,7 @@ use tokworks_shared::db::covers as cover_db;
 
 use crate::auth::ApiKey;
 use crate::problem::ApiError;
-use crate::routes::path_segment;
+use crate::router::path_segment;
 use crate::state::AppState;
 
 /// TikTok ids are decimal, 19 digits today (same bound as `GET /v1/videos/{id}`).

@@ -5,10 +5,13 @@
 //!
 //! Every event's `id:` is an opaque cursor into that item order; sending it back as
 //! `Last-Event-ID` resumes after it (the current `state` is always sent first on connect).
-//! The job is read by one poller per job and process (`crate::job_event_feed`), however many
+//! The job is read by one poller per job and process (`crate::jobs::events::feed`), however many
 //! streams watch it; a stream lives at most EVENTS_MAX_SECONDS, holds one of the slots capped
-//! by EVENTS_MAX_STREAMS(_PER_KEY) (`crate::stream_slots`), and frees it as soon as it ends or
+//! by EVENTS_MAX_STREAMS(_PER_KEY) (`crate::jobs::events::stream_slots`), and frees it as soon as it ends or
 //! the client goes away.
+
+pub mod feed;
+pub mod stream_slots;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -32,14 +35,14 @@ use tokworks_shared::db::jobs::JobRow;
 use tokworks_shared::job_status::{ItemStatus, JobStatus};
 
 use crate::auth::ApiKey;
-use crate::job_event_feed::{FeedState, JobSnapshot};
-use crate::job_view::{JobCountsResponse, JobSummaryResponse};
-use crate::metrics::OpenEventStreamGuard;
+use crate::jobs::events::feed::{FeedState, JobSnapshot};
+use crate::jobs::events::stream_slots::StreamSlot;
+use crate::jobs::routes::{find_job, parse_job_id};
+use crate::jobs::view::{JobCountsResponse, JobSummaryResponse};
 use crate::problem::ApiError;
-use crate::routes::jobs::{find_job, parse_job_id};
 use crate::server::ShutdownSignal;
+use crate::service::metrics::OpenEventStreamGuard;
 use crate::state::AppState;
-use crate::stream_slots::StreamSlot;
 
 /// The request header a reconnecting client sends (the `id:` of the last event it received).
 const LAST_EVENT_ID: &str = "last-event-id";

@@ -12,8 +12,8 @@ use tokworks_shared::webhooks::events::{
     ALL_EVENT_TYPES, DEFAULT_EVENT_TYPES, is_known_event_type,
 };
 
-use crate::batch_request::{BatchJobRequest, parse_batch_urls};
-use crate::feed_request::FeedJobRequest;
+use crate::jobs::batch_request::{BatchJobRequest, parse_batch_urls};
+use crate::jobs::feed_request::FeedJobRequest;
 use crate::problem::ApiError;
 
 /// Largest accepted `metadata` object, serialized.
@@ -227,7 +227,7 @@ impl CreateJobRequest {
             kind,
             JobKindRequest::Trending | JobKindRequest::Hashtag | JobKindRequest::User
         ) {
-            return crate::feed_request::validate_feed(self, limits);
+            return crate::jobs::feed_request::validate_feed(self, limits);
         }
         let (url_field, urls_field) = (self.url.is_some(), self.urls.is_some());
         for (field, present) in [

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokworks_shared::db::jobs::NewJobItem;
 use tokworks_shared::tiktok_url::TiktokUrl;
 
-use crate::job_request::{
+use crate::jobs::request::{
     AcceptedWebhook, JobOptionsRequest, insert_normalised_webhook, parse_video_url,
 };
 use crate::problem::{ApiError, FieldProblem};

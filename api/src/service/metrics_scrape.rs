@@ -15,10 +15,10 @@ use tokworks_shared::db::service_gauges::{self, GaugeRow};
 use tokworks_shared::job_status::{ItemStatus, JobStatus};
 use tokworks_shared::queue::QueueDepth;
 
-use crate::metrics::{
+use crate::problem::ApiError;
+use crate::service::metrics::{
     EXTRACTOR_FALLBACKS_TOTAL, JOB_ITEMS, JOBS, LIVE_WORKERS, QUEUE_TASKS, SCRAPE_SOURCE_UP,
 };
-use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// What a scrape reads from Postgres and Redis; kept for SERVICE_STATS_REFRESH_SECONDS

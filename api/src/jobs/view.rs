@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use tokworks_shared::ids::{JobId, WalkId};
 
-use crate::batch_request::RejectedUrl;
-use crate::job_request::JobOptionsResponse;
-use crate::transcript_view::{StoredTranscriptResponse, TranscriptResponse};
+use crate::jobs::batch_request::RejectedUrl;
+use crate::jobs::request::JobOptionsResponse;
+use crate::jobs::transcript_view::{StoredTranscriptResponse, TranscriptResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -16,8 +16,8 @@ use tokworks_shared::db::jobs::{JobRow, StageTimingRow, StoredVideoRow};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::job_status::{ItemStatus, JobKind, JobStatus};
 
-use crate::thumbnail_analysis_view::ThumbnailAnalysisResponse;
-use crate::video_result::{VideoResultResponse, serialize_video};
+use crate::jobs::result::{VideoResultResponse, serialize_video};
+use crate::jobs::thumbnail_analysis_view::ThumbnailAnalysisResponse;
 use tokworks_shared::video::Video;
 
 /// A job as listed by `GET /v1/jobs` (and the common part of [`JobResponse`]).

@@ -18,15 +18,15 @@ use tokworks_shared::db::webhooks as webhook_db;
 use tokworks_shared::job_status::{JobKind, JobStatus};
 
 use crate::auth::ApiKey;
-use crate::batch_request::RejectedUrl;
-use crate::feed_submission::submit_feed_job;
-use crate::job_request::{AcceptedJobRequest, CreateJobRequest, ValidationLimits};
-use crate::job_submission::{check_webhook_addresses, new_batch_job, new_video_job};
-use crate::job_view::{JobListResponse, JobResponse, JobSummaryResponse, job_location};
+use crate::cursor::{decode_cursor, encode_cursor};
+use crate::jobs::batch_request::RejectedUrl;
+use crate::jobs::feed_submit::submit_feed_job;
+use crate::jobs::request::{AcceptedJobRequest, CreateJobRequest, ValidationLimits};
+use crate::jobs::submit::{check_webhook_addresses, new_batch_job, new_video_job};
+use crate::jobs::view::{JobListResponse, JobResponse, JobSummaryResponse, job_location};
 use crate::json_body::JsonBody;
 use crate::problem::ApiError;
-use crate::routes::cursor::{decode_cursor, encode_cursor};
-use crate::routes::path_segment;
+use crate::router::path_segment;
 use crate::state::AppState;
 
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -43,14 +43,14 @@ const DEFAULT_LIST_LIMIT: i64 = 20;
     path = "/v1/jobs",
     tag = "jobs",
     security(("api_key" = []), ("bearer" = [])),
-    request_body = crate::job_request::CreateJobRequest,
+    request_body = crate::jobs::request::CreateJobRequest,
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: the same key with the same body answers the same job; with another body 409 `IDEMPOTENCY_KEY_REUSED`."),
         ("Prefer" = Option<String>, Header, description = "`wait=N` (seconds, at most `WAIT_MAX_SECONDS`): answer 200 once the job has finished, or 202 when it is still running after N seconds."),
     ),
     responses(
-        (status = 202, description = "Accepted; `Location` names the job.", body = crate::job_view::JobResponse, headers(("Location" = String, description = "The job's URL."), ("Preference-Applied" = Option<String>, description = "`wait=N`, the wait applied (capped at `WAIT_MAX_SECONDS`), when `Prefer: wait` was sent."))),
-        (status = 200, description = "The finished job (after `Prefer: wait=N`, or a replayed `Idempotency-Key`).", body = crate::job_view::JobResponse, headers(("Location" = String, description = "The job's URL."), ("Preference-Applied" = Option<String>, description = "`wait=N`, the wait applied (capped at `WAIT_MAX_SECONDS`), when `Prefer: wait` was sent."))),
+        (status = 202, description = "Accepted; `Location` names the job.", body = crate::jobs::view::JobResponse, headers(("Location" = String, description = "The job's URL."), ("Preference-Applied" = Option<String>, description = "`wait=N`, the wait applied (capped at `WAIT_MAX_SECONDS`), when `Prefer: wait` was sent."))),
+        (status = 200, description = "The finished job (after `Prefer: wait=N`, or a replayed `Idempotency-Key`).", body = crate::jobs::view::JobResponse, headers(("Location" = String, description = "The job's URL."), ("Preference-Applied" = Option<String>, description = "`wait=N`, the wait applied (capped at `WAIT_MAX_SECONDS`), when `Prefer: wait` was sent."))),
         (status = 400, description = "`MALFORMED_JSON` or `INVALID_HEADER`.", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`IDEMPOTENCY_KEY_REUSED`.", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -207,7 +207,7 @@ fn job_answer(status: StatusCode, body: JobResponse, wait: Option<Duration>) -> 
     security(("api_key" = []), ("bearer" = [])),
     params(("job_id" = uuid::Uuid, Path, description = "The job's id.")),
     responses(
-        (status = 200, description = "The job.", body = crate::job_view::JobResponse),
+        (status = 200, description = "The job.", body = crate::jobs::view::JobResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -231,7 +231,7 @@ pub async fn get_job(
     security(("api_key" = []), ("bearer" = [])),
     params(("job_id" = uuid::Uuid, Path, description = "The job's id.")),
     responses(
-        (status = 200, description = "The job, with what had not started canceled (idempotent).", body = crate::job_view::JobResponse),
+        (status = 200, description = "The job, with what had not started canceled (idempotent).", body = crate::jobs::view::JobResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -279,7 +279,7 @@ pub struct ListJobsQueryRequest {
         ("limit" = Option<u32>, Query, description = "Page size, at most 100."),
     ),
     responses(
-        (status = 200, description = "The key's jobs, newest first.", body = crate::job_view::JobListResponse),
+        (status = 200, description = "The key's jobs, newest first.", body = crate::jobs::view::JobListResponse),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`INVALID_PARAMETER`.", body = crate::problem::Problem, content_type = "application/problem+json"),
     ),

@@ -1,14 +1,4 @@
-//! The router: every resource's routes and the middleware stack, in one place.
-
-mod cursor;
-pub mod health;
-pub mod job_events;
-pub mod job_items;
-pub mod jobs;
-pub mod stats;
-pub mod video_covers;
-pub mod videos;
-pub mod webhooks;
+//! The router: assembles every feature's routes and the middleware stack, in one place.
 
 use axum::Router;
 use axum::extract::Path;
@@ -18,8 +8,12 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
+use crate::jobs::{events as job_events, items as job_items, routes as jobs};
 use crate::problem::{self, ApiError};
+use crate::service::{health, stats};
 use crate::state::AppState;
+use crate::videos::{self, covers as video_covers};
+use crate::webhooks;
 
 /// All routes with their middleware: request id (set, propagated, written into problems),
 /// the request span and access log (`access_log`), and a last-resort panic catcher.
@@ -54,7 +48,7 @@ pub fn router(state: AppState) -> Router {
             get(video_covers::get_video_cover),
         )
         .route("/v1/stats", get(stats::get_stats))
-        .route("/metrics", get(crate::metrics_scrape::get_metrics))
+        .route("/metrics", get(crate::service::metrics_scrape::get_metrics))
         .route("/openapi.json", get(crate::openapi::get_openapi_document))
         .route("/docs", get(crate::openapi::get_docs_page))
         .merge(crate::openapi::docs_ui_routes())
@@ -71,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::metrics::record_http_request,
+            crate::service::metrics::record_http_request,
         ))
         .merge(crate::ui::ui_routes())
         .with_state(state);
