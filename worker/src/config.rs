@@ -301,8 +301,8 @@ impl WorkerConfig {
     }
 
     /// The retention loop's settings (RETENTION_DAYS, THUMBNAIL_RETENTION_DAYS).
-    pub fn retention_settings(&self) -> crate::retention::RetentionSettings {
-        crate::retention::RetentionSettings::from_days(
+    pub fn retention_settings(&self) -> crate::background::retention::RetentionSettings {
+        crate::background::retention::RetentionSettings::from_days(
             self.retention_days,
             self.thumbnail_retention_days,
             Duration::from_secs(self.cache_ttl_seconds),
@@ -310,8 +310,8 @@ impl WorkerConfig {
     }
 
     /// The webhook deliverer's settings.
-    pub fn delivery_settings(&self) -> crate::webhooks::DeliverySettings {
-        crate::webhooks::DeliverySettings {
+    pub fn delivery_settings(&self) -> crate::background::webhook_deliverer::DeliverySettings {
+        crate::background::webhook_deliverer::DeliverySettings {
             policy: self.webhook_guard.policy(),
             retry_schedule: self
                 .webhook_retry_schedule_seconds

@@ -31,7 +31,7 @@ pub struct ExtractSettings {
 }
 
 impl ExtractSettings {
-    /// 2 s, 8 s, 30 s, then 60 s (plus jitter, see `jobs::extract_item`).
+    /// 2 s, 8 s, 30 s, then 60 s (plus jitter, see `extract_item`).
     pub fn default_retry_delays() -> Vec<Duration> {
         [2, 8, 30, 60]
             .into_iter()

@@ -9,22 +9,19 @@
 pub mod active_claims;
 pub mod apalis_runtime;
 pub mod auto_extractor;
+pub mod background;
 pub mod config;
 pub mod context;
-pub mod dispatcher;
 pub mod egress;
+pub mod extract_item;
 pub mod extractor;
-pub mod jobs;
 pub mod observability;
-pub mod reconciler;
-pub mod retention;
 pub mod retry_after;
 pub mod thumbnail_analysis;
 pub mod tiktok;
 pub mod tiktok_web;
 pub mod transcripts;
 pub mod web_extractor;
-pub mod webhooks;
 pub mod worker_metrics;
 pub mod ytdlp;
 
@@ -37,14 +34,14 @@ use tokworks_shared::db;
 use tokworks_shared::queue::{ExtractQueue, QueueError};
 
 use crate::active_claims::ActiveClaims;
-use crate::apalis_runtime::maintenance::Maintenance;
 use crate::auto_extractor::AutoExtractor;
+use crate::background::dispatcher::{DispatchSettings, Dispatcher};
+use crate::background::feed_walker::{FeedWalkRunner, FeedWalkSettings};
+use crate::background::maintenance::Maintenance;
 use crate::config::{ExtractorKind, WorkerConfig};
 use crate::context::{ExtractSettings, ITEM_LEASE, JobContext, WorkerIdentity};
-use crate::dispatcher::{DispatchSettings, Dispatcher};
 use crate::egress::{ClientSetupError, Egress};
 use crate::extractor::VideoExtractor;
-use crate::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings};
 use crate::thumbnail_analysis::prompts::{PromptError, load_prompt_set};
 use crate::thumbnail_analysis::{AnalyzerSetupError, ThumbnailAnalyzer};
 use crate::tiktok_web::TiktokWebClient;
@@ -139,7 +136,7 @@ pub async fn run_worker_process(
         active_claims: ActiveClaims::default(),
     };
 
-    let deliverer = webhooks::Deliverer {
+    let deliverer = background::webhook_deliverer::Deliverer {
         pool: pool.clone(),
         worker_name: identity.worker_name.clone(),
         settings: Arc::new(config.delivery_settings()),
@@ -161,7 +158,7 @@ pub async fn run_worker_process(
         queue.clone(),
         DispatchSettings::new(config.dispatch_window, config.concurrency()),
     );
-    let retention = retention::Retention {
+    let retention = background::retention::Retention {
         pool: pool.clone(),
         settings: Arc::new(config.retention_settings()),
     };

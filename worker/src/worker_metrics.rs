@@ -14,7 +14,7 @@ use metrics::{counter, describe_counter, describe_histogram, histogram};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::jobs::extract_item::ExtractItemOutcome;
+use crate::extract_item::ExtractItemOutcome;
 
 /// Histogram: seconds one extraction took, by `path` (`ytdlp`, `web`, `cache`).
 pub const EXTRACTION_DURATION_SECONDS: &str = "tokworks_worker_extraction_duration_seconds";

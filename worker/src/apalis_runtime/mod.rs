@@ -3,7 +3,6 @@
 //! `lock_tasks(false)`, no apalis retries, a `Monitor` that restarts a worker after any backend
 //! error (a Redis restart), and a unique apalis worker name per (re)start.
 
-pub mod maintenance;
 pub mod tick_strategy;
 
 use std::future::Future;
@@ -15,7 +14,7 @@ use tokworks_shared::queue::ConsumerSettings;
 
 use crate::apalis_runtime::tick_strategy::TickStrategy;
 use crate::context::JobContext;
-use crate::jobs::extract_item::extract_item_task;
+use crate::extract_item::extract_item_task;
 
 /// How often an idle worker polls Redis (the floor of pickup latency,
 /// docs/apalis-redis.md "Other pitfalls").
@@ -26,7 +25,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(25);
 pub const APALIS_HEARTBEAT: Duration = Duration::from_secs(2);
 pub const MISSED_HEARTBEATS: usize = 5;
 /// Re-exported so the lease renewal period is documented next to the apalis heartbeat.
-pub const MAINTENANCE_HEARTBEAT: Duration = maintenance::HEARTBEAT_EVERY;
+pub const MAINTENANCE_HEARTBEAT: Duration = crate::background::maintenance::HEARTBEAT_EVERY;
 
 /// Runs the extraction workers until `shutdown_signal` resolves, then stops fetching, lets
 /// running tasks finish (up to `shutdown_timeout`) and returns.

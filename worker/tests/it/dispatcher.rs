@@ -7,8 +7,8 @@ use tokworks_shared::ids::JobId;
 use serde_json::json;
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::dispatch;
-use tokworks_worker::dispatcher::{DispatchSettings, Dispatcher};
-use tokworks_worker::reconciler::reconcile_once;
+use tokworks_worker::background::dispatcher::{DispatchSettings, Dispatcher};
+use tokworks_worker::background::reconciler::reconcile_once;
 
 use crate::support::{insert_job, item_row, unique_queue};
 

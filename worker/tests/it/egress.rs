@@ -17,8 +17,8 @@ use tokworks_sim::faults::FaultRuleSpec;
 use tokworks_sim::server::SimHandle;
 use tokworks_sim::site::urls::WEB_SUBTITLE_HOST;
 use tokworks_worker::egress::{Egress, EgressSettings};
+use tokworks_worker::extract_item::{ExtractItemOutcome, run_extract_item};
 use tokworks_worker::extractor::VideoExtractor;
-use tokworks_worker::jobs::extract_item::{ExtractItemOutcome, run_extract_item};
 use tokworks_worker::web_extractor::WebExtractor;
 use tokworks_worker::ytdlp::{HELPER_SCRIPT, locate_python};
 

@@ -11,7 +11,7 @@ use sqlx::postgres::PgListener;
 use tokworks_shared::db::item_claims;
 use tokworks_shared::db::videos;
 use tokworks_shared::error_code::ErrorCode;
-use tokworks_worker::jobs::extract_item::{ExtractItemOutcome, run_extract_item};
+use tokworks_worker::extract_item::{ExtractItemOutcome, run_extract_item};
 
 use crate::support::{
     CountingExtractor, FailingExtractor, context, insert_job, item_row, job_row, sim_videos,

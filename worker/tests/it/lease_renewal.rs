@@ -15,7 +15,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims;
 use tokworks_worker::active_claims::ActiveClaims;
-use tokworks_worker::apalis_runtime::maintenance::Maintenance;
+use tokworks_worker::background::maintenance::Maintenance;
 use tokworks_worker::context::WorkerIdentity;
 
 use crate::support::{insert_job, unique_queue};

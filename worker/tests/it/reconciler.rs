@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims;
-use tokworks_worker::reconciler::reconcile_once;
+use tokworks_worker::background::reconciler::reconcile_once;
 
 use crate::support::{insert_job, item_row, unique_queue};
 

@@ -13,7 +13,7 @@ use tokworks_shared::ids::{ApiKeyId, DeliveryId, ItemId, JobId, WalkId};
 
 use sqlx::{Connection, PgConnection, PgPool};
 use tokworks_shared::db::retention as retention_db;
-use tokworks_worker::retention::{Retention, RetentionSettings, RoundOutcome};
+use tokworks_worker::background::retention::{Retention, RetentionSettings, RoundOutcome};
 use uuid::Uuid;
 
 fn runner(pool: &PgPool, batch_rows: i64, max_batches: u32) -> Retention {
@@ -27,7 +27,7 @@ fn runner(pool: &PgPool, batch_rows: i64, max_batches: u32) -> Retention {
     }
 }
 
-async fn round(runner: &Retention) -> tokworks_worker::retention::RetentionReport {
+async fn round(runner: &Retention) -> tokworks_worker::background::retention::RetentionReport {
     match runner.run_round().await.unwrap() {
         RoundOutcome::Ran(report) => report,
         RoundOutcome::Skipped => panic!("no other runner holds the lock"),

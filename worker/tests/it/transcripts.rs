@@ -14,8 +14,8 @@ use tokworks_sim::faults::FaultRuleSpec;
 use tokworks_sim::server::SimHandle;
 use tokworks_sim::site::urls::SUBTITLE_HOST;
 use tokworks_worker::context::JobContext;
+use tokworks_worker::extract_item::{ExtractItemOutcome, run_extract_item};
 use tokworks_worker::extractor::VideoExtractor;
-use tokworks_worker::jobs::extract_item::{ExtractItemOutcome, run_extract_item};
 
 use crate::support::{
     CountingExtractor, context, insert_job, item_row, sim_videos, start_sim, start_ytdlp,

@@ -10,8 +10,8 @@ use sqlx::PgPool;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::video::{Video, VideoSource};
 use tokworks_sim::server::SimHandle;
+use tokworks_worker::extract_item::{ExtractItemOutcome, run_extract_item};
 use tokworks_worker::extractor::{Extraction, ExtractionFailure, VideoExtractor};
-use tokworks_worker::jobs::extract_item::{ExtractItemOutcome, run_extract_item};
 use tokworks_worker::tiktok::{MapContext, map_item, status_code_error};
 use tokworks_worker::web_extractor::WebExtractor;
 

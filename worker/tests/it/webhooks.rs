@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tokworks_shared::db::webhooks as webhook_db;
 use tokworks_shared::webhooks::address_guard::AddressPolicy;
 use tokworks_shared::webhooks::signature::verify_webhook;
-use tokworks_worker::webhooks::{Deliverer, DeliverySettings};
+use tokworks_worker::background::webhook_deliverer::{Deliverer, DeliverySettings};
 use uuid::Uuid;
 
 /// One request the receiver got.

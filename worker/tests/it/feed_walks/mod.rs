@@ -18,7 +18,7 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::job_options::StoredJobOptions;
 use tokworks_shared::job_status::{JobKind, JobStatus};
 use tokworks_sim::server::SimHandle;
-use tokworks_worker::jobs::feed_walk::{FeedWalkRunner, FeedWalkSettings, WalkOutcome};
+use tokworks_worker::background::feed_walker::{FeedWalkRunner, FeedWalkSettings, WalkOutcome};
 use tokworks_worker::tiktok_web::{SignerChoice, TiktokWebClient, TiktokWebSettings};
 use uuid::Uuid;
 

@@ -4,7 +4,7 @@
 
 use tokworks_shared::ids::{ItemId, JobId};
 use tokworks_shared::jobs::ExtractItemTask;
-use tokworks_worker::jobs::extract_item::run_extract_item;
+use tokworks_worker::extract_item::run_extract_item;
 
 use super::*;
 use crate::support::{
@@ -269,10 +269,10 @@ async fn a_job_asking_for_enrichment_gets_queued_items_for_the_dispatcher(pool: 
     assert_eq!(job_row(&pool, job_id).await.status, "running");
     // They wait for the dispatcher, which hands all five to the queue.
     let queue = unique_queue().await;
-    let mut dispatcher = tokworks_worker::dispatcher::Dispatcher::new(
+    let mut dispatcher = tokworks_worker::background::dispatcher::Dispatcher::new(
         pool.clone(),
         queue.clone(),
-        tokworks_worker::dispatcher::DispatchSettings::new(100, 4),
+        tokworks_worker::background::dispatcher::DispatchSettings::new(100, 4),
     );
     let round = dispatcher.dispatch_once().await.unwrap();
     assert_eq!(round.dispatched.len(), 5);

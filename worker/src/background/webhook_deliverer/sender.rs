@@ -13,7 +13,7 @@ use tokworks_shared::db::webhooks::{AttemptRecord, ClaimedDelivery, WebhookSecre
 use tokworks_shared::webhooks::address_guard::AddressError;
 use tokworks_shared::webhooks::signature::{SigningKey, signature_header};
 
-use crate::webhooks::DeliverySettings;
+use crate::background::webhook_deliverer::DeliverySettings;
 
 /// Most bytes of a response body kept as the attempt's excerpt.
 pub const RESPONSE_EXCERPT_BYTES: usize = 1024;

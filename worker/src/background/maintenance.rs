@@ -12,8 +12,8 @@ use tokworks_shared::db::{item_claims, worker_heartbeats};
 use tokworks_shared::queue::ExtractQueue;
 
 use crate::active_claims::ActiveClaims;
+use crate::background::reconciler::{self, ENQUEUE_GRACE};
 use crate::context::WorkerIdentity;
-use crate::reconciler::{self, ENQUEUE_GRACE};
 
 /// How often due tasks are moved from `scheduled` to `active`.
 pub const PROMOTE_EVERY: Duration = Duration::from_millis(250);

@@ -18,7 +18,7 @@ use tokworks_shared::db::WEBHOOK_READY_CHANNEL;
 use tokworks_shared::db::webhooks::{self as webhook_db, AttemptOutcome, ClaimedDelivery};
 use tokworks_shared::webhooks::address_guard::AddressPolicy;
 
-use crate::webhooks::sender::{SendResult, send_delivery};
+use crate::background::webhook_deliverer::sender::{SendResult, send_delivery};
 
 /// Most sends in flight at once; each is independent: a freed slot is refilled at once, so one
 /// slow receiver holds one slot, not a whole batch.

@@ -16,8 +16,8 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::video::{Video, VideoSource};
 
 use super::FeedWalkRunner;
+use crate::extract_item::retry_delay;
 use crate::extractor::ThumbnailBytes;
-use crate::jobs::extract_item::retry_delay;
 use crate::tiktok::{MapContext, map_item};
 use crate::tiktok_web::feeds::item_id;
 use crate::tiktok_web::{FeedStop, FeedWalker};
