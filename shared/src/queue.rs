@@ -18,7 +18,7 @@ use apalis_core::task::{builder::TaskBuilder, task_id::TaskId};
 use apalis_redis::{Config, RedisStorage};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::jobs::ExtractItemTask;
+use crate::queue_tasks::ExtractItemTask;
 
 /// Queue failures (Redis unreachable, script errors).
 #[derive(Debug, thiserror::Error)]

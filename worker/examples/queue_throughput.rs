@@ -14,8 +14,8 @@ use apalis::layers::WorkerBuilderExt;
 use apalis::prelude::{BackendExt, BoxDynError, Data, Monitor, WorkerBuilder};
 use tokio::sync::Notify;
 use tokworks_shared::ids::{ItemId, JobId};
-use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::{ConsumerSettings, ExtractQueue};
+use tokworks_shared::queue_tasks::ExtractItemTask;
 use tokworks_worker::apalis_runtime::tick_strategy::TickStrategy;
 use tokworks_worker::apalis_runtime::{APALIS_HEARTBEAT, MISSED_HEARTBEATS, POLL_INTERVAL};
 

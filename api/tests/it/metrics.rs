@@ -73,7 +73,7 @@ async fn the_request_counter_moves_after_a_request_and_job_gauges_are_read(pool:
     // dispatcher would, to see the gauges report what Redis holds.
     let queue = app.queue().await;
     queue
-        .push(&[tokworks_shared::jobs::ExtractItemTask::new(
+        .push(&[tokworks_shared::queue_tasks::ExtractItemTask::new(
             job_id,
             tokworks_shared::ids::ItemId::new_v7(),
         )])

@@ -42,7 +42,7 @@ async fn stats_count_the_callers_jobs_items_errors_timings_and_cache(pool: PgPoo
 
     // The api pushes nothing (the workers' dispatcher does): two tasks in the queue, as the
     // dispatcher would leave them, for the depth to report.
-    let task = tokworks_shared::jobs::ExtractItemTask::new(
+    let task = tokworks_shared::queue_tasks::ExtractItemTask::new(
         tokworks_shared::ids::JobId::new_v7(),
         tokworks_shared::ids::ItemId::new_v7(),
     );

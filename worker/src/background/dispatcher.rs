@@ -17,8 +17,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokworks_shared::db::item_claims::dispatch::{self, DispatchedItem};
 use tokworks_shared::db::worker_heartbeats;
-use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::{ExtractQueue, QueueError};
+use tokworks_shared::queue_tasks::ExtractItemTask;
 
 /// How often a dispatcher that is not the active one tries to take over.
 pub const FOLLOWER_RETRY_EVERY: Duration = Duration::from_secs(1);

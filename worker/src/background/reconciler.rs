@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims;
-use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::{ExtractQueue, QueueError};
+use tokworks_shared::queue_tasks::ExtractItemTask;
 
 /// How long after an enqueue (or creation, before the api recorded its task id) an item is left
 /// alone: the api pushes right after its commit, and records the task id right after the push.

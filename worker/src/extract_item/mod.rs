@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use apalis::prelude::{AbortError, BoxDynError, Data};
 use tokworks_shared::db::item_claims::{self, ClaimedItem};
 use tokworks_shared::error_code::ErrorCode;
-use tokworks_shared::jobs::{EXTRACT_ITEM_TASK_VERSION, ExtractItemTask};
+use tokworks_shared::queue_tasks::{EXTRACT_ITEM_TASK_VERSION, ExtractItemTask};
 use tracing::Instrument;
 
 use crate::context::JobContext;

@@ -9,8 +9,8 @@ use rand::Rng;
 use tokworks_shared::db::item_claims::{self, ClaimError, ClaimedItem, ItemEnd};
 use tokworks_shared::db::thumbnail_analyses;
 use tokworks_shared::db::videos::{self, VideoRecord};
-use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::ExtractQueue;
+use tokworks_shared::queue_tasks::ExtractItemTask;
 
 use super::attempt::AttemptSuccess;
 use super::{ExtractItemError, ExtractItemOutcome};

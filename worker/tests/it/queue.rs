@@ -3,8 +3,8 @@
 use std::time::Duration;
 use tokworks_shared::ids::{ItemId, JobId};
 
-use tokworks_shared::jobs::ExtractItemTask;
 use tokworks_shared::queue::QueueDepth;
+use tokworks_shared::queue_tasks::ExtractItemTask;
 
 use crate::support::unique_queue;
 

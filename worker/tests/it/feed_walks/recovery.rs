@@ -3,7 +3,7 @@
 //! and enrichment items.
 
 use tokworks_shared::ids::{ItemId, JobId};
-use tokworks_shared::jobs::ExtractItemTask;
+use tokworks_shared::queue_tasks::ExtractItemTask;
 use tokworks_worker::extract_item::run_extract_item;
 
 use super::*;
