@@ -17,10 +17,10 @@ use crate::auth::ApiKey;
 use crate::compat::envelope::{CompatError, CompatErrorCode, CompatRequest, ErrorDetails};
 use crate::compat::error_map::{item_error, refused_url_error};
 use crate::compat::video_metadata::{ItemFacts, VideoMetadata};
+use crate::jobs::lookup::wait_for_job;
 use crate::jobs::request::{
     AcceptedJobRequest, CreateJobRequest, JobKindRequest, JobOptionsRequest, ValidationLimits,
 };
-use crate::jobs::routes::wait_for_job;
 use crate::jobs::submit::new_video_job;
 use crate::jobs::thumbnail_analysis_view::analyses_of_items;
 use crate::jobs::transcript_view::item_transcripts;

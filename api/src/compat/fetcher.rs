@@ -24,8 +24,8 @@ use crate::compat::extract::validation_limits;
 use crate::compat::fetcher_list::FetcherVideo;
 use crate::jobs::feed_request::DEFAULT_FEED_COUNT;
 use crate::jobs::feed_submit::submit_feed_job;
+use crate::jobs::lookup::wait_for_job;
 use crate::jobs::request::{AcceptedJobRequest, CreateJobRequest, JobKindRequest};
-use crate::jobs::routes::wait_for_job;
 use crate::problem::ApiError;
 use crate::state::AppState;
 

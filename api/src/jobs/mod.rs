@@ -8,6 +8,7 @@ pub mod feed_request;
 pub mod feed_submit;
 pub mod item_view;
 pub mod items;
+pub mod lookup;
 pub mod request;
 pub mod result;
 pub mod routes;

@@ -339,6 +339,6 @@ async fn owned_job_id(state: &AppState, key: &ApiKey, job_id: &str) -> Result<Jo
     let row = job_db::find_job_for_key(&state.db, job_id, key.api_key_id)
         .await?
         .ok_or(ApiError::NotFound { what: "job" })?;
-    crate::jobs::routes::reject_expired(job_id, row.status)?;
+    crate::jobs::lookup::reject_expired(job_id, row.status)?;
     Ok(row.job_id)
 }

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokworks_shared::db::job_events::{self as job_event_db, EndedItemCursor, EndedItemRow};
 use tokworks_shared::db::jobs::{self as job_db, JobRow};
 
-use crate::jobs::routes::job_response;
+use crate::jobs::lookup::job_response;
 use crate::problem::ApiError;
 use crate::state::AppState;
 

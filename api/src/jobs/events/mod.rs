@@ -5,10 +5,10 @@
 //!
 //! Every event's `id:` is an opaque cursor into that item order; sending it back as
 //! `Last-Event-ID` resumes after it (the current `state` is always sent first on connect).
-//! The job is read by one poller per job and process (`crate::jobs::events::feed`), however many
-//! streams watch it; a stream lives at most EVENTS_MAX_SECONDS, holds one of the slots capped
-//! by EVENTS_MAX_STREAMS(_PER_KEY) (`crate::jobs::events::stream_slots`), and frees it as soon as it ends or
-//! the client goes away.
+//! The job is read by one poller per job and process ([`feed`]), however many streams watch it;
+//! a stream lives at most EVENTS_MAX_SECONDS, holds one of the slots capped by
+//! EVENTS_MAX_STREAMS(_PER_KEY) ([`stream_slots`]), and frees it as soon as it ends or the client
+//! goes away.
 
 pub mod feed;
 pub mod stream_slots;
@@ -37,7 +37,7 @@ use tokworks_shared::job_status::{ItemStatus, JobStatus};
 use crate::auth::ApiKey;
 use crate::jobs::events::feed::{FeedState, JobSnapshot};
 use crate::jobs::events::stream_slots::StreamSlot;
-use crate::jobs::routes::{find_job, parse_job_id};
+use crate::jobs::lookup::{find_job, parse_job_id};
 use crate::jobs::view::{JobCountsResponse, JobSummaryResponse};
 use crate::problem::ApiError;
 use crate::server::ShutdownSignal;
