@@ -2,9 +2,6 @@
 //! through its first item's retries, and ends with the first item's result or error in the same
 //! transaction, moving the job's counters and writing its own `item.*` event.
 
-// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
-#![cfg(test)]
-
 use std::time::Duration;
 use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
 use tokworks_shared::job_options::StoredJobOptions;

@@ -2,9 +2,6 @@
 //! and only if its state change committed; `job.progress` is throttled; jobs without a webhook
 //! write nothing.
 
-// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
-#![cfg(test)]
-
 use std::time::Duration;
 use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
 use tokworks_shared::job_options::StoredJobOptions;

@@ -2,9 +2,6 @@
 //! asked) in a transaction holding the job's row lock; a cancel waiting on that lock must still
 //! cancel those items once they are committed, not leave them `queued` on a canceled job.
 
-// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
-#![cfg(test)]
-
 use std::time::Duration;
 use tokworks_shared::ids::{ApiKeyId, JobId};
 use tokworks_shared::job_options::StoredJobOptions;
