@@ -12,6 +12,8 @@ pub mod job_status;
 pub mod logging;
 pub mod queue;
 pub mod queue_tasks;
+#[cfg(feature = "test-fixtures")]
+pub mod test_fixtures;
 pub mod tiktok_url;
 pub mod video;
 pub mod webhooks;

@@ -291,15 +291,7 @@ impl TestApp {
                 .fetch_one(&self.pool)
                 .await
                 .unwrap();
-        let claimed = item_claims::claim_item(&self.pool, item_id, "test", Duration::from_secs(30))
-            .await
-            .unwrap()
-            .unwrap();
-        let mut transaction = self.pool.begin().await.unwrap();
-        item_claims::end_item(&mut transaction, item_id, claimed.claim_id, end)
-            .await
-            .unwrap();
-        transaction.commit().await.unwrap();
+        tokworks_shared::test_fixtures::claim_and_end(&self.pool, item_id, end, true).await;
     }
 
     /// Plays the feed walker: stores each of `video_ids` as a minimal video (unless present),

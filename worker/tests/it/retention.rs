@@ -35,17 +35,7 @@ async fn round(runner: &Retention) -> tokworks_worker::background::retention::Re
 }
 
 async fn api_key(pool: &PgPool) -> ApiKeyId {
-    let api_key_id = ApiKeyId::new_v7();
-    sqlx::query(
-        "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
-         values ($1, 'test', 'tok_test', $2)",
-    )
-    .bind(api_key_id)
-    .bind(api_key_id.0.as_bytes().to_vec())
-    .execute(pool)
-    .await
-    .unwrap();
-    api_key_id
+    tokworks_shared::test_fixtures::insert_key(pool).await
 }
 
 /// A job with `items` items in `status`, finished `age_days` ago (unfinished: created then),

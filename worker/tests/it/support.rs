@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
+use tokworks_shared::ids::{ItemId, JobId};
 
 use futures::future::BoxFuture;
 use sqlx::PgPool;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::queue::ExtractQueue;
 use tokworks_shared::queue_tasks::ExtractItemTask;
+use tokworks_shared::test_fixtures;
 use tokworks_shared::video::VideoSource;
 use tokworks_sim::server::{SimConfig, SimHandle};
 use tokworks_worker::context::{ExtractSettings, JobContext, WorkerIdentity};
@@ -112,49 +113,13 @@ pub async fn insert_job(
     max_attempts: i32,
     options: serde_json::Value,
 ) -> (JobId, Vec<ExtractItemTask>) {
-    let api_key_id = ApiKeyId::new_v7();
-    sqlx::query(
-        "insert into api_keys (api_key_id, name, key_prefix, key_sha256) values ($1, 'test', 'tok_test', $2)",
-    )
-    .bind(api_key_id)
-    .bind(api_key_id.0.as_bytes().to_vec())
-    .execute(pool)
-    .await
-    .expect("fixture row inserted");
-    let job_id = JobId::new_v7();
-    let kind = if urls.len() == 1 { "video" } else { "batch" };
-    sqlx::query(
-        "insert into jobs (job_id, api_key_id, kind, status, request, options, items_total)
-         values ($1, $2, $3, 'queued', '{}'::jsonb, $4, $5)",
-    )
-    .bind(job_id)
-    .bind(api_key_id)
-    .bind(kind)
-    .bind(&options)
-    .bind(i32::try_from(urls.len()).expect("few urls"))
-    .execute(pool)
-    .await
-    .expect("fixture row inserted");
-    let mut tasks = Vec::new();
-    for (position, url) in urls.iter().enumerate() {
-        let item_id = ItemId::new_v7();
-        let parsed = tokworks_shared::tiktok_url::TiktokUrl::parse(url).ok();
-        sqlx::query(
-            "insert into job_items (item_id, job_id, position, input_url, canonical_url, video_id, status, max_attempts)
-             values ($1, $2, $3, $4, $5, $6, 'queued', $7)",
-        )
-        .bind(item_id)
-        .bind(job_id)
-        .bind(i32::try_from(position).expect("few urls"))
-        .bind(url)
-        .bind(parsed.as_ref().map(|parsed| parsed.canonical_url().to_owned()))
-        .bind(parsed.as_ref().and_then(|parsed| parsed.video_id().map(str::to_owned)))
-        .bind(max_attempts)
-        .execute(pool)
-        .await
-        .expect("fixture row inserted");
-        tasks.push(ExtractItemTask::new(job_id, item_id));
-    }
+    let options = serde_json::from_value(options).expect("stored job options");
+    let (job_id, item_ids) =
+        test_fixtures::insert_key_and_job(pool, urls, max_attempts, options).await;
+    let tasks = item_ids
+        .into_iter()
+        .map(|item_id| ExtractItemTask::new(job_id, item_id))
+        .collect();
     (job_id, tasks)
 }
 

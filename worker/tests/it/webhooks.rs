@@ -138,16 +138,7 @@ pub(crate) fn start_deliverer(pool: &PgPool, settings: DeliverySettings) -> watc
 
 /// A key and a running job whose webhook is `url` with every event; returns (key id, job id).
 pub(crate) async fn job_with_webhook(pool: &PgPool, url: &str) -> (ApiKeyId, JobId) {
-    let api_key_id = ApiKeyId::new_v7();
-    sqlx::query(
-        "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
-         values ($1, 'test', 'tok_test', $2)",
-    )
-    .bind(api_key_id)
-    .bind(api_key_id.0.as_bytes().to_vec())
-    .execute(pool)
-    .await
-    .unwrap();
+    let api_key_id = tokworks_shared::test_fixtures::insert_key(pool).await;
     let job_id = JobId::new_v7();
     sqlx::query(
         "insert into jobs (job_id, api_key_id, kind, status, request, items_total, webhook_url,

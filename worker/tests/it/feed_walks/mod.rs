@@ -52,17 +52,7 @@ async fn runner(pool: &PgPool, sim: &SimHandle, signer: SignerChoice) -> FeedWal
 }
 
 async fn api_key(pool: &PgPool) -> ApiKeyId {
-    let api_key_id = ApiKeyId::new_v7();
-    sqlx::query(
-        "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
-         values ($1, 'test', 'tok_test', $2)",
-    )
-    .bind(api_key_id)
-    .bind(api_key_id.0.as_bytes().to_vec())
-    .execute(pool)
-    .await
-    .expect("fixture row inserted");
-    api_key_id
+    tokworks_shared::test_fixtures::insert_key(pool).await
 }
 
 /// What a feed request names.

@@ -2,34 +2,22 @@
 //! through its first item's retries, and ends with the first item's result or error in the same
 //! transaction, moving the job's counters and writing its own `item.*` event.
 
-// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
-#![cfg(test)]
-
 use std::time::Duration;
 use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
-use tokworks_shared::job_options::StoredJobOptions;
 use tokworks_shared::job_status::{AnalysisStatus, JobKind};
 
 use sqlx::PgPool;
 use tokworks_shared::db::item_claims::{self, ItemEnd};
-use tokworks_shared::db::jobs::{self, NewJob, NewJobItem, NewJobWebhook};
+use tokworks_shared::db::jobs::{self, NewJobItem, NewJobWebhook};
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::test_fixtures;
 
 /// Positions and what each item duplicates (an index into the list), as a batch would store them.
 const LAYOUT: [(i32, Option<usize>); 5] =
     [(0, None), (1, None), (2, Some(0)), (3, Some(1)), (5, None)];
 
 async fn new_batch(pool: &PgPool) -> (JobId, Vec<ItemId>) {
-    let api_key_id = ApiKeyId::new_v7();
-    sqlx::query(
-        "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
-         values ($1, 'test', 'tok_test', $2)",
-    )
-    .bind(api_key_id)
-    .bind(api_key_id.0.as_bytes().to_vec())
-    .execute(pool)
-    .await
-    .unwrap();
+    let api_key_id = test_fixtures::insert_key(pool).await;
     let item_ids: Vec<ItemId> = LAYOUT.iter().map(|_| ItemId::new_v7()).collect();
     let video_ids = ["7300000000000000001", "7300000000000000002"];
     let items = LAYOUT
@@ -53,37 +41,16 @@ async fn new_batch(pool: &PgPool) -> (JobId, Vec<ItemId>) {
             }
         })
         .collect();
-    let job = NewJob {
-        job_id: JobId::new_v7(),
-        api_key_id,
-        kind: JobKind::Batch,
-        request: serde_json::json!({}),
-        options: StoredJobOptions::default(),
-        metadata: serde_json::json!({}),
-        idempotency_key: None,
-        items,
-        webhook: Some(NewJobWebhook {
-            url: "https://[2001:db8::10]/hook".to_owned(),
-            events: vec!["item.succeeded".to_owned(), "item.failed".to_owned()],
-        }),
-    };
-    let mut connection = pool.acquire().await.unwrap();
-    jobs::insert_job_with_items(&mut connection, &job)
-        .await
-        .unwrap();
-    (job.job_id, item_ids)
+    let mut job = test_fixtures::job(api_key_id, JobKind::Batch, items);
+    job.webhook = Some(NewJobWebhook {
+        url: "https://[2001:db8::10]/hook".to_owned(),
+        events: vec!["item.succeeded".to_owned(), "item.failed".to_owned()],
+    });
+    test_fixtures::insert_job(pool, &job).await
 }
 
 async fn end(pool: &PgPool, item_id: ItemId, end: ItemEnd) {
-    let claimed = item_claims::claim_item(pool, item_id, "w", Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    let mut transaction = pool.begin().await.unwrap();
-    item_claims::end_item(&mut transaction, item_id, claimed.claim_id, &end)
-        .await
-        .unwrap();
-    transaction.commit().await.unwrap();
+    test_fixtures::claim_and_end(pool, item_id, &end, true).await;
 }
 
 #[derive(Debug, PartialEq, sqlx::FromRow)]

@@ -2,49 +2,25 @@
 //! asked) in a transaction holding the job's row lock; a cancel waiting on that lock must still
 //! cancel those items once they are committed, not leave them `queued` on a canceled job.
 
-// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
-#![cfg(test)]
-
 use std::time::Duration;
-use tokworks_shared::ids::{ApiKeyId, JobId};
 use tokworks_shared::job_options::StoredJobOptions;
 use tokworks_shared::job_status::JobKind;
 
 use sqlx::PgPool;
-use tokworks_shared::db::api_keys;
-use tokworks_shared::db::jobs::{self, CancelJobOutcome, NewJob};
+use tokworks_shared::db::jobs::{self, CancelJobOutcome};
+use tokworks_shared::test_fixtures;
 use uuid::Uuid;
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn items_committed_while_a_cancel_waits_for_the_job_are_canceled_too(pool: PgPool) {
-    let api_key_id = ApiKeyId::new_v7();
-    api_keys::insert_api_key(
-        &pool,
-        api_key_id,
-        "test",
-        "tok_test",
-        api_key_id.0.as_bytes(),
-    )
-    .await
-    .unwrap();
-    let job = NewJob {
-        job_id: JobId::new_v7(),
-        api_key_id,
-        kind: JobKind::Trending,
-        request: serde_json::json!({"kind": "trending", "count": 1}),
-        options: StoredJobOptions {
-            transcript: true,
-            ..StoredJobOptions::default()
-        },
-        metadata: serde_json::json!({}),
-        idempotency_key: None,
-        items: Vec::new(),
-        webhook: None,
+    let api_key_id = test_fixtures::insert_key(&pool).await;
+    let mut job = test_fixtures::job(api_key_id, JobKind::Trending, Vec::new());
+    job.request = serde_json::json!({"kind": "trending", "count": 1});
+    job.options = StoredJobOptions {
+        transcript: true,
+        ..StoredJobOptions::default()
     };
-    let mut connection = pool.acquire().await.unwrap();
-    jobs::insert_job_with_items(&mut connection, &job)
-        .await
-        .unwrap();
+    test_fixtures::insert_job(&pool, &job).await;
     sqlx::query("update jobs set status = 'running' where job_id = $1")
         .bind(job.job_id)
         .execute(&pool)

@@ -1,9 +1,6 @@
 //! Text from TikTok is stored even when it holds the NUL character, which Postgres refuses in
 //! `jsonb` and `text`: it is stored without it.
 
-// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
-#![cfg(test)]
-
 use chrono::Utc;
 use serde_json::json;
 use sqlx::PgPool;

@@ -1,9 +1,6 @@
 //! `GET /v1/videos/{id}` checks ownership through `job_items.result_video_id`: that lookup is
 //! served by an index (`job_items_by_result_video`), not a scan of every item.
 
-// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
-#![cfg(test)]
-
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]

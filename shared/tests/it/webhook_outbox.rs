@@ -2,78 +2,43 @@
 //! and only if its state change committed; `job.progress` is throttled; jobs without a webhook
 //! write nothing.
 
-// Marks the helpers (not only `#[test]` fns) as test code for clippy's allow-unwrap-in-tests.
-#![cfg(test)]
-
 use std::time::Duration;
 use tokworks_shared::ids::{ApiKeyId, ItemId, JobId};
-use tokworks_shared::job_options::StoredJobOptions;
 use tokworks_shared::job_status::JobKind;
 
 use sqlx::PgPool;
-use tokworks_shared::db::item_claims::{self, ItemEnd};
-use tokworks_shared::db::jobs::{self, NewJob, NewJobItem, NewJobWebhook};
+use tokworks_shared::db::item_claims::ItemEnd;
+use tokworks_shared::db::jobs::{self, NewJobWebhook};
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::test_fixtures;
 
 async fn new_job(pool: &PgPool, items: usize, webhook: Option<Vec<&str>>) -> (JobId, Vec<ItemId>) {
-    let api_key_id = ApiKeyId::new_v7();
-    sqlx::query(
-        "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
-         values ($1, 'test', 'tok_test', $2)",
-    )
-    .bind(api_key_id)
-    .bind(api_key_id.0.as_bytes().to_vec())
-    .execute(pool)
-    .await
-    .unwrap();
-    let job = NewJob {
-        job_id: JobId::new_v7(),
-        api_key_id,
-        kind: JobKind::Batch,
-        request: serde_json::json!({}),
-        options: StoredJobOptions::default(),
-        metadata: serde_json::json!({"order": 7}),
-        idempotency_key: None,
-        items: (0..items)
-            .map(|position| NewJobItem {
-                item_id: ItemId::new_v7(),
-                position: i32::try_from(position).unwrap(),
-                duplicate_of: None,
-                input_url: format!("https://www.tiktok.com/@a/video/730000000000000000{position}"),
-                canonical_url: None,
-                video_id: None,
-                custom_id: None,
-                max_attempts: 3,
-            })
-            .collect(),
-        webhook: webhook.map(|events| NewJobWebhook {
-            url: "https://[2001:db8::10]/hook".to_owned(),
-            events: events.into_iter().map(str::to_owned).collect(),
-        }),
-    };
-    let mut connection = pool.acquire().await.unwrap();
-    jobs::insert_job_with_items(&mut connection, &job)
-        .await
-        .unwrap();
-    (
-        job.job_id,
-        job.items.iter().map(|item| item.item_id).collect(),
-    )
+    let api_key_id = test_fixtures::insert_key(pool).await;
+    let items = (0..items)
+        .map(|position| {
+            let mut item = test_fixtures::item(
+                position,
+                &format!("https://www.tiktok.com/@a/video/730000000000000000{position}"),
+                3,
+            );
+            // As stored before the fixtures: the input URL only.
+            item.canonical_url = None;
+            item.video_id = None;
+            item
+        })
+        .collect();
+    let mut job = test_fixtures::job(api_key_id, JobKind::Batch, items);
+    job.metadata = serde_json::json!({"order": 7});
+    job.webhook = webhook.map(|events| NewJobWebhook {
+        url: "https://[2001:db8::10]/hook".to_owned(),
+        events: events.into_iter().map(str::to_owned).collect(),
+    });
+    test_fixtures::insert_job(pool, &job).await
 }
 
 async fn end(pool: &PgPool, item_id: ItemId, end: ItemEnd, commit: bool) {
-    let claimed = item_claims::claim_item(pool, item_id, "w", Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
-    let mut transaction = pool.begin().await.unwrap();
-    item_claims::end_item(&mut transaction, item_id, claimed.claim_id, &end)
-        .await
-        .unwrap();
-    if commit {
-        transaction.commit().await.unwrap();
-    } else {
-        transaction.rollback().await.unwrap();
+    test_fixtures::claim_and_end(pool, item_id, &end, commit).await;
+    if !commit {
         // As if the worker died: its lease expires and the item can be claimed again.
         sqlx::query("update job_items set lease_expires_at = now() - interval '1 second' where item_id = $1")
             .bind(item_id)
