@@ -13,15 +13,16 @@ use tokworks_shared::db::videos;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_worker::extract_item::{ExtractItemOutcome, run_extract_item};
 
+use crate::support::replay::ReplayExtractor;
 use crate::support::{
     CountingExtractor, FailingExtractor, context, insert_job, item_row, job_row, sim_videos,
-    start_sim, start_ytdlp, unique_queue,
+    start_sim, unique_queue,
 };
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_video_is_extracted_stored_and_the_job_finishes_with_a_notification(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let queue = unique_queue().await;
     let context = context(pool.clone(), queue.clone(), extractor);
     let truth = sim_videos(&sim, 10)
@@ -91,9 +92,7 @@ async fn a_video_is_extracted_stored_and_the_job_finishes_with_a_notification(po
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn running_the_same_task_twice_changes_nothing_the_second_time(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = CountingExtractor::new(Arc::new(
-        start_ytdlp(&sim, 1, Duration::from_secs(30)).await,
-    ));
+    let extractor = CountingExtractor::new(ReplayExtractor::new(&sim));
     let queue = unique_queue().await;
     let context = context(pool.clone(), queue.clone(), extractor.clone());
     let truth = sim_videos(&sim, 10)
@@ -129,9 +128,7 @@ async fn running_the_same_task_twice_changes_nothing_the_second_time(pool: PgPoo
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_fresh_stored_video_is_served_from_cache_unless_refresh_is_asked(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = CountingExtractor::new(Arc::new(
-        start_ytdlp(&sim, 1, Duration::from_secs(30)).await,
-    ));
+    let extractor = CountingExtractor::new(ReplayExtractor::new(&sim));
     let queue = unique_queue().await;
     let context = context(pool.clone(), queue.clone(), extractor.clone());
     let url = sim_videos(&sim, 10)
@@ -238,7 +235,7 @@ async fn a_retryable_failure_is_retried_with_a_delayed_task_until_attempts_run_o
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_permanent_failure_fails_at_once_and_a_batch_becomes_partial(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let queue = unique_queue().await;
     let context = context(pool.clone(), queue.clone(), extractor);
     let good = sim_videos(&sim, 10)
@@ -279,7 +276,7 @@ async fn a_permanent_failure_fails_at_once_and_a_batch_becomes_partial(pool: PgP
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn an_item_whose_lease_expired_is_taken_over_and_the_old_claim_is_lost(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let queue = unique_queue().await;
     let context = context(pool.clone(), queue.clone(), extractor);
     let truth = sim_videos(&sim, 10)
@@ -354,7 +351,7 @@ async fn an_item_whose_lease_expired_is_taken_over_and_the_old_claim_is_lost(poo
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_video_longer_than_the_limit_fails_with_video_too_long(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let queue = unique_queue().await;
     let mut context = context(pool.clone(), queue.clone(), extractor);
     let truth = sim_videos(&sim, 10)

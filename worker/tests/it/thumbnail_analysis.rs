@@ -24,9 +24,9 @@ use tokworks_worker::thumbnail_analysis::prompts::{default_prompts_dir, load_pro
 use tokworks_worker::thumbnail_analysis::validate::validate_analysis;
 use tokworks_worker::thumbnail_analysis::{AnalyzerSettings, ThumbnailAnalyzer};
 
+use crate::support::replay::ReplayExtractor;
 use crate::support::{
-    REDIS_URL, context, insert_job, item_row, job_row, sim_videos, start_sim, start_ytdlp,
-    unique_queue,
+    REDIS_URL, context, insert_job, item_row, job_row, sim_videos, start_sim, unique_queue,
 };
 
 pub(crate) fn namespace() -> String {
@@ -157,7 +157,7 @@ pub(crate) fn image(seed: u8) -> ThumbnailBytes {
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn analyses_in_english_and_indonesian_are_stored_with_their_prompt_version(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let namespace = namespace();
     let analyzer = analyzer(&sim, &namespace, Some("sk-test"), 4).await;
     let mut context = context(pool.clone(), unique_queue().await, extractor);
@@ -215,7 +215,7 @@ async fn analyses_in_english_and_indonesian_are_stored_with_their_prompt_version
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_schema_violation_is_retried_once_then_fails_and_the_extraction_stands(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let mut context = context(pool.clone(), unique_queue().await, extractor);
     context.thumbnail_analyzer = Some(analyzer(&sim, &namespace(), Some("sk-test"), 4).await);
     set_knobs(&sim, json!({"schema_violation_next": 2})).await;
@@ -293,7 +293,7 @@ async fn a_429_is_waited_out_for_its_retry_after_and_5xx_are_retried(pool: PgPoo
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_second_job_on_the_same_video_makes_no_vision_call(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let mut context = context(pool.clone(), unique_queue().await, extractor);
     context.thumbnail_analyzer = Some(analyzer(&sim, &namespace(), Some("sk-test"), 4).await);
     let url = video_url(&sim);

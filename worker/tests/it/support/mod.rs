@@ -1,5 +1,8 @@
-//! Shared test fixtures: the simulator, the real yt-dlp pool pointed at it, a per-test Redis
-//! namespace, job rows in Postgres, and extractor wrappers that count or fail.
+//! Shared test fixtures: the simulator, the real yt-dlp pool pointed at it, an extractor that
+//! replays the simulator's pages in-process (`replay`: handler tests need no Python), a per-test
+//! Redis namespace, job rows in Postgres, and extractor wrappers that count or fail.
+
+pub mod replay;
 
 use std::path::PathBuf;
 use std::sync::Arc;
