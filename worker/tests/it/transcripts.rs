@@ -4,7 +4,6 @@
 //! video whose subtitle URL is refused is extracted again for fresh URLs.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -17,9 +16,10 @@ use tokworks_worker::context::JobContext;
 use tokworks_worker::extract_item::{ExtractItemOutcome, run_extract_item};
 use tokworks_worker::extractor::VideoExtractor;
 
+use crate::support::replay::ReplayExtractor;
 use crate::support::{
-    CountingExtractor, context, insert_job, item_row, sim_videos, start_sim, start_ytdlp,
-    subtitles_through, unique_queue,
+    CountingExtractor, context, insert_job, item_row, sim_videos, start_sim, subtitles_through,
+    unique_queue,
 };
 
 async fn transcript_context(
@@ -110,7 +110,7 @@ fn assert_cues_follow_each_other(cues: &Value) {
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn english_and_indonesian_transcripts_say_what_the_tracks_say(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let context = transcript_context(&pool, &sim, extractor).await;
     for (language, label) in [("en", "eng-US"), ("id", "ind-ID")] {
         let truth = find_video(&sim, |languages| languages.contains(&label));
@@ -171,7 +171,7 @@ async fn subtitle_requests(sim: &SimHandle) -> usize {
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn an_absent_language_is_unavailable_and_lists_the_tracks(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let context = transcript_context(&pool, &sim, extractor).await;
     let english_only = find_video(&sim, |languages| languages == ["eng-US"]);
     let options = json!({"transcript": true, "language": "id"});
@@ -194,7 +194,7 @@ async fn a_malformed_subtitle_file_fails_the_transcript_not_the_item(pool: PgPoo
     let rule = json!({"match": {"host": SUBTITLE_HOST}, "fault": "malformed_vtt"});
     sim.add_fault(FaultRuleSpec::from_json(&rule.to_string()).unwrap())
         .unwrap();
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let context = transcript_context(&pool, &sim, extractor).await;
     let truth = find_video(&sim, |languages| languages.contains(&"eng-US"));
     let (outcome, row) = run_job(&pool, &context, &truth, json!({"transcript": true})).await;
@@ -216,7 +216,7 @@ async fn a_malformed_subtitle_file_fails_the_transcript_not_the_item(pool: PgPoo
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_cached_video_whose_subtitle_url_is_refused_is_extracted_again(pool: PgPool) {
     let sim = start_sim().await;
-    let ytdlp = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let ytdlp = ReplayExtractor::new(&sim);
     let counting = CountingExtractor::new(ytdlp);
     let context = transcript_context(&pool, &sim, counting.clone()).await;
     let truth = find_video(&sim, |languages| languages.contains(&"eng-US"));
@@ -254,7 +254,7 @@ async fn a_cached_video_whose_subtitle_url_is_refused_is_extracted_again(pool: P
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_duplicate_in_a_batch_gets_the_transcript_of_its_first_item(pool: PgPool) {
     let sim = start_sim().await;
-    let extractor = Arc::new(start_ytdlp(&sim, 1, Duration::from_secs(30)).await);
+    let extractor = ReplayExtractor::new(&sim);
     let context = transcript_context(&pool, &sim, extractor).await;
     let truth = find_video(&sim, |languages| languages.contains(&"eng-US"));
     let url = truth["canonical_url"].as_str().expect("a URL");
