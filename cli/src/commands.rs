@@ -5,8 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
+use tokworks_shared::job_status::JobStatus;
 
 use crate::client::ApiClient;
+use crate::job_json::{job_counts, job_status};
 use crate::submit::{ExportFormat, SubmitReport};
 use crate::webhook_verify::verify_saved_request;
 use crate::{CliError, Output};
@@ -127,7 +129,7 @@ pub async fn feed(
     }
     let mut job = client.submit(&body, None, Some(30)).await?;
     let job_id = job["id"].as_str().unwrap_or_default().to_owned();
-    if matches!(job["status"].as_str(), Some("queued" | "running")) {
+    if job_status(&job).is_some_and(|status| !status.is_finished()) {
         job = client.follow_job(&job_id, |_| {}).await?;
     }
     let items = all_items(client, &job_id, None).await?;
@@ -155,7 +157,7 @@ pub async fn feed(
             );
         }
     }
-    Ok(job["status"] == "succeeded")
+    Ok(job_status(&job) == Some(JobStatus::Succeeded))
 }
 
 /// Every item of a job (NDJSON pages decoded).
@@ -217,8 +219,8 @@ pub async fn jobs(
             let job = client.get(&format!("/v1/jobs/{id}")).await?;
             print_job(&job, output);
             Ok(!matches!(
-                job["status"].as_str(),
-                Some("failed" | "partial")
+                job_status(&job),
+                Some(JobStatus::Failed | JobStatus::Partial)
             ))
         }
         JobsCommand::Cancel { id } => {
@@ -345,17 +347,15 @@ fn print_job(job: &Value, output: Output) {
 }
 
 fn print_job_line(job: &Value) {
-    let counts = &job["counts"];
+    let counts = job_counts(job);
     println!(
         "{}  {:<8} {:<9} {}/{} done ({} failed)  {}",
         job["id"].as_str().unwrap_or_default(),
         job["kind"].as_str().unwrap_or_default(),
         job["status"].as_str().unwrap_or_default(),
-        counts["succeeded"].as_i64().unwrap_or(0)
-            + counts["failed"].as_i64().unwrap_or(0)
-            + counts["canceled"].as_i64().unwrap_or(0),
-        counts["total"].as_i64().unwrap_or(0),
-        counts["failed"].as_i64().unwrap_or(0),
+        counts.done(),
+        counts.total,
+        counts.failed,
         job["created_at"].as_str().unwrap_or_default(),
     );
 }

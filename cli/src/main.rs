@@ -9,6 +9,7 @@ mod client;
 mod commands;
 mod events;
 mod input;
+mod job_json;
 mod submit;
 mod webhook_verify;
 

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::CliError;
 use crate::client::ApiClient;
 use crate::input::{Entry, parse_entries};
+use crate::job_json::job_counts;
 
 /// How results are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -167,11 +168,11 @@ fn batch_body(batch: &[Entry], job_options: &Value) -> Value {
 }
 
 fn add_counts(report: &mut SubmitReport, job: &Value) {
-    let count = |name: &str| job["counts"][name].as_i64().unwrap_or(0);
-    report.succeeded += count("succeeded");
-    report.failed += count("failed");
-    report.canceled += count("canceled");
-    report.pending += count("pending");
+    let counts = job_counts(job);
+    report.succeeded += counts.succeeded;
+    report.failed += counts.failed;
+    report.canceled += counts.canceled;
+    report.pending += counts.pending;
 }
 
 /// A job's item total, items done and items failed, from its latest `state` event.
@@ -197,11 +198,11 @@ async fn follow_all(client: &ApiClient, job_ids: &[String]) -> Result<Vec<Value>
                     let Ok(state) = serde_json::from_str::<Value>(&event.data) else {
                         return;
                     };
-                    let count = |name: &str| state["counts"][name].as_u64().unwrap_or(0);
-                    let total = count("total");
-                    let done = count("succeeded") + count("failed") + count("canceled");
+                    let job_counts = job_counts(&state);
+                    let count = |value: i64| u64::try_from(value).unwrap_or(0);
+                    let (total, done) = (count(job_counts.total), count(job_counts.done()));
                     let mut counts = counts.lock().unwrap_or_else(|poison| poison.into_inner());
-                    counts.insert(job_id.clone(), (total, done, count("failed")));
+                    counts.insert(job_id.clone(), (total, done, count(job_counts.failed)));
                     let (total, done, failed) = counts.values().fold((0, 0, 0), |sum, job| {
                         (sum.0 + job.0, sum.1 + job.1, sum.2 + job.2)
                     });
