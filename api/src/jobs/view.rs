@@ -7,7 +7,7 @@ use crate::jobs::batch_request::RejectedUrl;
 use crate::jobs::request::JobOptionsResponse;
 use crate::jobs::transcript_view::{StoredTranscriptResponse, TranscriptResponse};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokworks_shared::db::feed_walks::JobFeedRow;
 use tokworks_shared::db::feed_walks::WalkStatus;
@@ -39,8 +39,35 @@ pub struct JobSummaryResponse {
     pub links: JobLinksResponse,
     /// The job's webhook (`url`, `events`) when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub webhook: Option<Value>,
+    pub webhook: Option<JobWebhookResponse>,
+}
+
+/// The webhook of a job, as accepted (the URL as sent, the event types in catalogue order).
+/// Fields in alphabetical order: the order the stored request has always been echoed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JobWebhookResponse {
+    pub events: Vec<String>,
+    pub url: String,
+}
+
+/// What a job's view reads back from its stored, normalised request (`jobs.request`): the feed's
+/// target and count and the webhook. Other members are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct StoredRequestEcho {
+    hashtag: Option<String>,
+    username: Option<String>,
+    count: Option<u64>,
+    webhook: Option<JobWebhookResponse>,
+}
+
+impl StoredRequestEcho {
+    /// The echo of `row`'s request; a request that does not have this shape echoes nothing.
+    fn of(row: &JobRow) -> StoredRequestEcho {
+        StoredRequestEcho::deserialize(&row.request).unwrap_or_else(|error| {
+            tracing::warn!(job_id = %row.job_id, %error, "a stored job request has an unexpected shape");
+            StoredRequestEcho::default()
+        })
+    }
 }
 
 /// A job as returned by `POST /v1/jobs`, `GET /v1/jobs/{id}` and cancel.
@@ -101,18 +128,13 @@ pub struct JobFeedStopResponse {
 impl JobFeedResponse {
     /// The feed of `row` (its request names it) with its walk.
     pub fn from_parts(row: &JobRow, walk: &JobFeedRow) -> Self {
-        let text = |name: &str| {
-            row.request
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
+        let echo = StoredRequestEcho::of(row);
         let walk_finished = walk.walk_finished_at.is_some();
         JobFeedResponse {
             kind: row.kind,
-            hashtag: text("hashtag"),
-            username: text("username"),
-            count: row.request.get("count").and_then(Value::as_u64),
+            hashtag: echo.hashtag,
+            username: echo.username,
+            count: echo.count,
             cache_hit: walk.cache_hit.unwrap_or(false),
             walk: JobFeedWalkResponse {
                 id: walk.walk_id,
@@ -241,6 +263,7 @@ impl JobSummaryResponse {
         let pending =
             (row.items_total - row.items_succeeded - row.items_failed - row.items_canceled).max(0);
         let is_video = row.kind == JobKind::Video;
+        let webhook = StoredRequestEcho::of(row).webhook;
         let video_link = (is_video && row.first_item_status == Some(ItemStatus::Succeeded))
             .then(|| {
                 row.first_item_result_video_id
@@ -283,13 +306,12 @@ impl JobSummaryResponse {
                 self_link: job_location(row.job_id),
                 cancel: format!("{}/cancel", job_location(row.job_id)),
                 video: video_link,
-                deliveries: row
-                    .request
-                    .get("webhook")
+                deliveries: webhook
+                    .as_ref()
                     .map(|_| format!("{}/deliveries", job_location(row.job_id))),
                 items: (!is_video).then(|| format!("{}/items", job_location(row.job_id))),
             },
-            webhook: row.request.get("webhook").cloned(),
+            webhook,
         }
     }
 }
