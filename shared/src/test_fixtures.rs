@@ -1,5 +1,5 @@
 //! Fixtures for the workspace's tests (the `test-fixtures` feature, enabled only from
-//! dev-dependencies): a key, a job with its items, an item claimed and ended. Every row goes
+//! dev-dependencies): a key, a job with its items, an item claimed and ended, a stored video. Every row goes
 //! through the `shared::db` functions production uses, so a fixture cannot drift from the
 //! schema or the transitions; nothing here holds SQL.
 
@@ -14,6 +14,7 @@ use crate::ids::{ApiKeyId, ItemId, JobId};
 use crate::job_options::StoredJobOptions;
 use crate::job_status::JobKind;
 use crate::tiktok_url::TiktokUrl;
+use crate::video::Video;
 
 pub use crate::db::jobs::{NewJob, NewJobItem, NewJobWebhook};
 
@@ -146,4 +147,42 @@ pub async fn claim_and_end(
         transaction.rollback().await.expect("rolled back");
     }
     report
+}
+
+/// The smallest complete `Video` the mapper could write, as stored JSON, with `fields` merged
+/// over it (objects key by key, anything else replaced).
+pub fn video_json(video_id: &str, fields: Value) -> Value {
+    let mut video = serde_json::json!({
+        "schema_version": 1, "id": video_id, "kind": "video",
+        "url": format!("https://www.tiktok.com/@creator/video/{video_id}"),
+        "description": "", "created_at": "2025-01-01T00:00:12Z", "create_time": 1735689612,
+        "duration_seconds": 0, "width": null, "height": null, "hashtags": [], "mentions": [],
+        "counts": {"play_count": 0, "like_count": 0, "comment_count": 0, "share_count": 0,
+                   "collect_count": 0, "repost_count": null},
+        "counts_exact": false,
+        "author": {"unique_id": "creator", "verified": false, "private_account": false,
+                   "counts_exact": false},
+        "music": null, "covers": {}, "media": {"formats": []}, "images": [], "subtitles": [],
+        "location_created": null, "is_ad": false, "text_language": null,
+        "diversification_labels": [], "source": "web",
+        "extracted_at": "2025-01-01T00:01:00Z"
+    });
+    merge(&mut video, fields);
+    video
+}
+
+/// [`video_json`], decoded.
+pub fn video(video_id: &str, fields: Value) -> Video {
+    serde_json::from_value(video_json(video_id, fields)).expect("the fixture is a complete Video")
+}
+
+fn merge(base: &mut Value, fields: Value) {
+    match (base, fields) {
+        (Value::Object(base), Value::Object(fields)) => {
+            for (key, value) in fields {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (base, fields) => *base = fields,
+    }
 }

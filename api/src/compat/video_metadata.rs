@@ -149,27 +149,14 @@ mod tests {
 
     #[test]
     fn upload_date_is_yyyymmdd_in_utc() {
-        let video: Video = serde_json::from_value(serde_json::json!({
-            "schema_version": 1, "id": "1", "kind": "video",
-            "url": "https://www.tiktok.com/@a/video/1", "description": "",
-            "created_at": "2024-03-10T23:30:00Z", "create_time": 1710113400,
-            "duration_seconds": 0, "width": null, "height": null, "hashtags": [],
-            "mentions": [],
-            "counts": {"play_count": 0, "like_count": 0, "comment_count": 0,
-                       "share_count": 0, "collect_count": 0, "repost_count": null},
-            "counts_exact": false,
-            "author": {"id": null, "unique_id": "a", "nickname": null, "sec_uid": null,
-                       "verified": false, "private_account": false, "signature": null,
-                       "avatar": null, "follower_count": null, "following_count": null,
-                       "heart_count": null, "video_count": null, "counts_exact": false},
-            "music": null,
-            "covers": {"cover": null, "origin_cover": null, "dynamic_cover": null},
-            "media": {"play": null, "download": null, "formats": []},
-            "images": [], "subtitles": [], "location_created": null, "is_ad": false,
-            "text_language": null, "diversification_labels": [], "source": "web",
-            "extracted_at": "2024-03-10T23:31:00Z"
-        }))
-        .unwrap();
+        let video = tokworks_shared::test_fixtures::video(
+            "1",
+            serde_json::json!({
+                "url": "https://www.tiktok.com/@a/video/1",
+                "created_at": "2024-03-10T23:30:00Z", "create_time": 1710113400,
+                "author": {"unique_id": "a"}, "extracted_at": "2024-03-10T23:31:00Z"
+            }),
+        );
         let facts = ItemFacts {
             input_url: "https://vm.tiktok.com/ZMabc/",
             cache_hit: false,

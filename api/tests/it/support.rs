@@ -409,35 +409,5 @@ impl TestApp {
     }
 }
 
-/// A complete stored `Video` of `video_id` as the worker writes it to `videos.data` (the api
-/// decodes that column into `Video`), with `fields` merged over it (objects key by key).
-pub fn stored_video(video_id: &str, fields: Value) -> Value {
-    let mut video = serde_json::json!({
-        "schema_version": 1, "id": video_id, "kind": "video",
-        "url": format!("https://www.tiktok.com/@creator/video/{video_id}"),
-        "description": "", "created_at": "2025-01-01T00:00:12Z", "create_time": 1735689612,
-        "duration_seconds": 0, "width": null, "height": null, "hashtags": [], "mentions": [],
-        "counts": {"play_count": 0, "like_count": 0, "comment_count": 0, "share_count": 0,
-                   "collect_count": 0, "repost_count": null},
-        "counts_exact": false,
-        "author": {"unique_id": "creator", "verified": false, "private_account": false,
-                   "counts_exact": false},
-        "music": null, "covers": {}, "media": {"formats": []}, "images": [], "subtitles": [],
-        "location_created": null, "is_ad": false, "text_language": null,
-        "diversification_labels": [], "source": "web",
-        "extracted_at": "2025-01-01T00:01:00Z"
-    });
-    merge(&mut video, fields);
-    video
-}
-
-fn merge(base: &mut Value, fields: Value) {
-    match (base, fields) {
-        (Value::Object(base), Value::Object(fields)) => {
-            for (key, value) in fields {
-                merge(base.entry(key).or_insert(Value::Null), value);
-            }
-        }
-        (base, fields) => *base = fields,
-    }
-}
+/// A complete stored video (see `tokworks_shared::test_fixtures::video_json`).
+pub use tokworks_shared::test_fixtures::video_json as stored_video;

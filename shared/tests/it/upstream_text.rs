@@ -6,31 +6,20 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokworks_shared::db::transcripts::{self, NewTranscript};
 use tokworks_shared::db::videos::{self, VideoRecord};
-use tokworks_shared::video::Video;
+use tokworks_shared::test_fixtures;
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn a_caption_or_subtitle_holding_nul_is_stored_without_it(pool: PgPool) {
-    let video: Video = serde_json::from_value(json!({
-        "schema_version": 1, "id": "7300000000000000001", "kind": "video",
-        "url": "https://www.tiktok.com/@a/video/7300000000000000001",
-        "description": "odd\u{0} caption", "created_at": "2024-03-10T12:00:00Z",
-        "create_time": 1710072000, "duration_seconds": 5, "width": null, "height": null,
-        "hashtags": [], "mentions": [],
-        "counts": {"play_count": 1, "like_count": 0, "comment_count": 0, "share_count": 0,
-                   "collect_count": 0, "repost_count": null},
-        "counts_exact": true,
-        "author": {"id": null, "unique_id": "a", "nickname": null, "sec_uid": null,
-                   "verified": false, "private_account": false, "signature": null,
-                   "avatar": null, "follower_count": null, "following_count": null,
-                   "heart_count": null, "video_count": null, "counts_exact": false},
-        "music": null,
-        "covers": {"cover": null, "origin_cover": null, "dynamic_cover": null},
-        "media": {"play": null, "download": null, "formats": []},
-        "images": [], "subtitles": [], "location_created": null, "is_ad": false,
-        "text_language": null, "diversification_labels": [], "source": "web",
-        "extracted_at": "2024-03-10T12:00:00Z"
-    }))
-    .unwrap();
+    let video = test_fixtures::video(
+        "7300000000000000001",
+        json!({
+            "url": "https://www.tiktok.com/@a/video/7300000000000000001",
+            "description": "odd\u{0} caption", "created_at": "2024-03-10T12:00:00Z",
+            "create_time": 1710072000, "duration_seconds": 5,
+            "counts": {"play_count": 1}, "counts_exact": true,
+            "author": {"unique_id": "a"}, "extracted_at": "2024-03-10T12:00:00Z"
+        }),
+    );
     let raw_item = json!({"id": "7300000000000000001", "desc": "odd\u{0} caption"});
     let mut transaction = pool.begin().await.unwrap();
     videos::upsert_video(

@@ -72,6 +72,22 @@ fn assert_chrome(entry: &Value) {
     );
 }
 
+/// Asserts that every logged page and cover request of `truth` came with Chrome's ClientHello;
+/// returns the page requests.
+async fn assert_page_and_cover_were_chrome(sim: &SimHandle, truth: &Value) -> Vec<Value> {
+    let pages = logged_requests(sim, "www.tiktok.com").await;
+    assert!(!pages.is_empty());
+    pages.iter().for_each(assert_chrome);
+    let cover_url = truth["cover_url"].as_str().expect("the post has a cover");
+    let cover_url = url::Url::parse(cover_url).expect("the cover URL parses");
+    let cover_host = cover_url.host_str().expect("the cover URL has a host");
+    logged_requests(sim, cover_host)
+        .await
+        .iter()
+        .for_each(assert_chrome);
+    pages
+}
+
 #[tokio::test]
 async fn the_native_client_presents_chromes_fingerprint_and_rustls_does_not() {
     let sim = start_sim().await;
@@ -81,18 +97,7 @@ async fn the_native_client_presents_chromes_fingerprint_and_rustls_does_not() {
         .extract(truth["canonical_url"].as_str().unwrap())
         .await
         .expect("the extraction succeeds");
-    let pages = logged_requests(&sim, "www.tiktok.com").await;
-    assert!(!pages.is_empty());
-    pages.iter().for_each(assert_chrome);
-    let cover_host = url::Url::parse(truth["cover_url"].as_str().unwrap())
-        .unwrap()
-        .host_str()
-        .unwrap()
-        .to_owned();
-    logged_requests(&sim, &cover_host)
-        .await
-        .iter()
-        .for_each(assert_chrome);
+    let pages = assert_page_and_cover_were_chrome(&sim, &truth).await;
     assert!(
         pages[0]["user_agent"]
             .as_str()
@@ -125,18 +130,7 @@ async fn ytdlp_impersonates_chrome_on_the_wire() {
         .extract(truth["canonical_url"].as_str().unwrap())
         .await
         .expect("the extraction succeeds");
-    let pages = logged_requests(&sim, "www.tiktok.com").await;
-    assert!(!pages.is_empty());
-    pages.iter().for_each(assert_chrome);
-    let cover_host = url::Url::parse(truth["cover_url"].as_str().unwrap())
-        .unwrap()
-        .host_str()
-        .unwrap()
-        .to_owned();
-    logged_requests(&sim, &cover_host)
-        .await
-        .iter()
-        .for_each(assert_chrome);
+    assert_page_and_cover_were_chrome(&sim, &truth).await;
 }
 
 /// Runs the helper script by hand for one URL; returns its ready line and everything it wrote
