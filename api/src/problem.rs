@@ -174,7 +174,9 @@ impl ApiError {
             ApiError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RequestTimeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::FeedFailed { code, .. } => match code {
-                ErrorCode::HashtagNotFound | ErrorCode::UserNotFound => StatusCode::NOT_FOUND,
+                ErrorCode::HashtagNotFound | ErrorCode::UserNotFound | ErrorCode::SoundNotFound => {
+                    StatusCode::NOT_FOUND
+                }
                 ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_GATEWAY,
             },

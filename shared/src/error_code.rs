@@ -18,6 +18,8 @@ pub enum ErrorCode {
     NotVideoContent,
     HashtagNotFound,
     UserNotFound,
+    SoundNotFound,
+    CommentsDisabled,
     UpstreamBlocked,
     UpstreamRateLimited,
     UpstreamEmpty,
@@ -31,7 +33,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::InvalidUrl,
         ErrorCode::UnsupportedUrl,
         ErrorCode::VideoNotFound,
@@ -44,6 +46,8 @@ impl ErrorCode {
         ErrorCode::NotVideoContent,
         ErrorCode::HashtagNotFound,
         ErrorCode::UserNotFound,
+        ErrorCode::SoundNotFound,
+        ErrorCode::CommentsDisabled,
         ErrorCode::UpstreamBlocked,
         ErrorCode::UpstreamRateLimited,
         ErrorCode::UpstreamEmpty,
@@ -70,6 +74,8 @@ impl ErrorCode {
             ErrorCode::NotVideoContent => "NOT_VIDEO_CONTENT",
             ErrorCode::HashtagNotFound => "HASHTAG_NOT_FOUND",
             ErrorCode::UserNotFound => "USER_NOT_FOUND",
+            ErrorCode::SoundNotFound => "SOUND_NOT_FOUND",
+            ErrorCode::CommentsDisabled => "COMMENTS_DISABLED",
             ErrorCode::UpstreamBlocked => "UPSTREAM_BLOCKED",
             ErrorCode::UpstreamRateLimited => "UPSTREAM_RATE_LIMITED",
             ErrorCode::UpstreamEmpty => "UPSTREAM_EMPTY",
@@ -131,6 +137,10 @@ impl ErrorCode {
             }
             ErrorCode::HashtagNotFound => "The hashtag does not exist.",
             ErrorCode::UserNotFound => "The user does not exist.",
+            ErrorCode::SoundNotFound => "The sound (music id) does not exist (TikTok status 10203).",
+            ErrorCode::CommentsDisabled => {
+                "The video's author turned comments off; there are none to list."
+            }
             ErrorCode::UpstreamBlocked => "TikTok served a captcha, WAF wall or IP block.",
             ErrorCode::UpstreamRateLimited => "TikTok answered 429 Too Many Requests.",
             ErrorCode::UpstreamEmpty => {

@@ -50,6 +50,12 @@ pub enum JobKind {
     Hashtag,
     /// A user's posts.
     User,
+    /// TikTok's video search for a query.
+    Search,
+    /// The videos that use one sound (music id).
+    Sound,
+    /// The comments (and, when asked, replies) of one video.
+    Comments,
 }
 
 text_enum!(JobKind {
@@ -58,12 +64,19 @@ text_enum!(JobKind {
     Trending => "trending",
     Hashtag => "hashtag",
     User => "user",
+    Search => "search",
+    Sound => "sound",
+    Comments => "comments",
 });
 
 impl JobKind {
-    /// Whether the job is served by a feed walk (trending, hashtag, user).
+    /// Whether the job is a feed of videos served by a feed walk (trending, hashtag, user,
+    /// search, sound).
     pub fn is_feed(self) -> bool {
-        matches!(self, JobKind::Trending | JobKind::Hashtag | JobKind::User)
+        matches!(
+            self,
+            JobKind::Trending | JobKind::Hashtag | JobKind::User | JobKind::Search | JobKind::Sound
+        )
     }
 }
 
