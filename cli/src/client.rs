@@ -82,7 +82,8 @@ impl ApiClient {
     }
 
     pub async fn patch(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
-        self.json(self.request(Method::PATCH, path).json(body)).await
+        self.json(self.request(Method::PATCH, path).json(body))
+            .await
     }
 
     /// `DELETE` of a resource that answers 204 without a body.

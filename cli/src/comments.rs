@@ -53,7 +53,10 @@ pub async fn comments(
         if let Some(error) = job["error"].as_object() {
             println!(
                 "  error: {} {}",
-                error.get("code").and_then(Value::as_str).unwrap_or_default(),
+                error
+                    .get("code")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
                 error
                     .get("message")
                     .and_then(Value::as_str)

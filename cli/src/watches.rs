@@ -143,7 +143,10 @@ pub fn create_body(
         body["webhook"] = json!({ "url": url });
     }
     let options = options.to_json();
-    if options.as_object().is_some_and(|options| !options.is_empty()) {
+    if options
+        .as_object()
+        .is_some_and(|options| !options.is_empty())
+    {
         body["options"] = options;
     }
     Ok(body)
@@ -288,7 +291,10 @@ fn print_watch(watch: &Value, output: Output) {
     if let Some(error) = watch["last_error"].as_object() {
         println!(
             "  last error: {} {} ({} failure(s) in a row)",
-            error.get("code").and_then(Value::as_str).unwrap_or_default(),
+            error
+                .get("code")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
             error
                 .get("message")
                 .and_then(Value::as_str)
@@ -363,7 +369,10 @@ fn text(value: &Value) -> &str {
 
 /// Percent-encodes the characters of an RFC 3339 time that a query string cannot carry as is.
 fn encode_query_value(value: &str) -> String {
-    value.replace('%', "%25").replace('+', "%2B").replace(':', "%3A")
+    value
+        .replace('%', "%25")
+        .replace('+', "%2B")
+        .replace(':', "%3A")
 }
 
 #[cfg(test)]
@@ -413,7 +422,15 @@ mod tests {
 
     #[test]
     fn a_missing_or_extra_target_is_a_usage_error() {
-        let missing = create_body(WatchKind::Hashtag, None, 300, 30, false, None, &no_options());
+        let missing = create_body(
+            WatchKind::Hashtag,
+            None,
+            300,
+            30,
+            false,
+            None,
+            &no_options(),
+        );
         assert!(matches!(missing, Err(CliError::Usage(message)) if message.contains("hashtag")));
         let extra = create_body(
             WatchKind::Trending,
