@@ -1,7 +1,7 @@
 //! The web dashboard in a real browser: headless Chromium (DevTools protocol over a pipe, see
 //! `cdp`) signs in at `/ui` with the key, submits a simulator video, follows the job live until it
-//! succeeded with its cover shown, visits the jobs list and the stats page, and never sends a
-//! request to any host but the api. Screenshots go to the test's log directory and to
+//! succeeded with its cover shown, visits the jobs list and the stats page; creates a watch,
+//! sees its baseline run and pauses it; and never sends a request to any host but the api. Screenshots go to the test's log directory and to
 //! `target/e2e-screenshots/`.
 
 #![allow(
@@ -77,22 +77,9 @@ fn page_errors(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_submits_a_video_and_shows_it_live_with_its_cover() {
-    let started = Instant::now();
-    let service = TestService::start(ServiceOptions::new("dashboard")).await;
-    let truth = service.sim_plain_videos(1).await.remove(0);
-    let (url, id) = (
-        canonical_url(&truth).to_owned(),
-        video_id(&truth).to_owned(),
-    );
-
-    let browser = Browser::launch(
-        &service.log_directory.join("chromium-profile"),
-        &service.log_directory.join("chromium.log"),
-    )
-    .await;
-    let page = browser.new_page().await;
+/// Opens `/ui`, signs in with the service's key and waits for the jobs list; checks the key is
+/// kept in the tab, never in the URL.
+async fn sign_in(page: &cdp::Page<'_>, service: &TestService) {
     page.navigate(&format!("{}/ui", service.api_url)).await;
     page.wait_for(
         "the sign-in form",
@@ -100,9 +87,6 @@ async fn the_dashboard_submits_a_video_and_shows_it_live_with_its_cover() {
         UI_TIMEOUT,
     )
     .await;
-    page.screenshot(&screenshot_paths(&service, "01-sign-in.png"))
-        .await;
-
     page.type_into("#api-key", &service.api_key).await;
     page.click("#sign-in").await;
     page.wait_for(
@@ -120,6 +104,27 @@ async fn the_dashboard_submits_a_video_and_shows_it_live_with_its_cover() {
         !href.as_str().unwrap().contains(&service.api_key),
         "the key is in the URL: {href}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_submits_a_video_and_shows_it_live_with_its_cover() {
+    let started = Instant::now();
+    let service = TestService::start(ServiceOptions::new("dashboard")).await;
+    let truth = service.sim_plain_videos(1).await.remove(0);
+    let (url, id) = (
+        canonical_url(&truth).to_owned(),
+        video_id(&truth).to_owned(),
+    );
+
+    let browser = Browser::launch(
+        &service.log_directory.join("chromium-profile"),
+        &service.log_directory.join("chromium.log"),
+    )
+    .await;
+    let page = browser.new_page().await;
+    sign_in(&page, &service).await;
+    page.screenshot(&screenshot_paths(&service, "01-signed-in.png"))
+        .await;
 
     page.click("a[data-nav=submit]").await;
     page.wait_for(
@@ -220,4 +225,83 @@ async fn the_dashboard_submits_a_video_and_shows_it_live_with_its_cover() {
         urls.len(),
         started.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_creates_a_watch_shows_its_baseline_run_and_pauses_it() {
+    let service = TestService::start(ServiceOptions::new("dashboard_watches")).await;
+    let truth = service.sim_plain_videos(1).await.remove(0);
+    let username = truth["author"]["unique_id"].as_str().unwrap().to_owned();
+
+    let browser = Browser::launch(
+        &service.log_directory.join("chromium-profile"),
+        &service.log_directory.join("chromium.log"),
+    )
+    .await;
+    let page = browser.new_page().await;
+    sign_in(&page, &service).await;
+
+    page.click("a[data-nav=watches]").await;
+    page.wait_for(
+        "the watch form",
+        "!!document.querySelector('#watch-form')",
+        UI_TIMEOUT,
+    )
+    .await;
+    page.type_into("#watch-target", &username).await;
+    page.click("#watch-create").await;
+    let watch_id = page
+        .wait_for(
+            "the new watch in the list",
+            "(document.querySelector('#watches-body tr[data-watch-id]') || {dataset: {}}).dataset.watchId || null",
+            UI_TIMEOUT,
+        )
+        .await;
+    let watch_id = watch_id.as_str().unwrap().to_owned();
+    let row_text = page
+        .evaluate("document.querySelector('#watches-body tr[data-watch-id]').textContent")
+        .await;
+    assert!(
+        row_text.as_str().unwrap().contains(&format!("@{username}")),
+        "{row_text}"
+    );
+
+    page.navigate(&format!("{}/ui#/watches/{watch_id}", service.api_url))
+        .await;
+    page.wait_for(
+        "the baseline run, succeeded, on the watch's page",
+        "!!document.querySelector('#watch-runs tr[data-status=succeeded]')
+            && document.querySelector('#watch-runs').textContent.includes('baseline')",
+        JOB_TIMEOUT,
+    )
+    .await;
+    page.wait_for(
+        "the videos the baseline saw",
+        "document.querySelectorAll('#watch-videos tr[data-video-id]').length > 0",
+        UI_TIMEOUT,
+    )
+    .await;
+    page.screenshot(&screenshot_paths(&service, "05-watch.png"))
+        .await;
+
+    page.click("#watch-actions button[data-action=pause]").await;
+    page.wait_for(
+        "the watch paused",
+        "document.querySelector('#watch-facts').textContent.includes('paused')
+            && !!document.querySelector('#watch-actions button[data-action=resume]')",
+        UI_TIMEOUT,
+    )
+    .await;
+    let watch = service
+        .get_json(&format!("/v1/watches/{watch_id}"))
+        .await;
+    assert_eq!(watch["status"], "paused", "{watch}");
+    assert_eq!(watch["paused_reason"], "requested", "{watch}");
+
+    let events = browser.events();
+    let foreign = foreign_requests(&events, &service.api_url);
+    assert!(foreign.is_empty(), "requests to other hosts: {foreign:#?}");
+    let errors = page_errors(&events);
+    assert!(errors.is_empty(), "the page reported errors: {errors:#?}");
+    browser.close().await;
 }
