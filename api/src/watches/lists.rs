@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tokworks_shared::db::watches::listing::{self, WatchVideoCursor};
-use tokworks_shared::db::watches::{self as watch_db};
+use tokworks_shared::db::watches as watch_db;
 use tokworks_shared::ids::{WatchId, WatchRunId};
 
 use crate::auth::ApiKey;

@@ -95,12 +95,13 @@ async fn end_walk(pool: &PgPool, video_ids: &[&str], status: WalkStatus) {
     let end = WalkEnd::Finished {
         status,
         video_ids: video_ids.iter().map(|id| (*id).to_owned()).collect(),
-        stop_code: if status == WalkStatus::Failed {
-            "USER_NOT_FOUND".to_owned()
-        } else {
-            "NO_MORE".to_owned()
-        },
-        stop_message: (status == WalkStatus::Failed).then(|| "no such user".to_owned()),
+        stop_code: match status {
+            WalkStatus::Failed => "USER_NOT_FOUND",
+            WalkStatus::Partial => "UPSTREAM_RATE_LIMITED",
+            _ => "NO_MORE",
+        }
+        .to_owned(),
+        stop_message: (status != WalkStatus::Succeeded).then(|| "stopped short".to_owned()),
         pages_fetched: 1,
         walk_duration: Duration::from_millis(5),
     };

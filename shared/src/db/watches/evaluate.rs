@@ -263,7 +263,7 @@ async fn record_success(
     let new_videos: Vec<(&String, &String)> = video_ids
         .iter()
         .zip(&urls)
-        .filter(|(video_id, _)| inserted.contains(video_id))
+        .filter(|(video_id, _)| inserted.contains(*video_id))
         .collect();
     let new_video_ids: Vec<String> = new_videos.iter().map(|(id, _)| (*id).clone()).collect();
     let reported_ids: Vec<String> = if report {
@@ -383,7 +383,7 @@ async fn record_failure(
                  then 'paused' else status end,
              updated_at = now()
          where watch_id = $1
-         returning paused_reason = 'failing' and status = 'paused'",
+         returning coalesce(paused_reason = 'failing' and status = 'paused', false)",
     )
     .bind(run.watch_id)
     .bind(failures)

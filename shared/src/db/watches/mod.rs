@@ -145,15 +145,19 @@ pub struct WatchRow {
     pub run_in_flight: bool,
 }
 
-/// The columns of a [`WatchRow`] from `watches w`.
-const WATCH_COLUMNS: &str = "w.watch_id, w.api_key_id, w.kind, w.target, w.every_seconds, w.count,
+/// The columns of a [`WatchRow`] from `watches w` (a literal, so queries stay static strings).
+macro_rules! watch_columns {
+    () => {
+        "w.watch_id, w.api_key_id, w.kind, w.target, w.every_seconds, w.count,
     w.report_existing, w.options, w.metadata, w.webhook_url, w.webhook_events, w.status,
     w.paused_reason, w.next_run_at, w.last_run_at, w.last_success_at, w.consecutive_failures,
     w.last_error_code, w.last_error_message, w.created_at, w.updated_at,
     (select count(*) from watch_runs r where r.watch_id = w.watch_id) as runs,
     (select count(*) from watch_videos v where v.watch_id = w.watch_id) as videos_seen,
     exists (select 1 from watch_runs r where r.watch_id = w.watch_id and r.status = 'running')
-        as run_in_flight";
+        as run_in_flight"
+    };
+}
 
 /// What [`create_watch`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,8 +227,10 @@ pub async fn find_watch(
     api_key_id: ApiKeyId,
     watch_id: WatchId,
 ) -> Result<Option<WatchRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "select {WATCH_COLUMNS} from watches w where w.watch_id = $1 and w.api_key_id = $2"
+    sqlx::query_as(concat!(
+        "select ",
+        watch_columns!(),
+        " from watches w where w.watch_id = $1 and w.api_key_id = $2"
     ))
     .bind(watch_id)
     .bind(api_key_id)
@@ -239,8 +245,10 @@ pub async fn list_watches(
     before: Option<WatchId>,
     limit: i64,
 ) -> Result<Vec<WatchRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "select {WATCH_COLUMNS} from watches w
+    sqlx::query_as(concat!(
+        "select ",
+        watch_columns!(),
+        " from watches w
          where w.api_key_id = $1 and ($2::uuid is null or w.watch_id < $2)
          order by w.watch_id desc limit $3"
     ))

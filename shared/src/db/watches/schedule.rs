@@ -159,9 +159,16 @@ pub async fn start_due_runs(pool: &PgPool, limit: i64) -> Result<Vec<StartedRun>
     Ok(started)
 }
 
-/// The earliest due time of an active watch, if any (the scheduler's sleep).
+/// The earliest due time of a watch [`start_due_runs`] could start (active, no run in flight,
+/// key not revoked), if any: the scheduler's sleep.
 pub async fn next_due_at(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar("select min(next_run_at) from watches where status = 'active'")
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar(
+        "select min(w.next_run_at)
+         from watches w join api_keys k on k.api_key_id = w.api_key_id
+         where w.status = 'active' and k.revoked_at is null
+           and not exists (select 1 from watch_runs r
+                           where r.watch_id = w.watch_id and r.status = 'running')",
+    )
+    .fetch_one(pool)
+    .await
 }

@@ -24,6 +24,8 @@ pub use settings::WatchArgs;
 
 /// Most watches one round starts, and most finished runs one sweep evaluates.
 const ROUND_LIMIT: i64 = 50;
+/// Shortest wait between two rounds (a watch due but not startable never makes a hot loop).
+const MIN_ROUND_GAP: Duration = Duration::from_millis(50);
 
 /// How the scheduler works (from the worker's settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,26 +67,30 @@ impl WatchScheduler {
                 None
             }
         };
-        loop {
+        'rounds: loop {
             if *shutdown.borrow() {
                 break;
             }
             self.round().await;
-            let sleep = self.sleep_until_next_due().await;
-            tokio::select! {
-                changed = shutdown.changed() => {
-                    if changed.is_err() {
-                        break;
+            let next_round = tokio::time::Instant::now() + self.sleep_until_next_due().await;
+            // Until the next round, only the runs of jobs that finish are evaluated (one
+            // look-up per notification; most finished jobs are not watch runs).
+            loop {
+                tokio::select! {
+                    changed = shutdown.changed() => {
+                        if changed.is_err() || *shutdown.borrow() {
+                            break 'rounds;
+                        }
                     }
+                    () = tokio::time::sleep_until(next_round) => continue 'rounds,
+                    finished = next_finished_job(listener.as_mut()) => match finished {
+                        Ok(Some(job_id)) => self.evaluate_job(job_id).await,
+                        Ok(None) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "finished-job LISTEN connection failed; reconnecting");
+                        }
+                    },
                 }
-                () = tokio::time::sleep(sleep) => {}
-                finished = next_finished_job(listener.as_mut()) => match finished {
-                    Ok(Some(job_id)) => self.evaluate_job(job_id).await,
-                    Ok(None) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, "finished-job LISTEN connection failed; reconnecting");
-                    }
-                },
             }
         }
     }
@@ -166,7 +172,7 @@ impl WatchScheduler {
             Ok(Some(due)) => (due - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
-                .min(poll),
+                .clamp(MIN_ROUND_GAP.min(poll), poll),
             Ok(None) | Err(_) => poll,
         }
     }
