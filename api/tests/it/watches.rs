@@ -17,7 +17,7 @@ async fn create(app: &TestApp, body: Value) -> Value {
     assert_eq!(response.status, StatusCode::CREATED, "{:#}", response.body);
     assert_eq!(
         response.header("location"),
-        format!("/v1/watches/{}", response.body["id"].as_str().expect("an id"))
+        Some(format!("/v1/watches/{}", response.body["id"].as_str().expect("an id")).as_str())
     );
     response.body
 }
