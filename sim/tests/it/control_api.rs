@@ -306,7 +306,7 @@ async fn openai_requests_are_routed_and_logged() {
 }
 
 /// `creator/item_list` (answered unsigned) of `unique_id`: the ids of its newest posts.
-async fn newest_post_ids(sim: &SimHandle, unique_id: &str) -> Vec<String> {
+async fn newest_post_ids(sim: &tokworks_sim::server::SimHandle, unique_id: &str) -> Vec<String> {
     let body: serde_json::Value = proxied_client(sim)
         .get(format!(
             "http://www.tiktok.com/api/creator/item_list/?uniqueId={unique_id}&count=5&cursor=0&type=1"
