@@ -65,8 +65,14 @@ pub fn router(state: AppState) -> Router {
             "/v1/watches/{watch_id}/resume",
             post(watches::routes::resume_watch),
         )
-        .route("/v1/watches/{watch_id}/run", post(watches::routes::run_watch))
-        .route("/v1/watches/{watch_id}/runs", get(watches::lists::list_runs))
+        .route(
+            "/v1/watches/{watch_id}/run",
+            post(watches::routes::run_watch),
+        )
+        .route(
+            "/v1/watches/{watch_id}/runs",
+            get(watches::lists::list_runs),
+        )
         .route(
             "/v1/watches/{watch_id}/videos",
             get(watches::lists::list_videos),

@@ -6,8 +6,8 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tokworks_shared::db::watches::listing::{self, WatchVideoCursor};
 use tokworks_shared::db::watches as watch_db;
+use tokworks_shared::db::watches::listing::{self, WatchVideoCursor};
 use tokworks_shared::ids::{WatchId, WatchRunId};
 
 use crate::auth::ApiKey;
@@ -63,7 +63,7 @@ pub async fn list_runs(
     query: Result<Query<ListRunsQueryRequest>, QueryRejection>,
 ) -> Result<Json<WatchRunListResponse>, ApiError> {
     let watch_id = parse_watch_id(path)?;
-    let Query(query) = query.map_err(query_problem)?;
+    let Query(query) = query.map_err(|rejection| query_problem(&rejection))?;
     let limit = list_limit(query.limit.as_deref())?;
     let before = query
         .cursor
@@ -122,10 +122,14 @@ pub async fn list_videos(
     query: Result<Query<ListVideosQueryRequest>, QueryRejection>,
 ) -> Result<Json<WatchVideoListResponse>, ApiError> {
     let watch_id = parse_watch_id(path)?;
-    let Query(query) = query.map_err(query_problem)?;
+    let Query(query) = query.map_err(|rejection| query_problem(&rejection))?;
     let limit = list_limit(query.limit.as_deref())?;
     let since = query.since.as_deref().map(parse_since).transpose()?;
-    let after = query.cursor.as_deref().map(decode_video_cursor).transpose()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(decode_video_cursor)
+        .transpose()?;
     own_watch(&state, &key, watch_id).await?;
     let mut rows =
         listing::list_videos(&state.db, watch_id, since, after.as_ref(), limit + 1).await?;

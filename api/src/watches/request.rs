@@ -157,11 +157,17 @@ impl CreateWatchRequest {
                 });
             }
         };
-        for (field, present) in [("query", self.query.is_some()), ("sound", self.sound.is_some())] {
+        for (field, present) in [
+            ("query", self.query.is_some()),
+            ("sound", self.sound.is_some()),
+        ] {
             if present {
                 return Err(ApiError::InvalidField {
                     field: field.to_owned(),
-                    message: format!("`{field}` is not a field of a `{}` watch", job_kind.as_str()),
+                    message: format!(
+                        "`{field}` is not a field of a `{}` watch",
+                        job_kind.as_str()
+                    ),
                 });
             }
         }
@@ -262,7 +268,10 @@ fn parse_every(every: Option<&Value>, min: u32) -> Result<u32, ApiError> {
 }
 
 /// A watch's webhook: the job webhook's URL rules (SSRF guard), the watch events.
-fn validate_watch_webhook(webhook: Value, limits: &WatchLimits) -> Result<AcceptedWebhook, ApiError> {
+fn validate_watch_webhook(
+    webhook: Value,
+    limits: &WatchLimits,
+) -> Result<AcceptedWebhook, ApiError> {
     let webhook: WebhookRequest =
         serde_json::from_value(webhook).map_err(|error| ApiError::InvalidField {
             field: "webhook".to_owned(),
@@ -362,7 +371,9 @@ mod tests {
             "webhook": {"url": "https://example.com/hook", "events": ["job.completed"]}
         }))
         .expect_err("refused");
-        assert!(matches!(error, ApiError::InvalidField { ref field, .. } if field == "webhook.events"));
+        assert!(
+            matches!(error, ApiError::InvalidField { ref field, .. } if field == "webhook.events")
+        );
         let watch = validate(serde_json::json!({
             "kind": "trending", "every": 300, "webhook": {"url": "https://example.com/hook"}
         }))

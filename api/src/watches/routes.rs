@@ -41,7 +41,9 @@ pub(crate) fn watch_limits(state: &AppState) -> WatchLimits {
 }
 
 /// The watch id of the path, or 404 when it is not one.
-pub(crate) fn parse_watch_id(path: Result<Path<String>, PathRejection>) -> Result<WatchId, ApiError> {
+pub(crate) fn parse_watch_id(
+    path: Result<Path<String>, PathRejection>,
+) -> Result<WatchId, ApiError> {
     path_segment(path, "watch")?
         .parse()
         .map_err(|_| ApiError::NotFound { what: "watch" })
@@ -63,7 +65,7 @@ pub(crate) fn list_limit(limit: Option<&str>) -> Result<i64, ApiError> {
 }
 
 /// A query string that does not parse: 422 `INVALID_PARAMETER`.
-pub(crate) fn query_problem(rejection: QueryRejection) -> ApiError {
+pub(crate) fn query_problem(rejection: &QueryRejection) -> ApiError {
     ApiError::InvalidParameter {
         name: "(query)".to_owned(),
         message: rejection.body_text(),
@@ -122,7 +124,7 @@ pub async fn create_watch(
         CreateWatchOutcome::Created(row) => {
             tracing::info!(watch_id = %row.watch_id, kind = %row.kind, "watch created");
             let mut response =
-                (StatusCode::CREATED, Json(WatchResponse::from_row(*row))).into_response();
+                (StatusCode::CREATED, Json(WatchResponse::from_row(&row))).into_response();
             if let Ok(location) = HeaderValue::from_str(&watch_location(new_watch.watch_id)) {
                 response.headers_mut().insert(header::LOCATION, location);
             }
@@ -160,7 +162,7 @@ pub async fn list_watches(
     key: ApiKey,
     query: Result<Query<ListWatchesQueryRequest>, QueryRejection>,
 ) -> Result<Json<WatchListResponse>, ApiError> {
-    let Query(query) = query.map_err(query_problem)?;
+    let Query(query) = query.map_err(|rejection| query_problem(&rejection))?;
     let limit = list_limit(query.limit.as_deref())?;
     let before = query
         .cursor
@@ -178,7 +180,7 @@ pub async fn list_watches(
     };
     Ok(Json(WatchListResponse {
         object: "list",
-        data: rows.into_iter().map(WatchResponse::from_row).collect(),
+        data: rows.iter().map(WatchResponse::from_row).collect(),
         has_more,
         next_cursor,
     }))
@@ -206,7 +208,7 @@ pub async fn get_watch(
     let row = watch_db::find_watch(&state.db, key.api_key_id, watch_id)
         .await?
         .ok_or(ApiError::NotFound { what: "watch" })?;
-    Ok(Json(WatchResponse::from_row(row)))
+    Ok(Json(WatchResponse::from_row(&row)))
 }
 
 /// `PATCH /v1/watches/{watch_id}`: changes `every`, `count`, `report_existing`, `options`,
@@ -256,7 +258,7 @@ pub async fn update_watch(
     let row = watch_db::update_watch(&mut connection, key.api_key_id, watch_id, &changes)
         .await?
         .ok_or(ApiError::NotFound { what: "watch" })?;
-    Ok(Json(WatchResponse::from_row(row)))
+    Ok(Json(WatchResponse::from_row(&row)))
 }
 
 /// `DELETE /v1/watches/{watch_id}`: 204; no further runs (the runs' jobs stay).
@@ -308,7 +310,7 @@ pub async fn pause_watch(
     let row = watch_db::pause_watch(&mut connection, key.api_key_id, watch_id)
         .await?
         .ok_or(ApiError::NotFound { what: "watch" })?;
-    Ok(Json(WatchResponse::from_row(row)))
+    Ok(Json(WatchResponse::from_row(&row)))
 }
 
 /// `POST /v1/watches/{watch_id}/resume`: active again, due within seconds, failures reset.
@@ -334,7 +336,7 @@ pub async fn resume_watch(
     let row = watch_db::resume_watch(&mut connection, key.api_key_id, watch_id)
         .await?
         .ok_or(ApiError::NotFound { what: "watch" })?;
-    Ok(Json(WatchResponse::from_row(row)))
+    Ok(Json(WatchResponse::from_row(&row)))
 }
 
 /// `POST /v1/watches/{watch_id}/run`: 202, the watch runs as soon as possible.
@@ -360,7 +362,7 @@ pub async fn run_watch(
     let mut connection = state.db.acquire().await?;
     match watch_db::run_watch_now(&mut connection, key.api_key_id, watch_id).await? {
         RunNowOutcome::Scheduled(row) => {
-            Ok((StatusCode::ACCEPTED, Json(WatchResponse::from_row(*row))).into_response())
+            Ok((StatusCode::ACCEPTED, Json(WatchResponse::from_row(&row))).into_response())
         }
         RunNowOutcome::NotFound => Err(ApiError::NotFound { what: "watch" }),
         RunNowOutcome::Paused => Err(ApiError::WatchPaused),

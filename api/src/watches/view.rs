@@ -81,7 +81,7 @@ pub struct WatchResponse {
 }
 
 impl WatchResponse {
-    pub fn from_row(row: WatchRow) -> WatchResponse {
+    pub fn from_row(row: &WatchRow) -> WatchResponse {
         let target = |field: &str| {
             (target_field(row.kind) == Some(field))
                 .then(|| row.target.clone())

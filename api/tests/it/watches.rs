@@ -17,7 +17,13 @@ async fn create(app: &TestApp, body: Value) -> Value {
     assert_eq!(response.status, StatusCode::CREATED, "{:#}", response.body);
     assert_eq!(
         response.header("location"),
-        Some(format!("/v1/watches/{}", response.body["id"].as_str().expect("an id")).as_str())
+        Some(
+            format!(
+                "/v1/watches/{}",
+                response.body["id"].as_str().expect("an id")
+            )
+            .as_str()
+        )
     );
     response.body
 }
@@ -45,14 +51,46 @@ async fn delete(app: &TestApp, path: &str) -> TestResponse {
 async fn bad_watches_get_stable_422_codes(pool: PgPool) {
     let app = TestApp::new(pool).await;
     for (body, code, field) in [
-        (json!({"kind": "user", "username": "a", "every": 299}), "INVALID_FIELD", "every"),
-        (json!({"kind": "user", "username": "a"}), "INVALID_FIELD", "every"),
-        (json!({"kind": "user", "username": "a", "every": "hourly"}), "INVALID_FIELD", "every"),
-        (json!({"kind": "user", "username": "two words", "every": 300}), "INVALID_FIELD", "username"),
-        (json!({"kind": "hashtag", "every": 300}), "INVALID_FIELD", "hashtag"),
-        (json!({"kind": "trending", "every": 300, "count": 0}), "INVALID_FIELD", "count"),
-        (json!({"kind": "video", "every": 300}), "INVALID_FIELD", "kind"),
-        (json!({"kind": "trending", "every": 300, "colour": "red"}), "UNKNOWN_FIELD", "colour"),
+        (
+            json!({"kind": "user", "username": "a", "every": 299}),
+            "INVALID_FIELD",
+            "every",
+        ),
+        (
+            json!({"kind": "user", "username": "a"}),
+            "INVALID_FIELD",
+            "every",
+        ),
+        (
+            json!({"kind": "user", "username": "a", "every": "hourly"}),
+            "INVALID_FIELD",
+            "every",
+        ),
+        (
+            json!({"kind": "user", "username": "two words", "every": 300}),
+            "INVALID_FIELD",
+            "username",
+        ),
+        (
+            json!({"kind": "hashtag", "every": 300}),
+            "INVALID_FIELD",
+            "hashtag",
+        ),
+        (
+            json!({"kind": "trending", "every": 300, "count": 0}),
+            "INVALID_FIELD",
+            "count",
+        ),
+        (
+            json!({"kind": "video", "every": 300}),
+            "INVALID_FIELD",
+            "kind",
+        ),
+        (
+            json!({"kind": "trending", "every": 300, "colour": "red"}),
+            "UNKNOWN_FIELD",
+            "colour",
+        ),
         (
             json!({"kind": "trending", "every": 300,
                    "webhook": {"url": "https://example.com/h", "events": ["job.completed"]}}),
@@ -84,14 +122,20 @@ async fn a_watch_is_created_read_listed_and_hidden_from_other_keys(pool: PgPool)
     assert_eq!(watch["object"], "watch");
     assert_eq!(watch["kind"], "user");
     assert_eq!(watch["username"], "Scout2015");
-    assert_eq!((watch["every"].clone(), watch["count"].clone()), (json!(3600), json!(10)));
+    assert_eq!(
+        (watch["every"].clone(), watch["count"].clone()),
+        (json!(3600), json!(10))
+    );
     assert_eq!(watch["report_existing"], false);
     assert_eq!(watch["options"]["transcript"], true);
     assert_eq!(watch["webhook"], Value::Null);
     assert_eq!(watch["status"], "active");
     assert_eq!(watch["paused_reason"], Value::Null);
     assert!(watch["next_run_at"].is_string());
-    assert_eq!((watch["runs"].clone(), watch["videos_seen"].clone()), (json!(0), json!(0)));
+    assert_eq!(
+        (watch["runs"].clone(), watch["videos_seen"].clone()),
+        (json!(0), json!(0))
+    );
     let id = watch["id"].as_str().expect("an id");
     let path = format!("/v1/watches/{id}");
     assert_eq!(app.get(&path).await.body["username"], "Scout2015");
@@ -101,7 +145,10 @@ async fn a_watch_is_created_read_listed_and_hidden_from_other_keys(pool: PgPool)
     assert_eq!(list["data"][0]["id"], trending["id"], "newest first");
     assert_eq!(list["has_more"], true);
     let cursor = list["next_cursor"].as_str().expect("a cursor");
-    let next = app.get(&format!("/v1/watches?limit=1&cursor={cursor}")).await.body;
+    let next = app
+        .get(&format!("/v1/watches?limit=1&cursor={cursor}"))
+        .await
+        .body;
     assert_eq!(next["data"][0]["id"], watch["id"]);
     assert_eq!(next["has_more"], false);
 
@@ -143,7 +190,11 @@ async fn a_key_has_at_most_watch_max_per_key_watches(pool: PgPool) {
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn pause_resume_run_patch_and_delete(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let watch = create(&app, json!({"kind": "hashtag", "hashtag": "#Food", "every": 600})).await;
+    let watch = create(
+        &app,
+        json!({"kind": "hashtag", "hashtag": "#Food", "every": 600}),
+    )
+    .await;
     assert_eq!(watch["hashtag"], "food");
     let path = format!("/v1/watches/{}", watch["id"].as_str().expect("an id"));
 
@@ -155,14 +206,21 @@ async fn pause_resume_run_patch_and_delete(pool: PgPool) {
     app.post(&format!("{path}/run"))
         .await
         .assert_problem(StatusCode::CONFLICT, "WATCH_PAUSED");
-    assert!(schedule::start_due_runs(&app.pool, 10).await.expect("start").is_empty());
+    assert!(
+        schedule::start_due_runs(&app.pool, 10)
+            .await
+            .expect("start")
+            .is_empty()
+    );
 
     let resumed = app.post(&format!("{path}/resume")).await;
     assert_eq!(resumed.body["status"], "active");
     assert_eq!(resumed.body["paused_reason"], Value::Null);
     let run = app.post(&format!("{path}/run")).await;
     assert_eq!(run.status, StatusCode::ACCEPTED, "{:#}", run.body);
-    let started = schedule::start_due_runs(&app.pool, 10).await.expect("start");
+    let started = schedule::start_due_runs(&app.pool, 10)
+        .await
+        .expect("start");
     assert_eq!(started.len(), 1);
     app.post(&format!("{path}/run"))
         .await
@@ -199,10 +257,19 @@ async fn pause_resume_run_patch_and_delete(pool: PgPool) {
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
 async fn runs_and_videos_are_listed_after_a_run(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let watch = create(&app, json!({"kind": "user", "username": "creator", "every": 300})).await;
+    let watch = create(
+        &app,
+        json!({"kind": "user", "username": "creator", "every": 300}),
+    )
+    .await;
     let path = format!("/v1/watches/{}", watch["id"].as_str().expect("an id"));
-    assert_eq!(app.post(&format!("{path}/run")).await.status, StatusCode::ACCEPTED);
-    let started = schedule::start_due_runs(&app.pool, 10).await.expect("start");
+    assert_eq!(
+        app.post(&format!("{path}/run")).await.status,
+        StatusCode::ACCEPTED
+    );
+    let started = schedule::start_due_runs(&app.pool, 10)
+        .await
+        .expect("start");
     assert_eq!(started.len(), 1);
     app.finish_walk(
         &["7300000000000000001", "7300000000000000002"],
@@ -224,7 +291,10 @@ async fn runs_and_videos_are_listed_after_a_run(pool: PgPool) {
     assert_eq!(run["new_video_ids"], json!([]));
     assert_eq!(run["job_id"], json!(started[0].job_id));
     assert_eq!(run["error"], Value::Null);
-    let job = app.get(&format!("/v1/jobs/{}", started[0].job_id)).await.body;
+    let job = app
+        .get(&format!("/v1/jobs/{}", started[0].job_id))
+        .await
+        .body;
     assert_eq!(job["kind"], "user");
     assert_eq!(job["status"], "succeeded");
 
@@ -248,7 +318,10 @@ async fn runs_and_videos_are_listed_after_a_run(pool: PgPool) {
         .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PARAMETER");
     let watch = app.get(&path).await.body;
-    assert_eq!((watch["runs"].clone(), watch["videos_seen"].clone()), (json!(1), json!(2)));
+    assert_eq!(
+        (watch["runs"].clone(), watch["videos_seen"].clone()),
+        (json!(1), json!(2))
+    );
     assert!(watch["last_success_at"].is_string());
     let stats = app.get("/v1/stats").await.body;
     assert_eq!(stats["watches"]["watches_active"], 1);

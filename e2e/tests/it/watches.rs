@@ -250,7 +250,9 @@ async fn a_worker_killed_while_a_run_is_due_runs_it_once() {
     let runs = service.await_finished_runs(&watch_id, 1).await;
     assert_eq!(runs[0]["status"], "succeeded", "{runs:?}");
     let after_first = service.watch_runs(&clock_id).await.len();
-    service.await_finished_runs(&clock_id, after_first + 3).await;
+    service
+        .await_finished_runs(&clock_id, after_first + 3)
+        .await;
     let runs = service.watch_runs(&watch_id).await;
     assert_eq!(runs.len(), 1, "the due run happened once: {runs:?}");
     let jobs: i64 = sqlx::query_scalar("select count(*) from jobs where kind = 'user'")

@@ -57,12 +57,14 @@ async fn create(pool: &PgPool, watch: &NewWatch) -> WatchRow {
 
 /// Makes the watch due as if it had been due since `ago_seconds`.
 async fn make_due(pool: &PgPool, watch_id: WatchId, ago_seconds: f64) {
-    sqlx::query("update watches set next_run_at = now() - make_interval(secs => $2) where watch_id = $1")
-        .bind(watch_id)
-        .bind(ago_seconds)
-        .execute(pool)
-        .await
-        .expect("due");
+    sqlx::query(
+        "update watches set next_run_at = now() - make_interval(secs => $2) where watch_id = $1",
+    )
+    .bind(watch_id)
+    .bind(ago_seconds)
+    .execute(pool)
+    .await
+    .expect("due");
 }
 
 async fn watch(pool: &PgPool, api_key_id: ApiKeyId, watch_id: WatchId) -> WatchRow {
@@ -161,7 +163,12 @@ async fn two_concurrent_schedulers_start_one_run_and_missed_runs_are_not_stacked
     );
     // Due again while the run is in flight: nothing starts.
     make_due(&pool, created.watch_id, 1.0).await;
-    assert!(schedule::start_due_runs(&pool, 10).await.expect("start").is_empty());
+    assert!(
+        schedule::start_due_runs(&pool, 10)
+            .await
+            .expect("start")
+            .is_empty()
+    );
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
@@ -178,7 +185,12 @@ async fn the_baseline_reports_nothing_and_a_new_video_is_reported_once(pool: PgP
             .expect("evaluate"),
         None
     );
-    end_walk(&pool, &["7300000000000000001", "7300000000000000002"], WalkStatus::Succeeded).await;
+    end_walk(
+        &pool,
+        &["7300000000000000001", "7300000000000000002"],
+        WalkStatus::Succeeded,
+    )
+    .await;
     let baseline = evaluate_one(&pool, &run).await;
     assert!(baseline.baseline);
     assert_eq!(baseline.status, WatchRunStatus::Succeeded);
@@ -193,7 +205,11 @@ async fn the_baseline_reports_nothing_and_a_new_video_is_reported_once(pool: PgP
     assert!(!run.baseline);
     end_walk(
         &pool,
-        &["7300000000000000003", "7300000000000000001", "7300000000000000002"],
+        &[
+            "7300000000000000003",
+            "7300000000000000001",
+            "7300000000000000002",
+        ],
         WalkStatus::Succeeded,
     )
     .await;
@@ -214,7 +230,10 @@ async fn the_baseline_reports_nothing_and_a_new_video_is_reported_once(pool: PgP
     assert_eq!(payload["type"], "watch.new_videos");
     assert_eq!(payload["data"]["watch_id"], json!(created.watch_id));
     assert_eq!(payload["data"]["username"], "creator");
-    assert_eq!(payload["data"]["new_video_ids"], json!(["7300000000000000003"]));
+    assert_eq!(
+        payload["data"]["new_video_ids"],
+        json!(["7300000000000000003"])
+    );
     assert_eq!(
         payload["data"]["videos"][0]["url"],
         "https://www.tiktok.com/@creator/video/7300000000000000003"
@@ -224,7 +243,12 @@ async fn the_baseline_reports_nothing_and_a_new_video_is_reported_once(pool: PgP
     // A run that finds nothing new reports nothing.
     make_due(&pool, created.watch_id, 0.0).await;
     let run = start_one(&pool).await;
-    end_walk(&pool, &["7300000000000000003", "7300000000000000001"], WalkStatus::Partial).await;
+    end_walk(
+        &pool,
+        &["7300000000000000003", "7300000000000000001"],
+        WalkStatus::Partial,
+    )
+    .await;
     let quiet = evaluate_one(&pool, &run).await;
     assert_eq!(quiet.status, WatchRunStatus::Partial);
     assert!(quiet.new_video_ids.is_empty());
@@ -258,7 +282,10 @@ async fn failures_back_off_and_a_watch_failing_for_a_day_pauses_itself(pool: PgP
     assert!(!failed.paused);
     let backing_off = watch(&pool, key, created.watch_id).await;
     assert_eq!(backing_off.consecutive_failures, 1);
-    assert_eq!(backing_off.last_error_code.as_deref(), Some("USER_NOT_FOUND"));
+    assert_eq!(
+        backing_off.last_error_code.as_deref(),
+        Some("USER_NOT_FOUND")
+    );
     let wait = backing_off.next_run_at.expect("due later") - Utc::now();
     assert!(
         wait.num_seconds() >= i64::from(2 * EVERY) - 2,
@@ -267,11 +294,13 @@ async fn failures_back_off_and_a_watch_failing_for_a_day_pauses_itself(pool: PgP
     assert_eq!(backing_off.status, WatchStatus::Active);
 
     // The streak began more than a day ago: the next failure pauses the watch.
-    sqlx::query("update watches set failing_since = now() - interval '25 hours' where watch_id = $1")
-        .bind(created.watch_id)
-        .execute(&pool)
-        .await
-        .expect("age the streak");
+    sqlx::query(
+        "update watches set failing_since = now() - interval '25 hours' where watch_id = $1",
+    )
+    .bind(created.watch_id)
+    .execute(&pool)
+    .await
+    .expect("age the streak");
     make_due(&pool, created.watch_id, 0.0).await;
     let run = start_one(&pool).await;
     end_walk(&pool, &[], WalkStatus::Failed).await;
@@ -287,7 +316,12 @@ async fn failures_back_off_and_a_watch_failing_for_a_day_pauses_itself(pool: PgP
     assert_eq!(events[0].0, "watch.paused");
     assert_eq!(events[0].1["data"]["paused_reason"], "failing");
     // Paused: nothing is due any more.
-    assert!(schedule::start_due_runs(&pool, 10).await.expect("start").is_empty());
+    assert!(
+        schedule::start_due_runs(&pool, 10)
+            .await
+            .expect("start")
+            .is_empty()
+    );
 
     // Resumed: due soon, failures reset.
     let mut connection = pool.acquire().await.expect("connection");

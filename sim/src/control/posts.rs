@@ -59,10 +59,7 @@ pub fn add_posts(state: &SimState, request: &SimRequest) -> SimResponse {
         },
         NewPostsBody::Many(posts) => {
             // Check every entry before adding any.
-            if let Some(message) = posts
-                .iter()
-                .find_map(|post| resolve(corpus, post).err())
-            {
+            if let Some(message) = posts.iter().find_map(|post| resolve(corpus, post).err()) {
                 return error_response(StatusCode::BAD_REQUEST, &message);
             }
             let mut created = Vec::with_capacity(posts.len());
@@ -108,7 +105,9 @@ fn resolve(corpus: &Corpus, post: &NewPostRequest) -> Result<AddedPost, String> 
                 .by_unique_id(unique_id.trim_start_matches('@'))
                 .ok_or_else(|| format!("unknown user `{unique_id}`"))?;
             if user.private_account {
-                return Err(format!("user `{unique_id}` is private: add posts to a public one"));
+                return Err(format!(
+                    "user `{unique_id}` is private: add posts to a public one"
+                ));
             }
             user.index
         }
@@ -116,7 +115,8 @@ fn resolve(corpus: &Corpus, post: &NewPostRequest) -> Result<AddedPost, String> 
             return Err("name at least one of `user`, `hashtag`, `sound`".to_owned());
         }
         None => {
-            let seed = hashtag.map_or(0, u64::from) ^ sound.unwrap_or(0) ^ u64::from(corpus.added_count());
+            let seed =
+                hashtag.map_or(0, u64::from) ^ sound.unwrap_or(0) ^ u64::from(corpus.added_count());
             (seed % u64::from(corpus.users.public_count.max(1))) as u32
         }
     };

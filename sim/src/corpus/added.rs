@@ -44,7 +44,10 @@ impl Corpus {
         if post.author >= self.users.public_count {
             return Err(AddPostError::NotAPublicUser);
         }
-        let mut added = self.added.write().unwrap_or_else(|poison| poison.into_inner());
+        let mut added = self
+            .added
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
         if added.len() >= MAX_ADDED_POSTS {
             return Err(AddPostError::Full);
         }
@@ -80,7 +83,10 @@ impl Corpus {
     /// The global indices of the posts added to `feed`, newest first: the feed routes list them
     /// before the corpus's own posts.
     pub fn added_posts_for(&self, feed: FeedRef) -> Vec<u32> {
-        let added = self.added.read().unwrap_or_else(|poison| poison.into_inner());
+        let added = self
+            .added
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner());
         let base = self.base_posts();
         added
             .iter()
@@ -154,7 +160,10 @@ mod tests {
             })
             .expect("added");
         assert!(corpus.skeleton(second).expect("rendered").id > skeleton.id);
-        assert_eq!(corpus.added_posts_for(FeedRef::User(3)), vec![second, index]);
+        assert_eq!(
+            corpus.added_posts_for(FeedRef::User(3)),
+            vec![second, index]
+        );
         corpus.clear_added_posts();
         assert_eq!(corpus.resolve_post_id(skeleton.id), None);
         assert_ne!(corpus.user_posts_newest_first(3).next(), Some(index));

@@ -255,7 +255,10 @@ impl Corpus {
             (PostKind::Video, false) => rng.random_range(5..181),
         };
         let mut music = self.draw_music(&skeleton, duration, &mut rng);
-        if let Some(sound) = self.added_of(Some(skeleton.slot)).and_then(|post| post.sound) {
+        if let Some(sound) = self
+            .added_of(Some(skeleton.slot))
+            .and_then(|post| post.sound)
+        {
             music.id = sound;
         }
         let storage_uri = ids::video_storage_uri(media_hash);

@@ -234,9 +234,7 @@ fn challenge_items(site: &TiktokSite, request: &SimRequest) -> SimResponse {
         return status(site, request, 10205, "");
     };
     // Posts added by the control API first (newest), then the corpus's own.
-    let mut posts = site
-        .corpus
-        .added_posts_for(FeedRef::Hashtag(hashtag.index));
+    let mut posts = site.corpus.added_posts_for(FeedRef::Hashtag(hashtag.index));
     posts.extend_from_slice(site.corpus.hashtag_posts(hashtag.index));
     let start = usize::try_from(offset)
         .unwrap_or(usize::MAX)

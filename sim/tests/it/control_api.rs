@@ -352,7 +352,11 @@ async fn an_added_post_is_newest_in_its_users_list_has_a_page_and_goes_on_reset(
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 19);
-    assert!(before.iter().all(|old| old.parse::<u64>().unwrap() < id.parse::<u64>().unwrap()));
+    assert!(
+        before
+            .iter()
+            .all(|old| old.parse::<u64>().unwrap() < id.parse::<u64>().unwrap())
+    );
     assert_eq!(
         created["url"],
         format!("https://www.tiktok.com/@{unique_id}/video/{id}")

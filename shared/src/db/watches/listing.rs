@@ -89,7 +89,9 @@ pub async fn list_videos(
 }
 
 /// One key's watches and their runs by outcome, for `/v1/stats`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema,
+)]
 pub struct WatchStats {
     pub watches_active: i64,
     pub watches_paused: i64,

@@ -164,7 +164,9 @@ macro_rules! watch_columns {
 pub enum CreateWatchOutcome {
     Created(Box<WatchRow>),
     /// The key already has `max` watches; nothing was written.
-    LimitReached { max: i64 },
+    LimitReached {
+        max: i64,
+    },
 }
 
 /// Inserts `watch` unless its key already has its maximum of watches (`api_keys.max_watches`,

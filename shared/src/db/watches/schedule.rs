@@ -116,8 +116,7 @@ pub async fn start_due_runs(pool: &PgPool, limit: i64) -> Result<Vec<StartedRun>
             max_attempts: watch.max_attempts,
         };
         let outcome =
-            feed_walks::submit_feed_job(&mut transaction, &new_job, &walk, None, true)
-                .await?;
+            feed_walks::submit_feed_job(&mut transaction, &new_job, &walk, None, true).await?;
         if !matches!(outcome, SubmitFeedOutcome::Created(_)) {
             return Err(sqlx::Error::Protocol(
                 "a watch run's job (no idempotency key) was not created".into(),

@@ -190,7 +190,9 @@ fn run_outcome(status: WatchRunStatus) -> &'static str {
 
 /// The next job-finished notification's job id (`None` for an unparsable payload); never
 /// resolves without a listener.
-async fn next_finished_job(listener: Option<&mut PgListener>) -> Result<Option<JobId>, sqlx::Error> {
+async fn next_finished_job(
+    listener: Option<&mut PgListener>,
+) -> Result<Option<JobId>, sqlx::Error> {
     match listener {
         Some(listener) => listener
             .recv()
