@@ -138,6 +138,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub server: crate::server::ServerArgs,
 
+    #[command(flatten)]
+    pub watches: crate::watches::settings::WatchLimitArgs,
+
     /// How long a rotated webhook secret keeps signing deliveries (next to the new one), in
     /// seconds.
     #[arg(

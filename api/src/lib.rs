@@ -19,6 +19,7 @@ pub mod state;
 pub mod ui;
 pub mod unavailable_docs;
 pub mod videos;
+pub mod watches;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -75,6 +76,7 @@ impl From<&ServeArgs> for ApiSettings {
                 max_items_in_flight: args.key_limits.key_max_items_in_flight,
             },
             server: server::ServerSettings::from(&args.server),
+            watches: watches::settings::WatchSettings::from(&args.watches),
             events_and_metrics: EventsAndMetricsSettings {
                 events_max: Duration::from_secs(args.events_and_metrics.events_max_seconds),
                 events_poll_interval: Duration::from_millis(

@@ -114,6 +114,15 @@ pub enum ApiError {
     /// (docs/retention.md).
     #[error("job {job_id} expired: it finished longer ago than the retention period")]
     JobExpired { job_id: JobId },
+    /// The key has its maximum of watches.
+    #[error("this API key already has {max} watches (WATCH_MAX_PER_KEY); delete one first")]
+    WatchLimitReached { max: i64 },
+    /// `POST /v1/watches/{id}/run` while a run of the watch is in flight.
+    #[error("a run of this watch is in flight; run it again when it has ended")]
+    WatchRunInFlight,
+    /// `POST /v1/watches/{id}/run` on a paused watch.
+    #[error("the watch is paused: resume it first")]
+    WatchPaused,
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("the server panicked while handling the request")]
@@ -163,7 +172,11 @@ impl ApiError {
             | ApiError::NoValidUrls { .. }
             | ApiError::WebhookUrlNotAllowed { .. }
             | ApiError::InvalidParameter { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::IdempotencyKeyReused | ApiError::WebhookDisabled => StatusCode::CONFLICT,
+            ApiError::IdempotencyKeyReused
+            | ApiError::WebhookDisabled
+            | ApiError::WatchLimitReached { .. }
+            | ApiError::WatchRunInFlight
+            | ApiError::WatchPaused => StatusCode::CONFLICT,
             ApiError::MetricsTokenRequired => StatusCode::FORBIDDEN,
             ApiError::TooManyRedeliveries { .. }
             | ApiError::RateLimited { .. }
@@ -206,6 +219,9 @@ impl ApiError {
             ApiError::InvalidHeader { .. } => "INVALID_HEADER",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::WebhookDisabled => "WEBHOOK_DISABLED",
+            ApiError::WatchLimitReached { .. } => "WATCH_LIMIT_REACHED",
+            ApiError::WatchRunInFlight => "WATCH_RUN_IN_FLIGHT",
+            ApiError::WatchPaused => "WATCH_PAUSED",
             ApiError::MetricsTokenRequired => "METRICS_TOKEN_REQUIRED",
             ApiError::TooManyRedeliveries { .. } => "TOO_MANY_REDELIVERIES",
             ApiError::RateLimited { .. } => "RATE_LIMITED",

@@ -13,7 +13,7 @@ use crate::problem::{self, ApiError};
 use crate::service::{health, stats};
 use crate::state::AppState;
 use crate::videos::{self, covers as video_covers};
-use crate::webhooks;
+use crate::{watches, webhooks};
 
 /// All routes with their middleware: request id (set, propagated, written into problems),
 /// the request span and access log (`access_log`), and a last-resort panic catcher.
@@ -46,6 +46,36 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/videos/{video_id}/cover",
             get(video_covers::get_video_cover),
+        )
+        .route(
+            "/v1/watches",
+            post(watches::routes::create_watch).get(watches::routes::list_watches),
+        )
+        .route(
+            "/v1/watches/{watch_id}",
+            get(watches::routes::get_watch)
+                .patch(watches::routes::update_watch)
+                .delete(watches::routes::delete_watch),
+        )
+        .route(
+            "/v1/watches/{watch_id}/pause",
+            post(watches::routes::pause_watch),
+        )
+        .route(
+            "/v1/watches/{watch_id}/resume",
+            post(watches::routes::resume_watch),
+        )
+        .route(
+            "/v1/watches/{watch_id}/run",
+            post(watches::routes::run_watch),
+        )
+        .route(
+            "/v1/watches/{watch_id}/runs",
+            get(watches::lists::list_runs),
+        )
+        .route(
+            "/v1/watches/{watch_id}/videos",
+            get(watches::lists::list_videos),
         )
         .route("/v1/stats", get(stats::get_stats))
         .route("/metrics", get(crate::service::metrics_scrape::get_metrics))

@@ -63,6 +63,8 @@ pub struct ApiSettings {
     /// The request timeout and the event stream caps (REQUEST_TIMEOUT_SECONDS,
     /// EVENTS_MAX_STREAMS, EVENTS_MAX_STREAMS_PER_KEY).
     pub server: ServerSettings,
+    /// Watch limits (WATCH_MAX_PER_KEY, WATCH_MIN_INTERVAL_SECONDS).
+    pub watches: crate::watches::settings::WatchSettings,
 }
 
 /// Settings of the job event streams and of `GET /metrics`.

@@ -87,6 +87,14 @@ uuid_id!(
     /// A webhook delivery (`webhook_deliveries.delivery_id`).
     DeliveryId
 );
+uuid_id!(
+    /// A watch (`watches.watch_id`).
+    WatchId
+);
+uuid_id!(
+    /// One run of a watch (`watch_runs.run_id`).
+    WatchRunId
+);
 
 #[cfg(test)]
 mod tests {

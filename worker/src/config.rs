@@ -174,6 +174,9 @@ pub struct WorkerConfig {
     #[arg(long, env = "FEED_DEADLINE_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub feed_deadline_seconds: u64,
 
+    #[command(flatten)]
+    pub watches: crate::background::watch_scheduler::WatchArgs,
+
     /// Timeout of one webhook request (connect, send, response), in seconds.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_seconds: u64,

@@ -153,6 +153,10 @@ pub async fn run_worker_process(
             ..FeedWalkSettings::default()
         }),
     };
+    let watch_scheduler = background::watch_scheduler::WatchScheduler {
+        pool: pool.clone(),
+        settings: config.watches.scheduler_settings(),
+    };
     let dispatcher = Dispatcher::new(
         pool.clone(),
         queue.clone(),
@@ -183,6 +187,7 @@ pub async fn run_worker_process(
     let deliverer_task = tokio::spawn(deliverer.run(maintenance_shutdown.clone()));
     // The dispatcher stops at the signal too, so another worker's dispatcher takes over.
     let dispatcher_task = tokio::spawn(dispatcher.run(walks_shutdown.clone()));
+    let watch_scheduler_task = tokio::spawn(watch_scheduler.run(walks_shutdown.clone()));
     let feed_walker_task = tokio::spawn(feed_walker.run(walks_shutdown));
     let retention_task = tokio::spawn(retention.run(maintenance_shutdown.clone()));
     let maintenance_task = tokio::spawn(maintenance.run(maintenance_shutdown));
@@ -215,6 +220,9 @@ pub async fn run_worker_process(
     }
     if let Err(error) = feed_walker_task.await {
         tracing::warn!(%error, "feed walker ended abnormally");
+    }
+    if let Err(error) = watch_scheduler_task.await {
+        tracing::warn!(%error, "watch scheduler ended abnormally");
     }
     if let Err(error) = deliverer_task.await {
         tracing::warn!(%error, "webhook deliverer ended abnormally");

@@ -39,6 +39,10 @@ pub const EXTRACTOR_FALLBACKS_TOTAL: &str = "tokworks_worker_extractor_fallbacks
 /// Counter: native-client requests refused for want of a token of the shared per-host budget
 /// (TIKTOK_MAX_REQUESTS_PER_SECOND) within the bounded wait.
 pub const REQUEST_BUDGET_EXHAUSTED_TOTAL: &str = "tokworks_worker_request_budget_exhausted_total";
+/// Watch runs evaluated by this process, by outcome.
+pub const WATCH_RUNS_TOTAL: &str = "tokworks_worker_watch_runs_total";
+/// New videos the watch runs evaluated by this process reported.
+pub const WATCH_NEW_VIDEOS_TOTAL: &str = "tokworks_worker_watch_new_videos_total";
 
 /// Buckets of extraction durations, in seconds.
 const EXTRACTION_BUCKETS: [f64; 12] = [
@@ -159,6 +163,12 @@ pub fn record_extractor_fallback(reason: &'static str, recovered: bool) {
     counter!(EXTRACTOR_FALLBACKS_TOTAL, "reason" => reason, "outcome" => outcome).increment(1);
 }
 
+/// Counts one evaluated watch run and the new videos it reported.
+pub fn record_watch_run(outcome: &'static str, new_videos: usize) {
+    counter!(WATCH_RUNS_TOTAL, "outcome" => outcome).increment(1);
+    counter!(WATCH_NEW_VIDEOS_TOTAL).increment(u64::try_from(new_videos).unwrap_or(u64::MAX));
+}
+
 /// Counts one request that found no token of the per-host budget in time.
 pub fn record_request_budget_exhausted() {
     counter!(REQUEST_BUDGET_EXHAUSTED_TOTAL).increment(1);
@@ -202,6 +212,11 @@ fn describe_all() {
     describe_counter!(
         EXTRACTOR_FALLBACKS_TOTAL,
         "Items the native extractor handed to yt-dlp, by reason and outcome."
+    );
+    describe_counter!(WATCH_RUNS_TOTAL, "Watch runs evaluated, by outcome.");
+    describe_counter!(
+        WATCH_NEW_VIDEOS_TOTAL,
+        "New videos reported by the watch runs evaluated."
     );
     describe_counter!(
         REQUEST_BUDGET_EXHAUSTED_TOTAL,

@@ -36,6 +36,8 @@ pub struct StatsResponse {
     pub extractor_fallbacks: BTreeMap<String, FallbackStatsResponse>,
     /// The caller's effective limits (its own, else the api's defaults; docs/rate-limits.md).
     pub limits: crate::rate_limits::KeyLimits,
+    /// The caller's watches and their runs by outcome (docs/watches.md).
+    pub watches: tokworks_shared::db::watches::listing::WatchStats,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -112,7 +114,7 @@ pub async fn get_stats(
 ) -> Result<Json<StatsResponse>, ApiError> {
     let db = &state.db;
     let key_id = key.api_key_id;
-    let (jobs, items, errors, stages, cache, live_workers, fallbacks, depth) = tokio::join!(
+    let (jobs, items, errors, stages, cache, live_workers, fallbacks, depth, watches) = tokio::join!(
         stats::count_jobs_by_status(db, key_id),
         stats::count_items_by_status(db, key_id),
         stats::count_item_errors_by_code(db, key_id),
@@ -121,6 +123,7 @@ pub async fn get_stats(
         worker_heartbeats::live_workers(db, LIVE_WORKER_WINDOW),
         extractor_fallbacks::fallback_counts(db),
         state.queue.depth(),
+        tokworks_shared::db::watches::listing::watch_stats(db, key_id),
     );
     let (jobs_total, jobs_by_status) = counts(
         jobs?
@@ -187,5 +190,6 @@ pub async fn get_stats(
             })
             .collect(),
         limits: key.limits,
+        watches: watches?,
     }))
 }

@@ -28,5 +28,6 @@ mod server;
 mod stats_and_videos;
 mod support;
 mod wait;
+mod watches;
 mod webhook_deliveries;
 mod webhooks;

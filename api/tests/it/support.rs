@@ -140,6 +140,7 @@ impl TestApp {
                 max_items_in_flight: 1_000_000,
             },
             server: Default::default(),
+            watches: Default::default(),
         };
         adjust(&mut settings);
         let state = AppState::new(pool.clone(), queue, settings).await.unwrap();

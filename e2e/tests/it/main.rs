@@ -19,4 +19,5 @@ mod harness;
 mod resilience;
 mod thumbnail_analysis;
 mod transcripts;
+mod watches;
 mod webhooks;

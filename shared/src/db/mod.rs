@@ -24,6 +24,7 @@ pub mod stats;
 pub mod thumbnail_analyses;
 pub mod transcripts;
 pub mod videos;
+pub mod watches;
 pub mod webhooks;
 pub mod worker_heartbeats;
 

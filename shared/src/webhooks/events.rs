@@ -15,6 +15,13 @@ pub const ALL_EVENT_TYPES: [&str; 6] = [
 /// The events sent when a webhook names none: the terminal ones.
 pub const DEFAULT_EVENT_TYPES: [&str; 3] = ["job.completed", "job.failed", "job.canceled"];
 
+/// The event a watch sends when a run found videos it had never seen (docs/watches.md).
+pub const WATCH_NEW_VIDEOS: &str = "watch.new_videos";
+/// The event a watch sends when it paused itself (its runs failed for too long).
+pub const WATCH_PAUSED: &str = "watch.paused";
+/// Every event type a watch's webhook can subscribe to (the default when it names none).
+pub const WATCH_EVENT_TYPES: [&str; 2] = [WATCH_NEW_VIDEOS, WATCH_PAUSED];
+
 /// Smallest gap between two `job.progress` events of one job, in seconds.
 pub const PROGRESS_THROTTLE_SECONDS: f64 = 2.0;
 

@@ -9,4 +9,5 @@ mod cancel_race;
 mod extractor_fallbacks;
 mod upstream_text;
 mod video_ownership_index;
+mod watches;
 mod webhook_outbox;

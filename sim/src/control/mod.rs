@@ -1,7 +1,8 @@
 //! The control API under `/_sim/` on the proxy port: health, CA, request log, counters, reset,
-//! fault rules, latency knobs, corpus ground truth, cases and the OpenAI knobs. JSON in and out.
+//! fault rules, latency knobs, corpus ground truth, cases, the OpenAI knobs and added posts (`posts`). JSON in and out.
 
 pub mod counters;
+pub mod posts;
 pub mod request_log;
 
 use http::{Method, StatusCode, header};
@@ -70,6 +71,7 @@ pub fn handle(state: &SimState, request: &SimRequest) -> SimResponse {
                 state.counters.clear();
                 state.faults.reset();
                 state.rate_limit.reset();
+                state.site.corpus().clear_added_posts();
                 ok_json(&json!({ "reset": true }))
             }
             _ => method_not_allowed("POST"),
@@ -91,6 +93,10 @@ pub fn handle(state: &SimState, request: &SimRequest) -> SimResponse {
             }
             Method::POST | Method::PUT => set_config(state, request),
             _ => method_not_allowed("GET, POST, PUT"),
+        },
+        "/_sim/posts" => match *method {
+            Method::POST => posts::add_posts(state, request),
+            _ => method_not_allowed("POST"),
         },
         "/_sim/videos" => match *method {
             Method::GET => videos(state, request),
@@ -114,7 +120,7 @@ pub fn handle(state: &SimState, request: &SimRequest) -> SimResponse {
                 StatusCode::NOT_FOUND,
                 &format!(
                     "unknown control endpoint {}; see /_sim/health, /_sim/requests, /_sim/counters, /_sim/reset, \
-                     /_sim/faults, /_sim/config, /_sim/videos, /_sim/cases, /_sim/openai/knobs, /_sim/ca.pem",
+                     /_sim/faults, /_sim/config, /_sim/posts, /_sim/videos, /_sim/cases, /_sim/openai/knobs, /_sim/ca.pem",
                     request.path
                 ),
             ),

@@ -2,6 +2,7 @@
 //! from a seed. Construction builds only light indexes (users, hashtags); posts are rendered on
 //! demand from per-index RNG streams, and feed indexes are built lazily on first use.
 
+pub mod added;
 pub mod captions;
 pub mod ids;
 pub mod posts;
@@ -10,7 +11,7 @@ pub mod users;
 pub mod words;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -102,6 +103,8 @@ pub enum Slot {
     Spare(u32),
     /// A built-in error case.
     Case(PostCondition),
+    /// A post added by the control API (`added`: its position among the added posts).
+    Added(u32),
 }
 
 /// Number of spare posts after the regular ones.
@@ -153,6 +156,8 @@ pub struct Corpus {
     post_permutation: Permutation32,
     music_permutation: Permutation32,
     feed_index: OnceLock<FeedIndex>,
+    /// Posts added at run time (`added`).
+    added: RwLock<Vec<added::AddedPost>>,
 }
 
 impl Corpus {
@@ -206,6 +211,7 @@ impl Corpus {
             post_permutation: Permutation32::new(seed, Domain::PostIdPermutation),
             music_permutation: Permutation32::new(seed, Domain::MusicIdPermutation),
             feed_index: OnceLock::new(),
+            added: RwLock::new(Vec::new()),
         }
     }
 
@@ -221,8 +227,13 @@ impl Corpus {
         self.regular_count
     }
 
-    /// Regular + spare + case posts.
+    /// Regular + spare + case posts, and the added ones.
     pub fn total_posts(&self) -> u32 {
+        self.base_posts() + self.added_count()
+    }
+
+    /// Regular + spare + case posts (the first added post's index).
+    fn base_posts(&self) -> u32 {
         self.regular_count + SPARE_COUNT + CASE_CONDITIONS.len() as u32
     }
 
@@ -233,10 +244,13 @@ impl Corpus {
             Some(Slot::Regular(global_index))
         } else if global_index < case_start {
             Some(Slot::Spare(global_index - spare_start))
-        } else {
+        } else if global_index < self.base_posts() {
             CASE_CONDITIONS
                 .get((global_index - case_start) as usize)
                 .map(|condition| Slot::Case(*condition))
+        } else {
+            let added = global_index - self.base_posts();
+            (added < self.added_count()).then_some(Slot::Added(added))
         }
     }
 
@@ -268,6 +282,7 @@ impl Corpus {
                 let delta_limit = (self.spacing / 4).min(90) as u64 + 1;
                 (id_time, id_time + ((hash >> 20) % delta_limit) as i64)
             }
+            Some(Slot::Added(added)) => self.added_post_times(added),
             _ => {
                 let span = (self.now_unix - 7_200 - self.timeline_start).max(1) as u64;
                 let id_time = self.timeline_start + (hash % span) as i64;
@@ -296,6 +311,9 @@ impl Corpus {
         match self.slot(global_index) {
             Some(Slot::Regular(index)) => index % public,
             Some(Slot::Case(PostCondition::PrivateAccount)) => public,
+            Some(Slot::Added(added)) => self
+                .added_post(added)
+                .map_or_else(|| rng.random_range(0..public), |post| post.author),
             _ => rng.random_range(0..public),
         }
     }
@@ -309,12 +327,17 @@ impl Corpus {
         (self.regular_count - user).div_ceil(public)
     }
 
-    /// Regular post indices of `user`, newest first (the pinned post included in its place).
+    /// Post indices of `user`, newest first (the pinned post included in its place): the posts
+    /// added by the control API, then the regular ones.
     pub fn user_posts_newest_first(&self, user: u32) -> impl Iterator<Item = u32> + '_ {
         let public = self.users.public_count;
-        (0..self.user_post_count(user))
-            .rev()
-            .map(move |k| user + k * public)
+        self.added_posts_for(added::FeedRef::User(user))
+            .into_iter()
+            .chain(
+                (0..self.user_post_count(user))
+                    .rev()
+                    .map(move |k| user + k * public),
+            )
     }
 
     /// The pinned post of `user`, if any: every third account pins its oldest post.

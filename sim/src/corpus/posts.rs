@@ -37,7 +37,7 @@ impl PostSkeleton {
     pub fn condition(&self) -> PostCondition {
         match self.slot {
             Slot::Case(condition) => condition,
-            Slot::Regular(_) | Slot::Spare(_) => PostCondition::Public,
+            Slot::Regular(_) | Slot::Spare(_) | Slot::Added(_) => PostCondition::Public,
         }
     }
 }
@@ -181,7 +181,7 @@ impl Corpus {
         let kind = match slot {
             Slot::Regular(1) => PostKind::Photo,
             Slot::Regular(2) | Slot::Regular(3) => PostKind::Video,
-            Slot::Case(_) => PostKind::Video,
+            Slot::Case(_) | Slot::Added(_) => PostKind::Video,
             _ if roll < 10 => PostKind::Photo,
             _ => PostKind::Video,
         };
@@ -220,6 +220,11 @@ impl Corpus {
                 mentions.push(user);
             }
         }
+        if let Some(hashtag) = self.added_of(Some(slot)).and_then(|post| post.hashtag)
+            && !hashtags.contains(&hashtag)
+        {
+            hashtags.insert(0, hashtag);
+        }
         let stats = stats::draw_post_stats(&mut rng);
         let is_ad = rng.random_bool(0.03);
         Some(PostSkeleton {
@@ -249,7 +254,13 @@ impl Corpus {
             (PostKind::Video, true) => rng.random_range(301..1_200),
             (PostKind::Video, false) => rng.random_range(5..181),
         };
-        let music = self.draw_music(&skeleton, duration, &mut rng);
+        let mut music = self.draw_music(&skeleton, duration, &mut rng);
+        if let Some(sound) = self
+            .added_of(Some(skeleton.slot))
+            .and_then(|post| post.sound)
+        {
+            music.id = sound;
+        }
         let storage_uri = ids::video_storage_uri(media_hash);
         let gears = if skeleton.kind == PostKind::Video {
             draw_gears(landscape, media_hash, &mut rng)

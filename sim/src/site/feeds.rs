@@ -8,6 +8,7 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::corpus::PostCondition;
+use crate::corpus::added::FeedRef;
 use crate::exchange::{SimRequest, SimResponse};
 
 use super::TiktokSite;
@@ -232,7 +233,9 @@ fn challenge_items(site: &TiktokSite, request: &SimRequest) -> SimResponse {
     let Some(hashtag) = site.corpus.hashtag_by_id(&id) else {
         return status(site, request, 10205, "");
     };
-    let posts = site.corpus.hashtag_posts(hashtag.index);
+    // Posts added by the control API first (newest), then the corpus's own.
+    let mut posts = site.corpus.added_posts_for(FeedRef::Hashtag(hashtag.index));
+    posts.extend_from_slice(site.corpus.hashtag_posts(hashtag.index));
     let start = usize::try_from(offset)
         .unwrap_or(usize::MAX)
         .min(posts.len());

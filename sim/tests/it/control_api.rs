@@ -304,3 +304,96 @@ async fn openai_requests_are_routed_and_logged() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["route"], "openai");
 }
+
+/// `creator/item_list` (answered unsigned) of `unique_id`: the ids of its newest posts.
+async fn newest_post_ids(sim: &tokworks_sim::server::SimHandle, unique_id: &str) -> Vec<String> {
+    let body: serde_json::Value = proxied_client(sim)
+        .get(format!(
+            "http://www.tiktok.com/api/creator/item_list/?uniqueId={unique_id}&count=5&cursor=0&type=1"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["itemList"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| item["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_added_post_is_newest_in_its_users_list_has_a_page_and_goes_on_reset() {
+    let sim = start_sim().await;
+    let video = videos(&sim, 1).await.remove(0);
+    let url = video_url(&video);
+    let unique_id = url
+        .split("/@")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let before = newest_post_ids(&sim, &unique_id).await;
+    assert!(!before.is_empty());
+
+    let (status, created) = send_json(
+        &sim,
+        Method::POST,
+        "/_sim/posts",
+        &json!({ "user": unique_id, "hashtag": "food" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(id.len(), 19);
+    assert!(
+        before
+            .iter()
+            .all(|old| old.parse::<u64>().unwrap() < id.parse::<u64>().unwrap())
+    );
+    assert_eq!(
+        created["url"],
+        format!("https://www.tiktok.com/@{unique_id}/video/{id}")
+    );
+    let after = newest_post_ids(&sim, &unique_id).await;
+    assert_eq!(after.first(), Some(&id), "{after:?}");
+    assert_eq!(&after[1..], &before[..after.len() - 1]);
+
+    let page = proxied_client(&sim)
+        .get(as_http(created["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(&id));
+
+    let (status, several) = send_json(
+        &sim,
+        Method::POST,
+        "/_sim/posts",
+        &json!([{ "hashtag": "food" }, { "sound": "7000000000000000001" }]),
+    )
+    .await;
+    assert_eq!(status, 201, "{several}");
+    assert_eq!(several["posts"].as_array().unwrap().len(), 2);
+    for bad in [
+        json!({}),
+        json!({ "user": "nosuchuser_sim_0" }),
+        json!({ "hashtag": "nosuchtagsim" }),
+        json!({ "sound": "abc" }),
+        json!({ "video": "1" }),
+    ] {
+        let (status, _) = send_json(&sim, Method::POST, "/_sim/posts", &bad).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+
+    let (status, _) = send_json(&sim, Method::POST, "/_sim/reset", &json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(newest_post_ids(&sim, &unique_id).await, before);
+}
