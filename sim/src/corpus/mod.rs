@@ -5,6 +5,7 @@
 pub mod captions;
 pub mod ids;
 pub mod posts;
+pub mod sounds_search;
 pub mod stats;
 pub mod users;
 pub mod words;
@@ -153,6 +154,7 @@ pub struct Corpus {
     post_permutation: Permutation32,
     music_permutation: Permutation32,
     feed_index: OnceLock<FeedIndex>,
+    detail_index: OnceLock<sounds_search::DetailIndex>,
 }
 
 impl Corpus {
@@ -206,6 +208,7 @@ impl Corpus {
             post_permutation: Permutation32::new(seed, Domain::PostIdPermutation),
             music_permutation: Permutation32::new(seed, Domain::MusicIdPermutation),
             feed_index: OnceLock::new(),
+            detail_index: OnceLock::new(),
         }
     }
 
