@@ -81,6 +81,20 @@ impl ApiClient {
         self.json(builder).await
     }
 
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
+        self.json(self.request(Method::PATCH, path).json(body))
+            .await
+    }
+
+    /// `DELETE` of a resource that answers 204 without a body.
+    pub async fn delete(&self, path: &str) -> Result<(), ApiError> {
+        let builder = self
+            .request(Method::DELETE, path)
+            .timeout(Duration::from_secs(120));
+        checked(builder.send().await?).await?;
+        Ok(())
+    }
+
     /// `POST /v1/jobs` with an optional `Idempotency-Key` and `Prefer: wait=N`.
     pub async fn submit(
         &self,

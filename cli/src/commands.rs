@@ -1,5 +1,6 @@
-//! The commands other than `submit`: feeds, jobs, videos and webhook verification, and how
-//! their results are printed (a short human form on a terminal, JSON otherwise).
+//! The commands other than `submit`, `comments` and `watches`: feeds, jobs, videos and webhook
+//! verification, and how their results are printed (a short human form on a terminal, JSON
+//! otherwise).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -118,6 +119,8 @@ pub async fn feed(
     match kind {
         "hashtag" => body["hashtag"] = json!(target.unwrap_or_default().trim_start_matches('#')),
         "user" => body["username"] = json!(target.unwrap_or_default()),
+        "search" => body["query"] = json!(target.unwrap_or_default()),
+        "sound" => body["sound"] = json!(target.unwrap_or_default()),
         _ => {}
     }
     let options = args.options.to_json();
@@ -161,7 +164,7 @@ pub async fn feed(
 }
 
 /// Every item of a job (NDJSON pages decoded).
-async fn all_items(
+pub(crate) async fn all_items(
     client: &ApiClient,
     job_id: &str,
     status: Option<&str>,
@@ -360,7 +363,7 @@ fn print_job_line(job: &Value) {
     );
 }
 
-fn print_json(value: &Value) {
+pub(crate) fn print_json(value: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()

@@ -1,16 +1,18 @@
 //! `tokworks`: the command-line client of a tokworks service. It speaks only the public HTTP
-//! API (never Postgres or Redis): submit files of URLs and follow them, run feed jobs, read and
-//! cancel jobs, export results, verify webhook signatures.
+//! API (never Postgres or Redis): submit files of URLs and follow them, run feed and comments
+//! jobs, manage watches, read and cancel jobs, export results, verify webhook signatures.
 //!
 //! Exit codes: 0 everything succeeded; 1 some items (or a feed) failed, or a signature did not
 //! verify; 2 usage error; 3 the service could not be reached or answered an error.
 
 mod client;
 mod commands;
+mod comments;
 mod events;
 mod input;
 mod job_json;
 mod submit;
+mod watches;
 mod webhook_verify;
 
 use std::io::IsTerminal;
@@ -115,6 +117,32 @@ enum ServiceCommand {
         #[command(flatten)]
         feed: commands::FeedArgs,
     },
+    /// TikTok's video search for some words.
+    Search {
+        /// The search words.
+        query: String,
+        #[command(flatten)]
+        feed: commands::FeedArgs,
+    },
+    /// The videos that use a sound.
+    Sound {
+        /// The music id or a tiktok.com/music/… URL.
+        sound: String,
+        #[command(flatten)]
+        feed: commands::FeedArgs,
+    },
+    /// A video's comments (and, with --replies, their replies).
+    Comments {
+        /// The video's URL (any shape, short links included).
+        url: String,
+        #[command(flatten)]
+        args: comments::CommentsArgs,
+    },
+    /// Scheduled feeds that report only what is new.
+    Watches {
+        #[command(subcommand)]
+        command: watches::WatchesCommand,
+    },
     /// List, read, cancel jobs and export their items.
     Jobs {
         #[command(subcommand)]
@@ -215,6 +243,16 @@ async fn run(cli: Cli, output: Output) -> Result<bool, CliError> {
         ServiceCommand::User { name, feed } => {
             commands::feed(&client, "user", Some(&name), &feed, output).await
         }
+        ServiceCommand::Search { query, feed } => {
+            commands::feed(&client, "search", Some(&query), &feed, output).await
+        }
+        ServiceCommand::Sound { sound, feed } => {
+            commands::feed(&client, "sound", Some(&sound), &feed, output).await
+        }
+        ServiceCommand::Comments { url, args } => {
+            comments::comments(&client, &url, &args, output).await
+        }
+        ServiceCommand::Watches { command } => watches::watches(&client, command, output).await,
         ServiceCommand::Jobs { command } => commands::jobs(&client, command, output).await,
         ServiceCommand::Videos { command } => commands::videos(&client, command, output).await,
     }

@@ -79,6 +79,11 @@ const ASSETS: &[Asset] = &[
         body: || include_str!("assets/job.js"),
     },
     Asset {
+        name: "watches.js",
+        content_type: JAVASCRIPT,
+        body: || include_str!("assets/watches.js"),
+    },
+    Asset {
         name: "items.js",
         content_type: JAVASCRIPT,
         body: || include_str!("assets/items.js"),

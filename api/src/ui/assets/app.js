@@ -1,5 +1,6 @@
 // The dashboard's entry module: sign-in and the hash router (#/jobs, #/jobs/<id>, #/submit,
-// #/stats). Each view returns a function that stops its timers and streams when left.
+// #/watches, #/watches/<id>, #/stats). Each view returns a function that stops its timers and
+// streams when left.
 
 import { api, apiKey, setApiKey, signOut, ApiError } from './api.js';
 import { h, clear } from './dom.js';
@@ -7,6 +8,7 @@ import { jobsView } from './jobs.js';
 import { jobView } from './job.js';
 import { submitView } from './submit.js';
 import { statsView } from './stats.js';
+import { watchesView, watchView } from './watches.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -24,9 +26,16 @@ function route() {
   nav.hidden = false;
   const hash = location.hash || '#/jobs';
   const job = hash.match(/^#\/jobs\/([0-9a-fA-F-]{36})$/);
+  const watch = hash.match(/^#\/watches\/([0-9a-fA-F-]{36})$/);
   let current = 'jobs';
   if (job) {
     leaveView = jobView(main, job[1]);
+  } else if (watch) {
+    current = 'watches';
+    leaveView = watchView(main, watch[1]);
+  } else if (hash === '#/watches') {
+    current = 'watches';
+    leaveView = watchesView(main);
   } else if (hash === '#/submit') {
     current = 'submit';
     leaveView = submitView(main);

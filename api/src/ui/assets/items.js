@@ -1,5 +1,6 @@
 // A job's items (GET /v1/jobs/{id}/items): status filter (server side), error-code filter (on
-// the loaded pages), covers through blob URLs, counts, captions, analysis, transcript, errors.
+// the loaded pages), covers through blob URLs, counts, captions, analysis, transcript, errors;
+// a comments job's items are comments (replies indented under their comment).
 
 import { api, coverUrl } from './api.js';
 import { h, add, clear, badge, count, when } from './dom.js';
@@ -53,9 +54,9 @@ export function itemsPanel(jobId, signal) {
     code.value = codes.includes(chosen) ? chosen : '';
     const shown = code.value ? items.filter((item) => item.error?.code === code.value) : items;
     clear(list);
-    for (const item of shown) list.append(renderItem(item));
+    for (const item of shown) list.append(item.object === 'comment' ? renderComment(item) : renderItem(item));
     const byStatus = {};
-    for (const item of items) byStatus[item.status] = (byStatus[item.status] || 0) + 1;
+    for (const item of items) if (item.status) byStatus[item.status] = (byStatus[item.status] || 0) + 1;
     summary.textContent = `${shown.length} shown of ${items.length} loaded`
       + (cursor ? ' (more available)' : '') + ' · '
       + Object.entries(byStatus).map(([name, n]) => `${n} ${name}`).join(', ');
@@ -75,6 +76,18 @@ export function itemsPanel(jobId, signal) {
       reloadTimer = setTimeout(reload, 500);
     },
   };
+}
+
+function renderComment(comment) {
+  const flags = [comment.pinned ? 'pinned' : null, comment.liked_by_author ? 'liked by the author' : null].filter(Boolean);
+  return h('article', { class: comment.parent_id ? 'comment reply' : 'comment', 'data-comment-id': comment.id },
+    h('div', { class: 'row' },
+      h('strong', {}, `#${comment.position}`),
+      h('span', {}, `@${comment.author?.unique_id ?? '?'}`),
+      h('span', { class: 'muted' }, comment.author?.nickname ?? ''),
+      h('span', { class: 'muted' }, `${count(comment.like_count)} likes · ${count(comment.reply_count)} replies · ${when(comment.created_at)}`),
+      flags.length ? h('span', { class: 'muted' }, flags.join(' · ')) : null),
+    h('p', { class: 'text' }, comment.text));
 }
 
 function renderItem(item) {

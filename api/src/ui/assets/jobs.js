@@ -5,7 +5,7 @@ import { h, clear, badge, when, jobProgress } from './dom.js';
 
 const POLL_MS = 3000;
 const STATUSES = ['', 'queued', 'running', 'succeeded', 'partial', 'failed', 'canceled'];
-const KINDS = ['', 'video', 'batch', 'trending', 'hashtag', 'user'];
+const KINDS = ['', 'video', 'batch', 'trending', 'hashtag', 'user', 'search', 'sound', 'comments'];
 
 function choice(id, values, label) {
   return h('select', { id, 'aria-label': label },
@@ -15,6 +15,10 @@ function choice(id, values, label) {
 function target(job) {
   if (job.input?.url) return job.input.url;
   if (job.kind === 'batch') return `${job.counts.total} URLs`;
+  if (job.feed?.hashtag) return `#${job.feed.hashtag}`;
+  if (job.feed?.username) return `@${job.feed.username}`;
+  if (job.feed?.query) return `“${job.feed.query}”`;
+  if (job.feed?.sound) return `sound ${job.feed.sound}`;
   return job.kind;
 }
 

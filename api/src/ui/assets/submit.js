@@ -1,5 +1,6 @@
 // Submitting jobs (POST /v1/jobs): one video URL, a batch (one URL per line, optionally
-// "URL,custom_id") or a feed (trending, a hashtag, a user, with a count).
+// "URL,custom_id"), a feed (trending, a hashtag, a user, a search, a sound, with a count) or a
+// video's comments.
 
 import { api } from './api.js';
 import { h, clear } from './dom.js';
@@ -35,7 +36,15 @@ function showProblem(target, error) {
   }
 }
 
-function submitForm(id, title, fields, buildBody) {
+/** The field that names a feed's target, by kind (`trending` has none). */
+const FEED_TARGETS = {
+  hashtag: { field: 'hashtag', label: 'hashtag' },
+  user: { field: 'username', label: 'username' },
+  search: { field: 'query', label: 'search query' },
+  sound: { field: 'sound', label: 'music id or sound URL' },
+};
+
+function submitForm(id, title, fields, buildBody, { withOptions = true } = {}) {
   const result = h('div', { id: `${id}-result` });
   const button = h('button', { type: 'submit', id: `${id}-submit` }, 'Submit');
   const form = h('form', { class: 'card', id }, h('h2', {}, title), fields, h('div', { class: 'row' }, button), result);
@@ -49,7 +58,7 @@ function submitForm(id, title, fields, buildBody) {
       result.append(h('p', { class: 'error' }, error.message));
       return;
     }
-    body.options = readOptions(form);
+    if (withOptions) body.options = readOptions(form);
     button.disabled = true;
     try {
       const job = await api('/v1/jobs', { method: 'POST', body });
@@ -90,22 +99,37 @@ export function submitView(root) {
     });
 
   const kind = h('select', { id: 'feed-kind', name: 'kind', 'aria-label': 'feed' },
-    ['trending', 'hashtag', 'user'].map((value) => h('option', { value }, value)));
+    ['trending', 'hashtag', 'user', 'search', 'sound'].map((value) => h('option', { value }, value)));
   const name = h('input', { type: 'text', id: 'feed-name', name: 'name', placeholder: 'hashtag or username', disabled: true });
-  kind.addEventListener('change', () => { name.disabled = kind.value === 'trending'; });
+  kind.addEventListener('change', () => {
+    name.disabled = kind.value === 'trending';
+    name.placeholder = FEED_TARGETS[kind.value]?.label ?? '';
+  });
   const feed = submitForm('submit-feed', 'A feed',
     [h('div', { class: 'row' }, kind, name,
       h('label', {}, 'count ', h('input', { type: 'number', id: 'feed-count', name: 'count', min: 1, value: 30 })))
       , optionsFields('feed')],
     (form) => {
       const body = { kind: form.elements.kind.value, count: Number(form.elements.count.value) };
+      const target = FEED_TARGETS[body.kind];
       const value = form.elements.name.value.trim();
-      if (body.kind !== 'trending' && !value) throw new Error(`Enter a ${body.kind === 'user' ? 'username' : 'hashtag'}.`);
-      if (body.kind === 'hashtag') body.hashtag = value;
-      if (body.kind === 'user') body.username = value;
+      if (target && !value) throw new Error(`Enter a ${target.label}.`);
+      if (target) body[target.field] = value;
       return body;
     });
 
-  root.append(video, batch, feed);
+  const comments = submitForm('submit-comments', "A video's comments",
+    [h('label', { class: 'block', for: 'comments-url' }, 'TikTok video URL'),
+      h('input', { type: 'text', id: 'comments-url', name: 'url', class: 'wide', required: true, placeholder: 'a video URL or short link' }),
+      h('div', { class: 'row' },
+        h('label', {}, 'count ', h('input', { type: 'number', id: 'comments-count', name: 'count', min: 1, value: 100 })),
+        h('label', {}, h('input', { type: 'checkbox', id: 'comments-replies', name: 'replies' }), 'with replies'))],
+    (form) => {
+      const body = { kind: 'comments', url: form.elements.url.value.trim(), count: Number(form.elements.count.value) };
+      if (form.elements.replies.checked) body.replies = true;
+      return body;
+    }, { withOptions: false });
+
+  root.append(video, batch, feed, comments);
   return () => {};
 }
