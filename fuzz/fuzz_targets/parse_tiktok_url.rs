@@ -1,10 +1,12 @@
-//! Fuzz target: `TiktokUrl::parse` and `parse_video_page` on arbitrary input must never panic,
-//! and a parsed URL's canonical form must parse again to the same kind.
+//! Fuzz target: `TiktokUrl::parse`, the sound and search feed targets and `parse_video_page` on
+//! arbitrary input must never panic, a parsed URL's canonical form must parse again to the same
+//! kind, a sound target is a music id and a normalised query normalises to itself.
 
 #![no_main]
 
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
+use tokworks_shared::sound::{normalise_search_query, parse_sound_target};
 use tokworks_shared::tiktok_url::TiktokUrl;
 use tokworks_worker::tiktok::{MapContext, map_item, parse_video_page};
 
@@ -19,6 +21,18 @@ fuzz_target!(|data: &[u8]| {
             "canonical URL {} did not re-parse to {:?}: {again:?}",
             url.canonical_url(),
             url.kind()
+        );
+    }
+    if let Ok(music_id) = parse_sound_target(text) {
+        assert!(
+            music_id.bytes().all(|byte| byte.is_ascii_digit()),
+            "{music_id}"
+        );
+    }
+    if let Some(query) = normalise_search_query(text) {
+        assert_eq!(
+            normalise_search_query(&query).as_deref(),
+            Some(query.as_str())
         );
     }
     if let Ok(page) = parse_video_page(text)

@@ -12,6 +12,7 @@ pub mod job_status;
 pub mod logging;
 pub mod queue;
 pub mod queue_tasks;
+pub mod sound;
 #[cfg(feature = "test-fixtures")]
 pub mod test_fixtures;
 pub mod tiktok_url;

@@ -240,6 +240,8 @@ async fn run_batch_job(
         count: None,
         hashtag: None,
         username: None,
+        query: None,
+        sound: None,
         options: Some(JobOptionsRequest {
             transcript,
             analyze_thumbnail,

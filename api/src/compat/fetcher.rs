@@ -139,6 +139,8 @@ async fn fetch_feed(
         count: Some(count),
         hashtag: hashtag.map(serde_json::Value::String),
         username: None,
+        query: None,
+        sound: None,
         options: None,
         webhook: None,
         metadata: Some(serde_json::json!({ "compat_endpoint": endpoint })),

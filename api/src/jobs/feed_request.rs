@@ -1,12 +1,14 @@
-//! The feed kinds of `POST /v1/jobs` (`trending`, `hashtag`, `user`): their fields (`count`,
-//! `hashtag` with or without `#`, `username` as `name`, `@name` or profile URL) checked and
-//! normalised into a `FeedJobRequest` with its feed key (`hashtag|food|30`).
+//! The feed kinds of `POST /v1/jobs` (`trending`, `hashtag`, `user`, `search`, `sound`): their
+//! fields (`count`, `hashtag` with or without `#`, `username` as `name`, `@name` or profile URL,
+//! `query` and `sound` as `feed_targets` checks them) checked and normalised into a
+//! `FeedJobRequest` with its feed key (`hashtag|food|30`).
 
 use serde_json::Value;
 use tokworks_shared::db::feed_walks::feed_key;
 use tokworks_shared::job_status::JobKind;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
 
+use crate::jobs::feed_targets::{parse_query, parse_sound};
 use crate::jobs::request::{
     AcceptedJobRequest, AcceptedWebhook, CreateJobRequest, JobKindRequest, JobOptionsRequest,
     ValidationLimits, insert_normalised_webhook, validate_common,
@@ -32,6 +34,14 @@ pub enum Feed {
     User {
         username: String,
     },
+    /// Trimmed, whitespace collapsed, lowercase.
+    Search {
+        query: String,
+    },
+    /// The music id.
+    Sound {
+        music_id: String,
+    },
 }
 
 impl Feed {
@@ -41,6 +51,8 @@ impl Feed {
             Feed::Trending => JobKind::Trending,
             Feed::Hashtag { .. } => JobKind::Hashtag,
             Feed::User { .. } => JobKind::User,
+            Feed::Search { .. } => JobKind::Search,
+            Feed::Sound { .. } => JobKind::Sound,
         }
     }
 
@@ -50,6 +62,8 @@ impl Feed {
             Feed::Trending => None,
             Feed::Hashtag { name } => Some(name),
             Feed::User { username } => Some(username),
+            Feed::Search { query } => Some(query),
+            Feed::Sound { music_id } => Some(music_id),
         }
     }
 }
@@ -93,6 +107,12 @@ impl FeedJobRequest {
                 Feed::User { username } => {
                     object.insert("username".to_owned(), Value::String(username.clone()));
                 }
+                Feed::Search { query } => {
+                    object.insert("query".to_owned(), Value::String(query.clone()));
+                }
+                Feed::Sound { music_id } => {
+                    object.insert("sound".to_owned(), Value::String(music_id.clone()));
+                }
             }
         }
         insert_normalised_webhook(&mut request, self.webhook.as_ref());
@@ -116,6 +136,14 @@ pub(crate) fn validate_feed(
         (
             "username",
             request.username.is_some() && kind != JobKindRequest::User,
+        ),
+        (
+            "query",
+            request.query.is_some() && kind != JobKindRequest::Search,
+        ),
+        (
+            "sound",
+            request.sound.is_some() && kind != JobKindRequest::Sound,
         ),
     ] {
         if present {
@@ -147,6 +175,18 @@ pub(crate) fn validate_feed(
                 .and_then(Value::as_str)
                 .map(str::to_owned),
         ),
+        JobKindRequest::Search => (
+            Feed::Search {
+                query: parse_query(request.query.as_ref())?,
+            },
+            as_sent(request.query.as_ref()),
+        ),
+        JobKindRequest::Sound => (
+            Feed::Sound {
+                music_id: parse_sound(request.sound.as_ref())?,
+            },
+            as_sent(request.sound.as_ref()),
+        ),
         _ => (Feed::Trending, None),
     };
     let common = validate_common(request.options, request.webhook, request.metadata, limits)?;
@@ -158,6 +198,10 @@ pub(crate) fn validate_feed(
         metadata: common.metadata,
         webhook: common.webhook,
     }))
+}
+
+fn as_sent(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_owned)
 }
 
 /// Checks `count`: absent → [`DEFAULT_FEED_COUNT`] (capped at `max_count`); else an integer in

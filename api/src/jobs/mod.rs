@@ -6,6 +6,7 @@ pub mod dispatch_wakeup;
 pub mod events;
 pub mod feed_request;
 pub mod feed_submit;
+pub mod feed_targets;
 pub mod item_view;
 pub mod items;
 pub mod lookup;

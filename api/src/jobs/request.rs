@@ -1,12 +1,13 @@
 //! The `POST /v1/jobs` body (wire format) and its validation into an accepted job: a
 //! `VideoJobRequest`, a `BatchJobRequest` (its URL list is checked in `batch_request`) or a
-//! `FeedJobRequest` (trending, hashtag, user; checked in `feed_request`).
+//! `FeedJobRequest` (trending, hashtag, user, search, sound; checked in `feed_request` and
+//! `feed_targets`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::job_options::{Language, StoredJobOptions};
-use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
+use tokworks_shared::tiktok_url::TiktokUrl;
 use tokworks_shared::webhooks::address_guard::{AddressPolicy, WebhookTarget};
 use tokworks_shared::webhooks::events::{
     ALL_EVENT_TYPES, DEFAULT_EVENT_TYPES, is_known_event_type,
@@ -28,6 +29,8 @@ pub enum JobKindRequest {
     Trending,
     Hashtag,
     User,
+    Search,
+    Sound,
 }
 
 impl JobKindRequest {
@@ -38,6 +41,8 @@ impl JobKindRequest {
             JobKindRequest::Trending => "trending",
             JobKindRequest::Hashtag => "hashtag",
             JobKindRequest::User => "user",
+            JobKindRequest::Search => "search",
+            JobKindRequest::Sound => "sound",
         }
     }
 }
@@ -104,7 +109,7 @@ pub struct CreateJobRequest {
     #[serde(default)]
     #[schema(value_type = Option<Vec<serde_json::Value>>)]
     pub urls: Option<Value>,
-    /// `trending`, `hashtag`, `user`: how many videos to collect.
+    /// `trending`, `hashtag`, `user`, `search`, `sound`: how many videos to collect.
     #[serde(default)]
     #[schema(value_type = Option<u32>)]
     pub count: Option<Value>,
@@ -116,6 +121,14 @@ pub struct CreateJobRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub username: Option<Value>,
+    /// `search`: what to search for (1 to 100 characters after trimming).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub query: Option<Value>,
+    /// `sound`: a 19-digit music id or a sound URL (`https://www.tiktok.com/music/<name>-<id>`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub sound: Option<Value>,
     #[serde(default)]
     pub options: Option<JobOptionsRequest>,
     #[serde(default)]
@@ -225,7 +238,11 @@ impl CreateJobRequest {
         let kind = self.kind;
         if matches!(
             kind,
-            JobKindRequest::Trending | JobKindRequest::Hashtag | JobKindRequest::User
+            JobKindRequest::Trending
+                | JobKindRequest::Hashtag
+                | JobKindRequest::User
+                | JobKindRequest::Search
+                | JobKindRequest::Sound
         ) {
             return crate::jobs::feed_request::validate_feed(self, limits);
         }
@@ -236,6 +253,8 @@ impl CreateJobRequest {
             ("count", self.count.is_some()),
             ("hashtag", self.hashtag.is_some()),
             ("username", self.username.is_some()),
+            ("query", self.query.is_some()),
+            ("sound", self.sound.is_some()),
         ] {
             if present {
                 return Err(ApiError::InvalidField {
@@ -375,16 +394,13 @@ pub(crate) fn parse_video_url(field: &str, input_url: &str) -> Result<TiktokUrl,
         code: error.error_code(),
         message: error.to_string(),
     })?;
-    let what = match url.kind() {
-        TiktokUrlKind::Post { .. } | TiktokUrlKind::ShortLink { .. } => return Ok(url),
-        TiktokUrlKind::Profile { .. } => "a profile URL (a `user` job will accept it)",
-        TiktokUrlKind::Hashtag { .. } => "a hashtag URL (a `hashtag` job will accept it)",
-        TiktokUrlKind::Other => "a TikTok page that is not a video or photo post",
-    };
+    if url.kind().is_video_input() {
+        return Ok(url);
+    }
     Err(ApiError::InvalidUrl {
         field: field.to_owned(),
         code: ErrorCode::UnsupportedUrl,
-        message: format!("{what}, not a video URL"),
+        message: format!("not a video URL: {}", url.kind().describe()),
     })
 }
 

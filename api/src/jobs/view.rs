@@ -15,6 +15,7 @@ use tokworks_shared::db::job_views::JobViewRow;
 use tokworks_shared::db::jobs::{JobRow, StageTimingRow, StoredVideoRow};
 use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::job_status::{ItemStatus, JobKind, JobStatus};
+use tokworks_shared::sound::SoundInfo;
 
 use crate::jobs::result::{VideoResultResponse, serialize_video};
 use crate::jobs::thumbnail_analysis_view::ThumbnailAnalysisResponse;
@@ -56,6 +57,9 @@ pub struct JobWebhookResponse {
 struct StoredRequestEcho {
     hashtag: Option<String>,
     username: Option<String>,
+    query: Option<String>,
+    /// A sound job's music id.
+    sound: Option<String>,
     count: Option<u64>,
     webhook: Option<JobWebhookResponse>,
 }
@@ -82,8 +86,8 @@ pub struct JobResponse {
     /// `POST /v1/jobs` of a batch only: the URLs refused at submit time (not items).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected: Option<Vec<RejectedUrl>>,
-    /// Feed jobs (trending, hashtag, user) only: the feed, the walk serving it, the cache hit
-    /// and why the feed stopped.
+    /// Feed jobs (trending, hashtag, user, search, sound) only: the feed, the walk serving it,
+    /// the cache hit, why the feed stopped, and a sound job's sound.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feed: Option<JobFeedResponse>,
 }
@@ -91,12 +95,22 @@ pub struct JobResponse {
 /// The feed of a feed job.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobFeedResponse {
-    /// `trending`, `hashtag` or `user`.
+    /// `trending`, `hashtag`, `user`, `search` or `sound`.
     pub kind: JobKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hashtag: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// A search job's query (normalised: trimmed, whitespace collapsed, lowercase).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// A sound job's music id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub music_id: Option<String>,
+    /// A sound job's sound, once its walk read it (null before; absent for other kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<SoundInfo>)]
+    pub sound: Option<Option<SoundInfo>>,
     pub count: Option<u64>,
     /// The job was answered from a walk that had already finished (FEED_CACHE_TTL_SECONDS).
     pub cache_hit: bool,
@@ -134,6 +148,10 @@ impl JobFeedResponse {
             kind: row.kind,
             hashtag: echo.hashtag,
             username: echo.username,
+            query: echo.query,
+            sound: (row.kind == JobKind::Sound)
+                .then(|| walk.sound.as_ref().map(|stored| stored.0.sound.clone())),
+            music_id: echo.sound,
             count: echo.count,
             cache_hit: walk.cache_hit.unwrap_or(false),
             walk: JobFeedWalkResponse {

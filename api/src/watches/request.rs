@@ -25,9 +25,7 @@ pub enum WatchKindRequest {
     User,
     Hashtag,
     Trending,
-    /// Accepted once `search` feed jobs exist.
     Search,
-    /// Accepted once `sound` feed jobs exist.
     Sound,
 }
 
@@ -148,29 +146,9 @@ impl CreateWatchRequest {
             WatchKindRequest::User => JobKindRequest::User,
             WatchKindRequest::Hashtag => JobKindRequest::Hashtag,
             WatchKindRequest::Trending => JobKindRequest::Trending,
-            WatchKindRequest::Search | WatchKindRequest::Sound => {
-                return Err(ApiError::InvalidField {
-                    field: "kind".to_owned(),
-                    message: "`search` and `sound` watches are not available yet; \
-                              use `user`, `hashtag` or `trending`"
-                        .to_owned(),
-                });
-            }
+            WatchKindRequest::Search => JobKindRequest::Search,
+            WatchKindRequest::Sound => JobKindRequest::Sound,
         };
-        for (field, present) in [
-            ("query", self.query.is_some()),
-            ("sound", self.sound.is_some()),
-        ] {
-            if present {
-                return Err(ApiError::InvalidField {
-                    field: field.to_owned(),
-                    message: format!(
-                        "`{field}` is not a field of a `{}` watch",
-                        job_kind.as_str()
-                    ),
-                });
-            }
-        }
         let every_seconds = parse_every(self.every.as_ref(), limits.min_every_seconds)?;
         let feed_request = CreateJobRequest {
             kind: job_kind,
@@ -179,6 +157,8 @@ impl CreateWatchRequest {
             count: self.count,
             hashtag: self.hashtag,
             username: self.username,
+            query: self.query,
+            sound: self.sound,
             options: self.options,
             webhook: None,
             metadata: self.metadata,
@@ -186,7 +166,7 @@ impl CreateWatchRequest {
         let AcceptedJobRequest::Feed(feed) = feed_request.validate_with(&limits.job)? else {
             return Err(ApiError::InvalidField {
                 field: "kind".to_owned(),
-                message: "must be `user`, `hashtag` or `trending`".to_owned(),
+                message: "must be `user`, `hashtag`, `trending`, `search` or `sound`".to_owned(),
             });
         };
         let webhook = self

@@ -16,6 +16,7 @@ mod dashboard;
 mod event_streams;
 mod events;
 mod feeds;
+mod feeds_search_sound;
 mod health;
 mod jobs;
 mod keys;

@@ -14,6 +14,7 @@ mod extraction;
 mod extraction_engine;
 mod fairness;
 mod feeds;
+mod feeds_search_sound;
 mod ground_truth;
 mod harness;
 mod resilience;

@@ -51,7 +51,7 @@ pub async fn find_job_view_for_key(
                        'walk_status', w.status, 'walk_attempts', w.attempts,
                        'stop_code', w.stop_code, 'stop_message', w.stop_message,
                        'pages_fetched', w.pages_fetched, 'walk_ms', w.walk_ms,
-                       'walk_finished_at', w.finished_at)
+                       'walk_finished_at', w.finished_at, 'sound', w.sound)
             from jobs j join feed_walks w on w.walk_id = j.feed_walk_id
             where j.job_id = v.job_id
         ) as feed,

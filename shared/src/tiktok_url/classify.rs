@@ -22,6 +22,8 @@ const SHORT_LINK_HOSTS: &[&str] = &["vm.tiktok.com", "vt.tiktok.com"];
 const MAX_SHORT_CODE_CHARS: usize = 64;
 const MAX_USERNAME_CHARS: usize = 64;
 const MAX_HASHTAG_CHARS: usize = 150;
+/// The longest search query a search URL may carry, in characters.
+const MAX_SEARCH_QUERY_CHARS: usize = 500;
 
 /// Classifies the URL and builds its canonical form.
 pub(super) fn classify(url: &Url) -> Result<(TiktokUrlKind, String), TiktokUrlError> {
@@ -42,7 +44,7 @@ pub(super) fn classify(url: &Url) -> Result<(TiktokUrlKind, String), TiktokUrlEr
             None => TiktokUrlKind::Other,
         }
     } else if PAGE_HOSTS.contains(&host) {
-        classify_page_path(&segments)?
+        classify_page_path(&segments, url)?
     } else {
         return Err(TiktokUrlError::UnrecognisedPath {
             host: host.to_string(),
@@ -53,7 +55,7 @@ pub(super) fn classify(url: &Url) -> Result<(TiktokUrlKind, String), TiktokUrlEr
 }
 
 /// Path rules for the page hosts (docs/tiktok-formats.md "URL shapes").
-fn classify_page_path(segments: &[String]) -> Result<TiktokUrlKind, TiktokUrlError> {
+fn classify_page_path(segments: &[String], url: &Url) -> Result<TiktokUrlKind, TiktokUrlError> {
     let keyword = |index: usize| {
         segments
             .get(index)
@@ -107,7 +109,41 @@ fn classify_page_path(segments: &[String]) -> Result<TiktokUrlKind, TiktokUrlErr
             }
         }
         (Some("tag"), Some(_)) => Ok(hashtag(&segments[1])),
+        (Some("music"), Some(_)) => Ok(sound(&segments[1])),
+        (Some("h5"), Some("share")) if keyword(2).as_deref() == Some("music") => {
+            // `m.tiktok.com/h5/share/music/{id}.html` (historical).
+            Ok(segments.get(3).map_or(TiktokUrlKind::Other, |segment| {
+                sound(segment.strip_suffix(".html").unwrap_or(segment))
+            }))
+        }
+        (Some("search"), None | Some("video")) if segments.len() <= 2 => Ok(search(url)),
         _ => Ok(TiktokUrlKind::Other),
+    }
+}
+
+/// A sound from a `{slug}-{id}` (or bare `{id}`) segment; `Other` without a valid id.
+fn sound(segment: &str) -> TiktokUrlKind {
+    let id = segment.rsplit('-').next().unwrap_or(segment);
+    if is_valid_video_id(id) {
+        TiktokUrlKind::Sound {
+            music_id: id.to_string(),
+        }
+    } else {
+        TiktokUrlKind::Other
+    }
+}
+
+/// A video search from the `q` parameter (trimmed, whitespace collapsed); `Other` without one.
+fn search(url: &Url) -> TiktokUrlKind {
+    let query = url
+        .query_pairs()
+        .find(|(name, _)| name == "q")
+        .map(|(_, value)| value.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    if query.is_empty() || query.chars().count() > MAX_SEARCH_QUERY_CHARS {
+        TiktokUrlKind::Other
+    } else {
+        TiktokUrlKind::Search { query }
     }
 }
 
@@ -209,6 +245,31 @@ fn canonical_url_for(kind: &TiktokUrlKind, host: &str, url: &Url) -> String {
                 segments.clear().push("tag").push(name);
             }
             canonical.set_query(None);
+            canonical.to_string()
+        }
+        TiktokUrlKind::Sound { music_id } => {
+            let slug = url
+                .path_segments()
+                .and_then(|mut parts| parts.nth(1))
+                .map(|segment| percent_decode_str(segment).decode_utf8_lossy().into_owned())
+                .and_then(|segment| segment.rsplit_once('-').map(|(slug, _)| slug.to_string()))
+                .filter(|slug| !slug.is_empty() && url.path().starts_with("/music/"))
+                .unwrap_or_else(|| "sound".to_string());
+            let mut canonical =
+                Url::parse("https://www.tiktok.com/music").unwrap_or_else(|_| url.clone());
+            if let Ok(mut segments) = canonical.path_segments_mut() {
+                segments
+                    .clear()
+                    .push("music")
+                    .push(&format!("{slug}-{music_id}"));
+            }
+            canonical.set_query(None);
+            canonical.to_string()
+        }
+        TiktokUrlKind::Search { query } => {
+            let mut canonical =
+                Url::parse("https://www.tiktok.com/search").unwrap_or_else(|_| url.clone());
+            canonical.query_pairs_mut().clear().append_pair("q", query);
             canonical.to_string()
         }
         TiktokUrlKind::Other => {

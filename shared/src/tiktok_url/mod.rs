@@ -1,6 +1,7 @@
 //! TikTok URL parsing and canonicalisation: every URL shape of docs/tiktok-formats.md "URL shapes"
 //! (full, short vm./vt./`/t/` links, m., photo, embed, share, tiktokv.com) and share text
-//! containing such a link, classified into posts, short links, profiles, hashtags and other pages.
+//! containing such a link, classified into posts, short links, profiles, hashtags, sounds, video
+//! searches and other pages.
 
 mod classify;
 mod extract;
@@ -39,11 +40,33 @@ pub enum TiktokUrlKind {
     Profile { username: String },
     /// A hashtag page: `/tag/name` (name percent-decoded).
     Hashtag { name: String },
-    /// A TikTok URL of another kind (music, search, live, effect, collection, home page, ...).
+    /// A sound page: `/music/{slug}-{id}` (and the old `m.tiktok.com/h5/share/music/{id}.html`).
+    Sound {
+        /// The music id (decimal, as TikTok writes it).
+        music_id: String,
+    },
+    /// A video search: `/search?q=…` or `/search/video?q=…` (the query percent-decoded,
+    /// trimmed, inner whitespace collapsed; never empty).
+    Search { query: String },
+    /// A TikTok URL of another kind (user search, live, effect, collection, home page, ...).
     Other,
 }
 
 impl TiktokUrlKind {
+    /// What the URL is, for messages that refuse it where a video URL is wanted ("a sound URL:
+    /// submit kind `sound`").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            TiktokUrlKind::Post { .. } => "a video or photo post URL",
+            TiktokUrlKind::ShortLink { .. } => "a short link",
+            TiktokUrlKind::Profile { .. } => "a profile URL: submit kind `user`",
+            TiktokUrlKind::Hashtag { .. } => "a hashtag URL: submit kind `hashtag`",
+            TiktokUrlKind::Sound { .. } => "a sound URL: submit kind `sound`",
+            TiktokUrlKind::Search { .. } => "a search URL: submit kind `search`",
+            TiktokUrlKind::Other => "a TikTok page that is not a video or photo post",
+        }
+    }
+
     /// Whether a `video` job accepts this kind (posts and short links).
     pub fn is_video_input(&self) -> bool {
         matches!(
@@ -121,6 +144,8 @@ impl TiktokUrl {
     /// Posts: `https://www.tiktok.com/@{username or _}/video/{id}` (photo: `/photo/{id}`);
     /// short links: `https://vm.tiktok.com/{code}/` (host kept: vm|vt, or `https://www.tiktok.com/t/{code}/`);
     /// profiles: `https://www.tiktok.com/@{username}`; hashtags: `https://www.tiktok.com/tag/{name}`;
+    /// sounds: `https://www.tiktok.com/music/{slug}-{id}` (the slug as sent, or `sound`; TikTok
+    /// ignores it); searches: `https://www.tiktok.com/search?q={query}`;
     /// other TikTok pages: the input URL normalised (https, lower-case host, no fragment).
     pub fn canonical_url(&self) -> &str {
         &self.canonical_url

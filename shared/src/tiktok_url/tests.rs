@@ -173,8 +173,9 @@ fn profiles_tags_and_other_pages_are_classified() {
     );
 
     for other in [
-        "https://www.tiktok.com/music/original-sound-7454730076952459393",
-        "https://www.tiktok.com/search?q=cats",
+        "https://www.tiktok.com/music/original-sound-abc",
+        "https://www.tiktok.com/search?q=%20%20",
+        "https://www.tiktok.com/search/user?q=cats",
         "https://www.tiktok.com/@creator.name/live",
         "https://www.tiktok.com/@creator.name/collection/best-7454730076952459393",
         "https://www.tiktok.com/",
@@ -185,6 +186,82 @@ fn profiles_tags_and_other_pages_are_classified() {
         assert_eq!(parsed.kind(), &TiktokUrlKind::Other, "{other}");
         assert!(!parsed.kind().is_video_input());
     }
+}
+
+#[test]
+fn sound_urls_name_their_music_id() {
+    for (input, canonical) in [
+        (
+            "https://www.tiktok.com/music/original-sound-7454730076952459393",
+            "https://www.tiktok.com/music/original-sound-7454730076952459393",
+        ),
+        (
+            "https://www.tiktok.com/music/Espresso-7454730076952459393?lang=en",
+            "https://www.tiktok.com/music/Espresso-7454730076952459393",
+        ),
+        (
+            "https://m.tiktok.com/h5/share/music/7454730076952459393.html",
+            "https://www.tiktok.com/music/sound-7454730076952459393",
+        ),
+        (
+            "listen https://www.tiktok.com/music/7454730076952459393 now",
+            "https://www.tiktok.com/music/sound-7454730076952459393",
+        ),
+    ] {
+        let parsed = TiktokUrl::parse(input).unwrap_or_else(|error| panic!("{input}: {error}"));
+        assert_eq!(
+            parsed.kind(),
+            &TiktokUrlKind::Sound {
+                music_id: "7454730076952459393".into()
+            },
+            "{input}"
+        );
+        assert_eq!(parsed.canonical_url(), canonical);
+        assert!(!parsed.kind().is_video_input());
+        assert_eq!(parsed.kind().describe(), "a sound URL: submit kind `sound`");
+    }
+}
+
+#[test]
+fn search_urls_carry_their_query() {
+    for (input, query) in [
+        ("https://www.tiktok.com/search?q=cats", "cats"),
+        (
+            "https://www.tiktok.com/search/video?q=ramen%20%20recipe&t=1",
+            "ramen recipe",
+        ),
+        (
+            "https://www.tiktok.com/search?lang=en&q=+spicy++ramen+",
+            "spicy ramen",
+        ),
+        (
+            "https://www.tiktok.com/search?q=%23fyp%20%E3%82%B7",
+            "#fyp シ",
+        ),
+    ] {
+        let parsed = TiktokUrl::parse(input).unwrap_or_else(|error| panic!("{input}: {error}"));
+        assert_eq!(
+            parsed.kind(),
+            &TiktokUrlKind::Search {
+                query: query.into()
+            },
+            "{input}"
+        );
+        let again = TiktokUrl::parse(parsed.canonical_url()).unwrap();
+        assert_eq!(again.kind(), parsed.kind(), "{}", parsed.canonical_url());
+        assert!(
+            parsed
+                .canonical_url()
+                .starts_with("https://www.tiktok.com/search?q=")
+        );
+    }
+    assert_eq!(
+        TiktokUrl::parse("https://www.tiktok.com/tag/ramen")
+            .unwrap()
+            .kind()
+            .describe(),
+        "a hashtag URL: submit kind `hashtag`"
+    );
 }
 
 #[test]
@@ -302,9 +379,13 @@ proptest! {
         id in "[1-9][0-9]{18}",
         user in "[a-z0-9._]{1,20}",
         code in "[A-Za-z0-9-]{4,19}",
-        shape in 0usize..9,
+        query in "[a-zA-Z0-9 #%+&=シ]{0,30}",
+        shape in 0usize..12,
     ) {
         let input = match shape {
+            9 => format!("https://www.tiktok.com/music/{user}-{id}"),
+            10 => format!("https://www.tiktok.com/search?q={query}"),
+            11 => format!("https://www.tiktok.com/search/video?q={query}&lang=en"),
             0 => format!("https://www.tiktok.com/@{user}/video/{id}?lang=en"),
             1 => format!("https://m.tiktok.com/v/{id}.html"),
             2 => format!("https://www.tiktok.com/@{user}/photo/{id}"),

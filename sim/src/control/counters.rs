@@ -142,6 +142,13 @@ mod tests {
             tiktok_route_family("www.tiktok.com", "/api/post/item_list/"),
             "api/post/item_list"
         );
+        for (path, family) in [
+            ("/api/search/item/full/", "api/search/item/full"),
+            ("/api/music/detail/", "api/music/detail"),
+            ("/api/music/item_list/", "api/music/item_list"),
+        ] {
+            assert_eq!(tiktok_route_family("www.tiktok.com", path), family);
+        }
         assert_eq!(
             tiktok_route_family("v16-webapp-prime.tiktok.com", "/video/tos/x/"),
             "cdn_video"

@@ -6,6 +6,7 @@ pub mod added;
 pub mod captions;
 pub mod ids;
 pub mod posts;
+pub mod sounds_search;
 pub mod stats;
 pub mod users;
 pub mod words;
@@ -158,6 +159,7 @@ pub struct Corpus {
     feed_index: OnceLock<FeedIndex>,
     /// Posts added at run time (`added`).
     added: RwLock<Vec<added::AddedPost>>,
+    detail_index: OnceLock<sounds_search::DetailIndex>,
 }
 
 impl Corpus {
@@ -212,6 +214,7 @@ impl Corpus {
             music_permutation: Permutation32::new(seed, Domain::MusicIdPermutation),
             feed_index: OnceLock::new(),
             added: RwLock::new(Vec::new()),
+            detail_index: OnceLock::new(),
         }
     }
 

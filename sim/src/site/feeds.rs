@@ -64,7 +64,7 @@ pub fn is_signed(request: &SimRequest) -> bool {
             || plausible(request, "_signature"))
 }
 
-fn empty_ok() -> SimResponse {
+pub(super) fn empty_ok() -> SimResponse {
     SimResponse::with_body(
         StatusCode::OK,
         "application/json; charset=utf-8",
@@ -73,7 +73,7 @@ fn empty_ok() -> SimResponse {
 }
 
 /// The common envelope with `statusCode` `code`.
-fn envelope(
+pub(super) fn envelope(
     site: &TiktokSite,
     request: &SimRequest,
     code: i64,
@@ -95,16 +95,21 @@ fn envelope(
     map
 }
 
-fn respond(map: Map<String, Value>) -> SimResponse {
+pub(super) fn respond(map: Map<String, Value>) -> SimResponse {
     SimResponse::json(StatusCode::OK, &Value::Object(map))
 }
 
-fn status(site: &TiktokSite, request: &SimRequest, code: i64, message: &str) -> SimResponse {
+pub(super) fn status(
+    site: &TiktokSite,
+    request: &SimRequest,
+    code: i64,
+    message: &str,
+) -> SimResponse {
     respond(envelope(site, request, code, message))
 }
 
 /// `count`: default 30, capped at 35; `Err` when it is not a positive integer.
-fn parse_count(request: &SimRequest) -> Result<usize, ()> {
+pub(super) fn parse_count(request: &SimRequest) -> Result<usize, ()> {
     match request.query_param("count") {
         None => Ok(DEFAULT_COUNT),
         Some(text) => match text.trim().parse::<i64>() {
@@ -115,7 +120,7 @@ fn parse_count(request: &SimRequest) -> Result<usize, ()> {
 }
 
 /// A cursor: absent/empty → 0; `Err` when not a non-negative integer.
-fn parse_cursor(request: &SimRequest) -> Result<u64, ()> {
+pub(super) fn parse_cursor(request: &SimRequest) -> Result<u64, ()> {
     match request.query_param("cursor") {
         None => Ok(0),
         Some(text) if text.trim().is_empty() => Ok(0),
@@ -124,12 +129,24 @@ fn parse_cursor(request: &SimRequest) -> Result<u64, ()> {
 }
 
 /// Responds with the envelope `map` plus `itemList` of the posts `indices` (full itemStructs).
-fn respond_items(
+pub(super) fn respond_items(
     site: &TiktokSite,
     request: &SimRequest,
     map: &Map<String, Value>,
     indices: &[u32],
     in_user_list: bool,
+) -> SimResponse {
+    respond_items_as(site, request, map, indices, in_user_list, "itemList")
+}
+
+/// [`respond_items`] with the list under `list_key` (search answers `item_list`).
+pub(super) fn respond_items_as(
+    site: &TiktokSite,
+    request: &SimRequest,
+    map: &Map<String, Value>,
+    indices: &[u32],
+    in_user_list: bool,
+    list_key: &str,
 ) -> SimResponse {
     let log_id = site.log_id(crate::corpus::ids::hash_bytes(7, request.path.as_bytes()));
     let urls = site.url_builder(&log_id);
@@ -142,7 +159,7 @@ fn respond_items(
     for (key, value) in map {
         writer.key(key).value(value);
     }
-    writer.key("itemList").begin_array();
+    writer.key(list_key).begin_array();
     for post in indices.iter().filter_map(|index| site.corpus.post(*index)) {
         item::write_item_struct(&mut writer, &site.corpus, &post, &urls, options);
     }
@@ -164,6 +181,8 @@ pub fn handle(site: &TiktokSite, request: &SimRequest) -> Option<SimResponse> {
             | "/api/post/item_list"
             | "/api/user/detail"
             | "/api/item/detail"
+            | "/api/search/item/full"
+            | "/api/music/item_list"
     );
     if signed_endpoint && !is_signed(request) {
         return Some(empty_ok());
@@ -176,6 +195,9 @@ pub fn handle(site: &TiktokSite, request: &SimRequest) -> Option<SimResponse> {
         "/api/creator/item_list" => creator_items(site, request),
         "/api/user/detail" => user_detail(site, request),
         "/api/item/detail" => item_detail(site, request),
+        "/api/search/item/full" => super::search::search_items(site, request),
+        "/api/music/detail" => super::music::music_detail(site, request),
+        "/api/music/item_list" => super::music::music_items(site, request),
         _ => return None,
     };
     Some(response)

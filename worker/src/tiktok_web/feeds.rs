@@ -10,6 +10,8 @@
 //!   page, `/api/creator/item_list/` (`hasMorePrevious`; next cursor = last `createTime`×1000;
 //!   an empty window steps back 7 days; the same page twice rotates `device_id` once, then
 //!   fails `UPSTREAM_CHANGED`).
+//! * search and sound: `search.rs` and `sound.rs` (offset cursors; the search's `search_id`,
+//!   the sound's detail first).
 //!
 //! Items are deduplicated by `id` in order and capped at `count`. A failure keeps the items of
 //! the earlier pages.
@@ -19,6 +21,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::sound::SoundInfo;
 
 use super::classify::FeedFailure;
 use super::envelope::{ChallengeDetail, ItemListPage};
@@ -60,6 +63,19 @@ pub(super) enum WalkState {
         last_page: Vec<String>,
         rotated: bool,
     },
+    /// A video search from `offset`, with the `search_id` its first page issued.
+    Search {
+        query: String,
+        offset: u64,
+        search_id: Option<String>,
+    },
+    SoundStart {
+        music_id: String,
+    },
+    Sound {
+        music_id: String,
+        cursor: u64,
+    },
 }
 
 /// The new (deduplicated) items of one fetched page.
@@ -84,10 +100,12 @@ pub struct FeedWalker<'client> {
     /// TikTok said there is no page after the last one fetched.
     pub(super) exhausted: bool,
     pub(super) stopped: Option<FeedStop>,
+    /// A sound walk's sound, once its detail was read.
+    pub(super) sound: Option<SoundInfo>,
 }
 
 /// What one request step did.
-enum Step {
+pub(super) enum Step {
     Page {
         items: Vec<Value>,
         next: Option<WalkState>,
@@ -99,6 +117,11 @@ impl<'client> FeedWalker<'client> {
     /// Items gathered so far.
     pub fn items(&self) -> &[Value] {
         &self.items
+    }
+
+    /// A sound walk's sound, once its detail was read.
+    pub fn sound(&self) -> Option<&SoundInfo> {
+        self.sound.as_ref()
     }
 
     /// Fetches the next item page; `None` once the walk has stopped (see [`FeedWalker::finish`]).
@@ -170,6 +193,7 @@ impl<'client> FeedWalker<'client> {
         FeedWalk {
             items: self.items,
             stopped: self.stopped.unwrap_or(FeedStop::NoMore),
+            sound: self.sound,
         }
     }
 
@@ -287,6 +311,13 @@ impl<'client> FeedWalker<'client> {
                 self.creator_page(sec_uid, cursor, last_page, rotated, count)
                     .await
             }
+            WalkState::Search {
+                query,
+                offset,
+                search_id,
+            } => self.search_page(query, offset, search_id, count).await,
+            WalkState::SoundStart { music_id } => self.sound_detail(music_id).await,
+            WalkState::Sound { music_id, cursor } => self.sound_page(music_id, cursor, count).await,
         }
     }
 

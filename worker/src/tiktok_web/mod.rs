@@ -1,6 +1,6 @@
 //! The TikTok web feed client (docs/design.md "Extraction backends",
 //! docs/tiktok-formats.md "Web feeds and APIs"): trending,
-//! hashtag and user feeds through TikTok's web `/api/…` endpoints with a cookie jar (`msToken`,
+//! hashtag, user, search and sound feeds through TikTok's web `/api/…` endpoints with a cookie jar (`msToken`,
 //! `ttwid`, `tt_chain_token`), the common web query, a pluggable signer (none, built-in, or an
 //! external sign server), the process's egress (browser-grade client, one proxy of the pool per
 //! walk, no automatic redirects) and honest classification (`classify`): an empty 200 is `UPSTREAM_EMPTY`, never an
@@ -11,8 +11,10 @@ pub mod classify;
 pub mod envelope;
 pub mod feeds;
 pub mod query;
+pub mod search;
 pub mod session;
 pub mod signer;
+pub mod sound;
 pub mod user;
 
 use std::collections::HashSet;
@@ -74,6 +76,8 @@ pub struct FeedWalk {
     /// Raw `itemStruct`s, deduplicated by `id`, in feed order, at most `count`.
     pub items: Vec<serde_json::Value>,
     pub stopped: FeedStop,
+    /// A sound walk's sound (`/api/music/detail/`), once read.
+    pub sound: Option<tokworks_shared::sound::SoundInfo>,
 }
 
 /// Why a walk stopped.
@@ -130,6 +134,25 @@ impl TiktokWebClient {
         self.walker(WalkState::UserStart { input }, count)
     }
 
+    /// TikTok's video search for `query`, up to `count`.
+    pub fn search_walker(&self, query: &str, count: usize) -> FeedWalker<'_> {
+        let query = query.split_whitespace().collect::<Vec<_>>().join(" ");
+        self.walker(
+            WalkState::Search {
+                query,
+                offset: 0,
+                search_id: None,
+            },
+            count,
+        )
+    }
+
+    /// The videos that use sound `music_id` (its metadata first), up to `count`.
+    pub fn sound_walker(&self, music_id: &str, count: usize) -> FeedWalker<'_> {
+        let music_id = music_id.trim().to_owned();
+        self.walker(WalkState::SoundStart { music_id }, count)
+    }
+
     /// Walks the trending feed to the end.
     pub async fn trending(&self, count: usize) -> FeedWalk {
         self.trending_walker(count).finish().await
@@ -138,6 +161,16 @@ impl TiktokWebClient {
     /// Walks a hashtag feed to the end.
     pub async fn hashtag(&self, name: &str, count: usize) -> FeedWalk {
         self.hashtag_walker(name, count).finish().await
+    }
+
+    /// Walks a search to the end.
+    pub async fn search(&self, query: &str, count: usize) -> FeedWalk {
+        self.search_walker(query, count).finish().await
+    }
+
+    /// Walks a sound's videos to the end.
+    pub async fn sound(&self, music_id: &str, count: usize) -> FeedWalk {
+        self.sound_walker(music_id, count).finish().await
     }
 
     /// Walks a user feed to the end.
@@ -186,6 +219,7 @@ impl TiktokWebClient {
             pages_fetched: 0,
             exhausted: false,
             stopped: None,
+            sound: None,
         }
     }
 }

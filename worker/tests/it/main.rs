@@ -15,6 +15,7 @@ mod startup_signal;
 mod support;
 mod thumbnail_analysis;
 mod tiktok_web_client;
+mod tiktok_web_search_sound;
 mod transcripts;
 mod upstream_messages;
 mod web_extractor;

@@ -7,6 +7,7 @@
 
 pub mod claims;
 pub mod materialise;
+pub mod sounds;
 
 use std::time::Duration;
 
@@ -78,16 +79,19 @@ pub struct NewFeedWalk {
     pub walk_id: WalkId,
     /// The normalised feed key (see [`feed_key`]).
     pub feed_key: String,
-    /// `trending`, `hashtag` or `user`.
+    /// `trending`, `hashtag`, `user`, `search` or `sound`.
     pub kind: JobKind,
-    /// The hashtag (lowercase, without `#`) or the username (without `@`).
+    /// The hashtag (lowercase, without `#`), the username (without `@`), the normalised search
+    /// query or the music id.
     pub target: Option<String>,
     pub requested_count: i32,
     /// Walk attempts (retryable failures before any video) and the budget of enrichment items.
     pub max_attempts: i32,
 }
 
-/// The normalised key of a feed: `trending|30`, `hashtag|food|30`, `user|name|30`.
+/// The normalised key of a feed: `trending|30`, `hashtag|food|30`, `user|name|30`,
+/// `search|spicy ramen|20` (the query trimmed, whitespace collapsed: see
+/// `sound::normalise_search_query`), `sound|7454730076952459393|30`.
 pub fn feed_key(kind: JobKind, target: Option<&str>, count: i32) -> String {
     match target {
         Some(target) => format!("{kind}|{}|{count}", target.to_lowercase()),
@@ -275,6 +279,9 @@ pub struct JobFeedRow {
     pub pages_fetched: Option<i32>,
     pub walk_ms: Option<f64>,
     pub walk_finished_at: Option<DateTime<Utc>>,
+    /// A `sound` walk's sound, once the walk read it.
+    #[serde(default)]
+    pub sound: Option<sqlx::types::Json<sounds::StoredSound>>,
 }
 
 /// The walk serving job `job_id`, if it is a feed job.
@@ -285,7 +292,7 @@ pub async fn find_job_feed(
     sqlx::query_as(
         "select w.walk_id, j.feed_cache_hit as cache_hit, w.status as walk_status,
                 w.attempts as walk_attempts, w.stop_code, w.stop_message, w.pages_fetched,
-                w.walk_ms, w.finished_at as walk_finished_at
+                w.walk_ms, w.finished_at as walk_finished_at, w.sound
          from jobs j join feed_walks w on w.walk_id = j.feed_walk_id
          where j.job_id = $1",
     )

@@ -1,9 +1,10 @@
-//! Feed walks (trending, hashtag, user): a background loop in every worker process claims due
+//! Feed walks (trending, hashtag, user, search, sound): a background loop in every worker process claims due
 //! walks from Postgres (`FOR UPDATE SKIP LOCKED`, fencing `claim_id`, a lease renewed while
 //! walking; woken by `NOTIFY tokworks_feed_walk_ready` and a short poll), walks the feed with the
 //! TikTok web client, maps every `itemStruct` with the single-video mapper, downloads the covers
 //! while later pages load, and ends the walk in one transaction: videos, thumbnails, the walk's
-//! result and every attached job's items, counters, status, webhook outbox and NOTIFY.
+//! result (with a sound walk's sound) and every attached job's items, counters, status, webhook
+//! outbox and NOTIFY.
 
 mod walk;
 
@@ -27,7 +28,9 @@ use tracing::Instrument;
 
 use crate::extractor::ThumbnailBytes;
 use crate::tiktok_web::TiktokWebClient;
-use walk::{WalkedVideo, stop_error_code, store_videos};
+use tokworks_shared::db::feed_walks::sounds as walk_sounds;
+use tokworks_shared::sound::SoundInfo;
+use walk::{WalkResult, WalkedVideo, stop_error_code, store_videos};
 
 /// How long a stopping worker lets its walks in flight finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -249,13 +252,22 @@ impl FeedWalkRunner {
         let walker = match walk.kind {
             JobKind::Hashtag => self.client.hashtag_walker(&target, count),
             JobKind::User => self.client.user_walker(&target, count),
+            JobKind::Search => self.client.search_walker(&target, count),
+            JobKind::Sound => self.client.sound_walker(&target, count),
             _ => self.client.trending_walker(count),
         };
-        let (videos, stopped, pages_fetched) = self.walk_with_covers(walker).await;
-        let thumbnails = videos.1;
-        let videos = videos.0;
+        let WalkResult {
+            videos,
+            thumbnails,
+            stopped,
+            pages: pages_fetched,
+            sound,
+        } = self.walk_with_covers(walker).await;
         let end = self.end_of(walk, &videos, &stopped, pages_fetched, started.elapsed());
-        let Some(jobs) = self.write_end(walk, &end, &videos, &thumbnails).await? else {
+        let Some(jobs) = self
+            .write_end(walk, &end, &videos, &thumbnails, sound.as_ref())
+            .await?
+        else {
             return Ok(WalkOutcome::LostClaim);
         };
         Ok(match end {
@@ -291,7 +303,7 @@ impl FeedWalkRunner {
             pages_fetched: 0,
             walk_duration: Duration::ZERO,
         };
-        let Some(jobs) = self.write_end(walk, &end, &[], &[]).await? else {
+        let Some(jobs) = self.write_end(walk, &end, &[], &[], None).await? else {
             return Ok(WalkOutcome::LostClaim);
         };
         Ok(WalkOutcome::Finished {
@@ -310,10 +322,17 @@ impl FeedWalkRunner {
         end: &WalkEnd,
         videos: &[WalkedVideo],
         thumbnails: &[(String, ThumbnailBytes)],
+        sound: Option<&SoundInfo>,
     ) -> Result<Option<Vec<MaterialisedJob>>, FeedWalkError> {
         let mut transaction = self.pool.begin().await?;
         if matches!(end, WalkEnd::Finished { .. }) {
             store_videos(&mut transaction, videos, thumbnails).await?;
+        }
+        // Guarded by the claim like the end itself (which reports a lost claim below); a retry
+        // stores nothing: its next attempt reads the sound again.
+        if let (Some(sound), WalkEnd::Finished { .. }) = (sound, end) {
+            walk_sounds::store_walk_sound(&mut transaction, walk.walk_id, walk.claim_id, sound)
+                .await?;
         }
         let jobs = match walk_claims::end_walk(&mut transaction, walk, end).await {
             Ok(jobs) => jobs,

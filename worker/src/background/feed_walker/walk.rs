@@ -13,6 +13,7 @@ use tokworks_shared::db::feed_walks::claims::{ClaimedWalk, WalkEnd};
 use tokworks_shared::db::feed_walks::{FeedStopCode, WalkStatus};
 use tokworks_shared::db::videos::{self, VideoRecord};
 use tokworks_shared::error_code::ErrorCode;
+use tokworks_shared::sound::SoundInfo;
 use tokworks_shared::video::{Video, VideoSource};
 
 use super::FeedWalkRunner;
@@ -34,6 +35,16 @@ fn walk_is_retryable(code: ErrorCode) -> bool {
     )
 }
 
+/// What a walk gathered: its videos and covers, why it stopped, the item pages fetched, and a
+/// sound walk's sound.
+pub(super) struct WalkResult {
+    pub(super) videos: Vec<WalkedVideo>,
+    pub(super) thumbnails: Vec<(String, ThumbnailBytes)>,
+    pub(super) stopped: FeedStop,
+    pub(super) pages: usize,
+    pub(super) sound: Option<SoundInfo>,
+}
+
 /// A mapped feed video ready to store.
 pub(super) struct WalkedVideo {
     pub(super) video_id: String,
@@ -44,14 +55,7 @@ pub(super) struct WalkedVideo {
 impl FeedWalkRunner {
     /// Walks page by page; each page's items are mapped at once and their covers downloaded in
     /// the background (bounded) while the next page loads.
-    pub(super) async fn walk_with_covers(
-        &self,
-        mut walker: FeedWalker<'_>,
-    ) -> (
-        (Vec<WalkedVideo>, Vec<(String, ThumbnailBytes)>),
-        FeedStop,
-        usize,
-    ) {
+    pub(super) async fn walk_with_covers(&self, mut walker: FeedWalker<'_>) -> WalkResult {
         let context = MapContext {
             source: VideoSource::Web,
             extracted_at: Utc::now(),
@@ -92,7 +96,8 @@ impl FeedWalkRunner {
                 });
             }
         }
-        let mut stopped = walker.finish().await.stopped;
+        let finished = walker.finish().await;
+        let (mut stopped, sound) = (finished.stopped, finished.sound);
         if videos.is_empty() && unusable > 0 && !matches!(stopped, FeedStop::Failed { .. }) {
             // Items came and none could be read: TikTok's item layout changed, not an empty feed.
             stopped = FeedStop::Failed {
@@ -111,7 +116,13 @@ impl FeedWalkRunner {
                 thumbnails.push(thumbnail);
             }
         }
-        ((videos, thumbnails), stopped, pages)
+        WalkResult {
+            videos,
+            thumbnails,
+            stopped,
+            pages,
+            sound,
+        }
     }
 
     /// How the attempt ends: finished (succeeded, partial, failed) or retried later.

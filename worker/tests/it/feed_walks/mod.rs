@@ -25,7 +25,7 @@ use uuid::Uuid;
 use crate::support::{egress_through, job_row, start_sim};
 
 // The tests: `results` (ground truth, cache, coalescing), `recovery` (faults, retries, takeover,
-// cancel, enrichment).
+// cancel, enrichment), `search_sound` (the search and sound kinds).
 
 const TTL: Option<Duration> = Some(Duration::from_secs(300));
 
@@ -192,3 +192,4 @@ async fn run_one(runner: &FeedWalkRunner) -> WalkOutcome {
 
 mod recovery;
 mod results;
+mod search_sound;

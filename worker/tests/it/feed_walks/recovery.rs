@@ -12,15 +12,21 @@ use crate::support::{
     unique_queue,
 };
 
-/// A carcabot-style sign server that, when asked to sign the second hashtag item page, first
-/// installs `fault` on the simulator (once): a fault exactly after the first page.
-async fn start_faulting_sign_server(sim_base_url: String, fault: Value) -> String {
+/// A carcabot-style sign server that, when asked to sign the second page of the path `fault`
+/// matches (`match.path_prefix`), first installs `fault` on the simulator (once): a fault
+/// exactly after the first page.
+pub(super) async fn start_faulting_sign_server(sim_base_url: String, fault: Value) -> String {
     let pages = Arc::new(AtomicUsize::new(0));
+    let faulted_path = fault["match"]["path_prefix"]
+        .as_str()
+        .expect("the fault names its path")
+        .to_owned();
     let sign = move |axum::Json(body): axum::Json<Value>| {
         let (pages, fault, sim_base_url) = (pages.clone(), fault.clone(), sim_base_url.clone());
+        let faulted_path = faulted_path.clone();
         async move {
             if url::Url::parse(body["url"].as_str().unwrap_or_default())
-                .is_ok_and(|url| url.path().starts_with("/api/challenge/item_list/"))
+                .is_ok_and(|url| url.path().starts_with(&faulted_path))
                 && pages.fetch_add(1, Ordering::SeqCst) == 1
             {
                 add_fault(&sim_base_url, &fault).await;
