@@ -12,6 +12,7 @@ mod events;
 mod input;
 mod job_json;
 mod submit;
+mod url_kind;
 mod watches;
 mod webhook_verify;
 
@@ -64,6 +65,12 @@ enum Command {
     Webhook {
         #[command(subcommand)]
         command: commands::WebhookCommand,
+    },
+    /// Say what a pasted TikTok URL (or share text) is and which command takes it (needs no
+    /// key; exit code 1 when it is no usable TikTok URL).
+    Url {
+        /// The URL or share text.
+        text: String,
     },
     #[command(flatten)]
     Service(ServiceCommand),
@@ -200,6 +207,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli, output: Output) -> Result<bool, CliError> {
     let command = match cli.command {
         Command::Webhook { command } => return commands::webhook(&command, output),
+        Command::Url { text } => return Ok(url_kind::url(&text, output)),
         Command::Service(command) => command,
     };
     let key = cli.api_key.as_deref().ok_or_else(|| {

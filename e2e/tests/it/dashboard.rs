@@ -292,9 +292,7 @@ async fn the_dashboard_creates_a_watch_shows_its_baseline_run_and_pauses_it() {
         UI_TIMEOUT,
     )
     .await;
-    let watch = service
-        .get_json(&format!("/v1/watches/{watch_id}"))
-        .await;
+    let watch = service.get_json(&format!("/v1/watches/{watch_id}")).await;
     assert_eq!(watch["status"], "paused", "{watch}");
     assert_eq!(watch["paused_reason"], "requested", "{watch}");
 

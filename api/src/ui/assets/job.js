@@ -110,11 +110,21 @@ function renderFacts(facts, job) {
   fact('Kind', job.kind);
   if (job.input?.url) fact('URL', h('span', { class: 'mono' }, job.input.url));
   if (job.feed) {
-    const what = job.feed.hashtag ? `#${job.feed.hashtag}` : job.feed.username ? `@${job.feed.username}` : 'trending';
+    const what = job.feed.hashtag ? `#${job.feed.hashtag}`
+      : job.feed.username ? `@${job.feed.username}`
+        : job.feed.query ? `search “${job.feed.query}”`
+          : job.feed.music_id ? `sound ${job.feed.music_id}` : 'trending';
     const stopped = job.feed.walk?.stopped;
     fact('Feed', `${what} · count ${job.feed.count ?? '—'} · walk ${job.feed.walk?.status ?? '—'}`
       + (job.feed.cache_hit ? ' · from cache' : '')
       + (stopped ? ` · stopped: ${stopped.code}` : ''));
+  }
+  const sound = job.feed?.sound;
+  if (sound) {
+    fact('Sound', `“${sound.title ?? '?'}” by ${sound.author ?? '?'}`
+      + (sound.original ? ' · original sound' : '')
+      + (typeof sound.duration_seconds === 'number' ? ` · ${sound.duration_seconds} s` : '')
+      + (typeof sound.video_count === 'number' ? ` · used in ${sound.video_count.toLocaleString()} videos` : ''));
   }
   const counts = job.counts;
   fact('Items', `${counts.total} total · ${counts.succeeded} succeeded · ${counts.failed} failed · `

@@ -18,7 +18,7 @@ function target(job) {
   if (job.feed?.hashtag) return `#${job.feed.hashtag}`;
   if (job.feed?.username) return `@${job.feed.username}`;
   if (job.feed?.query) return `“${job.feed.query}”`;
-  if (job.feed?.sound) return `sound ${job.feed.sound}`;
+  if (job.feed?.music_id) return `sound ${job.feed.sound?.title ? `“${job.feed.sound.title}”` : job.feed.music_id}`;
   return job.kind;
 }
 
