@@ -240,6 +240,7 @@ async fn run_batch_job(
         count: None,
         hashtag: None,
         username: None,
+        replies: None,
         options: Some(JobOptionsRequest {
             transcript,
             analyze_thumbnail,

@@ -98,6 +98,7 @@ async fn run_extract(
         count: None,
         hashtag: None,
         username: None,
+        replies: None,
         options: Some(JobOptionsRequest {
             transcript: body.include_transcript.unwrap_or(false),
             analyze_thumbnail: body.include_thumbnail_analysis.unwrap_or(true),

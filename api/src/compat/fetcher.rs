@@ -139,6 +139,7 @@ async fn fetch_feed(
         count: Some(count),
         hashtag: hashtag.map(serde_json::Value::String),
         username: None,
+        replies: None,
         options: None,
         webhook: None,
         metadata: Some(serde_json::json!({ "compat_endpoint": endpoint })),

@@ -3,6 +3,7 @@
 //! normalised into a `FeedJobRequest` with its feed key (`hashtag|food|30`).
 
 use serde_json::Value;
+use tokworks_shared::comment::CommentsWalkKey;
 use tokworks_shared::db::feed_walks::feed_key;
 use tokworks_shared::job_status::JobKind;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
@@ -32,6 +33,14 @@ pub enum Feed {
     User {
         username: String,
     },
+    /// A video's comments (`comments_request`).
+    Comments {
+        /// The canonical URL the worker resolves (a short link stays one).
+        url: String,
+        /// The video id when the URL names one, else `url`: the walk key's target.
+        key_target: String,
+        replies: bool,
+    },
 }
 
 impl Feed {
@@ -41,6 +50,7 @@ impl Feed {
             Feed::Trending => JobKind::Trending,
             Feed::Hashtag { .. } => JobKind::Hashtag,
             Feed::User { .. } => JobKind::User,
+            Feed::Comments { .. } => JobKind::Comments,
         }
     }
 
@@ -50,6 +60,7 @@ impl Feed {
             Feed::Trending => None,
             Feed::Hashtag { name } => Some(name),
             Feed::User { username } => Some(username),
+            Feed::Comments { url, .. } => Some(url),
         }
     }
 }
@@ -69,6 +80,19 @@ pub struct FeedJobRequest {
 impl FeedJobRequest {
     /// The normalised feed key shared by every identical request (cache and coalescing).
     pub fn feed_key(&self) -> String {
+        if let Feed::Comments {
+            key_target,
+            replies,
+            ..
+        } = &self.feed
+        {
+            return CommentsWalkKey {
+                target: key_target,
+                count: i32::try_from(self.count).unwrap_or(i32::MAX),
+                replies: *replies,
+            }
+            .key();
+        }
         feed_key(
             self.feed.kind(),
             self.feed.target(),
@@ -93,6 +117,11 @@ impl FeedJobRequest {
                 Feed::User { username } => {
                     object.insert("username".to_owned(), Value::String(username.clone()));
                 }
+                Feed::Comments { replies, .. } => {
+                    let url = self.target_as_sent.clone().unwrap_or_default();
+                    object.insert("url".to_owned(), Value::String(url));
+                    object.insert("replies".to_owned(), Value::Bool(*replies));
+                }
             }
         }
         insert_normalised_webhook(&mut request, self.webhook.as_ref());
@@ -107,6 +136,7 @@ pub(crate) fn validate_feed(
 ) -> Result<AcceptedJobRequest, ApiError> {
     let kind = request.kind;
     for (field, present) in [
+        ("replies", request.replies.is_some()),
         ("url", request.url.is_some()),
         ("urls", request.urls.is_some()),
         (

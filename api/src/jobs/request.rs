@@ -28,6 +28,7 @@ pub enum JobKindRequest {
     Trending,
     Hashtag,
     User,
+    Comments,
 }
 
 impl JobKindRequest {
@@ -38,6 +39,7 @@ impl JobKindRequest {
             JobKindRequest::Trending => "trending",
             JobKindRequest::Hashtag => "hashtag",
             JobKindRequest::User => "user",
+            JobKindRequest::Comments => "comments",
         }
     }
 }
@@ -116,6 +118,10 @@ pub struct CreateJobRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub username: Option<Value>,
+    /// `comments`: also fetch each comment's replies (default false).
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub replies: Option<Value>,
     #[serde(default)]
     pub options: Option<JobOptionsRequest>,
     #[serde(default)]
@@ -228,6 +234,15 @@ impl CreateJobRequest {
             JobKindRequest::Trending | JobKindRequest::Hashtag | JobKindRequest::User
         ) {
             return crate::jobs::feed_request::validate_feed(self, limits);
+        }
+        if kind == JobKindRequest::Comments {
+            return crate::jobs::comments_request::validate_comments(self, limits);
+        }
+        if self.replies.is_some() {
+            return Err(ApiError::InvalidField {
+                field: "replies".to_owned(),
+                message: format!("`replies` is not a field of a `{}` job", kind.as_str()),
+            });
         }
         let (url_field, urls_field) = (self.url.is_some(), self.urls.is_some());
         for (field, present) in [

@@ -86,6 +86,20 @@ pub struct JobResponse {
     /// and why the feed stopped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feed: Option<JobFeedResponse>,
+    /// `comments` jobs only, once the video is resolved: the video, TikTok's `total` and the
+    /// comments (with replies) fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<JobCommentsResponse>,
+}
+
+/// The comments side of a `comments` job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct JobCommentsResponse {
+    pub video_id: String,
+    /// TikTok's `total` (comments and replies it counts), when it gave one.
+    pub total: Option<i64>,
+    /// Comments and replies stored for the job (its items).
+    pub fetched: i64,
 }
 
 /// The feed of a feed job.
@@ -363,6 +377,7 @@ impl JobResponse {
             job,
             timings,
             feed,
+            comments,
             result_video,
             transcript,
             analysis,
@@ -377,6 +392,11 @@ impl JobResponse {
         });
         let mut response = JobResponse::from_parts(&job, &timings.0, result);
         response.feed = feed.map(|feed| JobFeedResponse::from_parts(&job, &feed.0));
+        response.comments = comments.map(|comments| JobCommentsResponse {
+            video_id: comments.0.video_id,
+            total: comments.0.total,
+            fetched: comments.0.fetched,
+        });
         response
     }
 
@@ -406,6 +426,7 @@ impl JobResponse {
             result,
             rejected: None,
             feed: None,
+            comments: None,
         }
     }
 }
