@@ -188,12 +188,12 @@ impl TiktokWebClient {
             let wants_replies = ask.replies && parent.reply_count > 0;
             let parent_id = parent.id.clone();
             comments.push(parent);
-            if wants_replies && !matches!(stopped, FeedStop::Failed { .. }) {
-                if let Err(failure) =
+            if wants_replies
+                && !matches!(stopped, FeedStop::Failed { .. })
+                && let Err(failure) =
                     walk_replies(&mut walk, &parent_id, &mut comments, &mut seen).await
-                {
-                    stopped = failed(failure, walk.pages_fetched);
-                }
+            {
+                stopped = failed(failure, walk.pages_fetched);
             }
         }
         if comments.is_empty() && walk.unreadable > 0 && !matches!(stopped, FeedStop::Failed { .. })

@@ -190,5 +190,6 @@ async fn run_one(runner: &FeedWalkRunner) -> WalkOutcome {
     outcomes.remove(0).expect("the walk ran")
 }
 
+mod comments;
 mod recovery;
 mod results;
