@@ -210,7 +210,7 @@ async fn the_create_job_body_names_the_kinds_and_the_headers(pool: PgPool) {
         .collect();
     assert_eq!(
         kinds,
-        BTreeSet::from(["video", "batch", "trending", "hashtag", "user"])
+        BTreeSet::from(["video", "batch", "trending", "hashtag", "user", "comments"])
     );
     let headers: BTreeSet<&str> = create["parameters"]
         .as_array()
