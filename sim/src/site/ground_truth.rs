@@ -215,7 +215,8 @@ pub fn status_cases(site: &TiktokSite) -> Vec<SimCase> {
         cases.push(SimCase {
             name: "comments_off".to_string(),
             url,
-            status_code: Some(0),
+            // A viewable post (statusCode 0): not an error case of the page.
+            status_code: None,
             description: "A public post whose comments are turned off: itemCommentStatus 3, \
                           an empty comment list."
                 .to_string(),
