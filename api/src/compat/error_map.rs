@@ -31,6 +31,8 @@ pub fn compat_code_for(item_code: &str) -> CompatErrorCode {
         ErrorCode::UpstreamChanged
         | ErrorCode::HashtagNotFound
         | ErrorCode::UserNotFound
+        | ErrorCode::SoundNotFound
+        | ErrorCode::CommentsDisabled
         | ErrorCode::Canceled
         | ErrorCode::Internal => CompatErrorCode::ExtractionFailed,
     }
