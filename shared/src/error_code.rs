@@ -137,7 +137,9 @@ impl ErrorCode {
             }
             ErrorCode::HashtagNotFound => "The hashtag does not exist.",
             ErrorCode::UserNotFound => "The user does not exist.",
-            ErrorCode::SoundNotFound => "The sound (music id) does not exist (TikTok status 10203).",
+            ErrorCode::SoundNotFound => {
+                "The sound (music id) does not exist (TikTok status 10203)."
+            }
             ErrorCode::CommentsDisabled => {
                 "The video's author turned comments off; there are none to list."
             }

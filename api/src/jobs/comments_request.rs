@@ -187,8 +187,7 @@ mod tests {
             assert_eq!(field_of(error), field, "{body}");
         }
         let profile = validate(r#"{"kind":"comments","url":"https://www.tiktok.com/@someone"}"#)
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert!(matches!(
             profile,
             ApiError::InvalidUrl {

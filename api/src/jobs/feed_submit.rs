@@ -38,10 +38,7 @@ pub async fn submit_feed_job(
         crate::jobs::feed_request::Feed::Comments { .. } => 1,
         _ => feed_job.count,
     };
-    let cost = crate::rate_limits::SubmitCost {
-        urls,
-        items: 1,
-    };
+    let cost = crate::rate_limits::SubmitCost { urls, items: 1 };
     crate::rate_limits::admit_submission(state, key, cost).await?;
     let new_job = NewJob {
         job_id: JobId::new_v7(),

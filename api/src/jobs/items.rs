@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tokworks_shared::db::job_items::{self as job_item_db, JobItemListQuery};
 use tokworks_shared::db::comments as comment_db;
+use tokworks_shared::db::job_items::{self as job_item_db, JobItemListQuery};
 use tokworks_shared::ids::JobId;
 use tokworks_shared::job_status::{ItemStatus, JobKind};
 
@@ -171,7 +171,8 @@ async fn comments_page(
     limit: i64,
     format: ItemsFormat,
 ) -> Result<Response, ApiError> {
-    let mut rows = comment_db::job_comments_page(&state.db, job_id, after_position, limit + 1).await?;
+    let mut rows =
+        comment_db::job_comments_page(&state.db, job_id, after_position, limit + 1).await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = if has_more {

@@ -109,7 +109,7 @@ fn make_comment(
         (format!("{phrase} {emoji}").trim_end().to_string(), None)
     };
     let top_level = parent.is_none();
-    let reply_slots = if top_level && index % 3 == 0 {
+    let reply_slots = if top_level && index.is_multiple_of(3) {
         1 + rng.random_range(0..25)
     } else {
         0
@@ -234,7 +234,7 @@ fn parse_number(request: &SimRequest, name: &str, default: u64) -> Result<u64, (
 fn page_answer(
     site: &TiktokSite,
     request: &SimRequest,
-    comments: Option<Vec<Value>>,
+    comments: Option<&[Value]>,
     cursor: u64,
     has_more: bool,
     total: u64,
@@ -319,7 +319,14 @@ pub fn handle(site: &TiktokSite, request: &SimRequest) -> Option<SimResponse> {
             .collect();
         let total = total(&site.corpus, &skeleton);
         let comments = (!page.is_empty()).then_some(page);
-        page_answer(site, request, comments, end as u64, has_more, total)
+        page_answer(
+            site,
+            request,
+            comments.as_deref(),
+            end as u64,
+            has_more,
+            total,
+        )
     } else {
         let Some(skeleton) = viewable_post(site, request.query_param("item_id")) else {
             return Some(page_answer(site, request, None, 0, false, 0));
@@ -339,7 +346,14 @@ pub fn handle(site: &TiktokSite, request: &SimRequest) -> Option<SimResponse> {
             .collect();
         let total = visible_replies(&site.corpus, &skeleton, &parent);
         let comments = (!page.is_empty()).then_some(page);
-        page_answer(site, request, comments, end as u64, has_more, total)
+        page_answer(
+            site,
+            request,
+            comments.as_deref(),
+            end as u64,
+            has_more,
+            total,
+        )
     })
 }
 

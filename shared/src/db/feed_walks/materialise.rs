@@ -8,10 +8,10 @@ use sqlx::types::Json;
 
 use crate::ids::{ItemId, JobId, WalkId};
 
+use crate::db::comments::materialise_comments_job;
 use crate::db::item_claims::finish_open_job;
 use crate::db::webhooks;
 use crate::job_options::StoredJobOptions;
-use crate::db::comments::materialise_comments_job;
 use crate::job_status::{JobKind, JobStatus};
 
 use super::{FeedStopCode, WalkStatus};
