@@ -58,6 +58,7 @@ use crate::unavailable_docs::UnavailableResponses;
         get_openapi_document,
         get_docs_page,
     ),
+    components(schemas(crate::jobs::comment_items::CommentListResponse)),
     modifiers(&SecuritySchemes, &RateLimitResponses, &UnavailableResponses),
     tags(
         (name = "jobs", description = "Submit jobs (a video, a batch, a feed) and follow them."),

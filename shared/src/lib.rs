@@ -3,6 +3,7 @@
 //!
 //! Invariant: no HTTP server, no HTTP client, no child processes live here.
 
+pub mod comment;
 pub mod config;
 pub mod db;
 pub mod error_code;

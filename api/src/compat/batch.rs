@@ -242,6 +242,7 @@ async fn run_batch_job(
         username: None,
         query: None,
         sound: None,
+        replies: None,
         options: Some(JobOptionsRequest {
             transcript,
             analyze_thumbnail,

@@ -100,6 +100,7 @@ async fn run_extract(
         username: None,
         query: None,
         sound: None,
+        replies: None,
         options: Some(JobOptionsRequest {
             transcript: body.include_transcript.unwrap_or(false),
             analyze_thumbnail: body.include_thumbnail_analysis.unwrap_or(true),

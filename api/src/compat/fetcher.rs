@@ -141,6 +141,7 @@ async fn fetch_feed(
         username: None,
         query: None,
         sound: None,
+        replies: None,
         options: None,
         webhook: None,
         metadata: Some(serde_json::json!({ "compat_endpoint": endpoint })),

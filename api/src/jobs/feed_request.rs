@@ -4,6 +4,7 @@
 //! `FeedJobRequest` with its feed key (`hashtag|food|30`).
 
 use serde_json::Value;
+use tokworks_shared::comment::CommentsWalkKey;
 use tokworks_shared::db::feed_walks::feed_key;
 use tokworks_shared::job_status::JobKind;
 use tokworks_shared::tiktok_url::{TiktokUrl, TiktokUrlKind};
@@ -42,6 +43,14 @@ pub enum Feed {
     Sound {
         music_id: String,
     },
+    /// A video's comments (`comments_request`).
+    Comments {
+        /// The canonical URL the worker resolves (a short link stays one).
+        url: String,
+        /// The video id when the URL names one, else `url`: the walk key's target.
+        key_target: String,
+        replies: bool,
+    },
 }
 
 impl Feed {
@@ -53,6 +62,7 @@ impl Feed {
             Feed::User { .. } => JobKind::User,
             Feed::Search { .. } => JobKind::Search,
             Feed::Sound { .. } => JobKind::Sound,
+            Feed::Comments { .. } => JobKind::Comments,
         }
     }
 
@@ -64,6 +74,7 @@ impl Feed {
             Feed::User { username } => Some(username),
             Feed::Search { query } => Some(query),
             Feed::Sound { music_id } => Some(music_id),
+            Feed::Comments { url, .. } => Some(url),
         }
     }
 }
@@ -83,6 +94,19 @@ pub struct FeedJobRequest {
 impl FeedJobRequest {
     /// The normalised feed key shared by every identical request (cache and coalescing).
     pub fn feed_key(&self) -> String {
+        if let Feed::Comments {
+            key_target,
+            replies,
+            ..
+        } = &self.feed
+        {
+            return CommentsWalkKey {
+                target: key_target,
+                count: i32::try_from(self.count).unwrap_or(i32::MAX),
+                replies: *replies,
+            }
+            .key();
+        }
         feed_key(
             self.feed.kind(),
             self.feed.target(),
@@ -113,6 +137,11 @@ impl FeedJobRequest {
                 Feed::Sound { music_id } => {
                     object.insert("sound".to_owned(), Value::String(music_id.clone()));
                 }
+                Feed::Comments { replies, .. } => {
+                    let url = self.target_as_sent.clone().unwrap_or_default();
+                    object.insert("url".to_owned(), Value::String(url));
+                    object.insert("replies".to_owned(), Value::Bool(*replies));
+                }
             }
         }
         insert_normalised_webhook(&mut request, self.webhook.as_ref());
@@ -127,6 +156,7 @@ pub(crate) fn validate_feed(
 ) -> Result<AcceptedJobRequest, ApiError> {
     let kind = request.kind;
     for (field, present) in [
+        ("replies", request.replies.is_some()),
         ("url", request.url.is_some()),
         ("urls", request.urls.is_some()),
         (

@@ -33,10 +33,12 @@ pub async fn submit_feed_job(
     idempotency_key: Option<String>,
 ) -> Result<SubmittedFeedJob, ApiError> {
     // A feed job may fetch `count` videos: that many URLs, and its walk is one item in flight.
-    let cost = crate::rate_limits::SubmitCost {
-        urls: feed_job.count,
-        items: 1,
+    // A comments job names one URL, whatever its count.
+    let urls = match feed_job.feed {
+        crate::jobs::feed_request::Feed::Comments { .. } => 1,
+        _ => feed_job.count,
     };
+    let cost = crate::rate_limits::SubmitCost { urls, items: 1 };
     crate::rate_limits::admit_submission(state, key, cost).await?;
     let new_job = NewJob {
         job_id: JobId::new_v7(),

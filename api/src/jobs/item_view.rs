@@ -225,7 +225,7 @@ pub fn items_as_csv(items: &[ItemResponse]) -> String {
 }
 
 /// `text` with a leading `'` when a spreadsheet would read it as a formula.
-fn neutralise_formula(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn neutralise_formula(text: &str) -> std::borrow::Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         std::borrow::Cow::Owned(format!("'{text}"))
     } else {
@@ -233,7 +233,7 @@ fn neutralise_formula(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

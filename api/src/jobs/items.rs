@@ -8,11 +8,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tokworks_shared::db::comments as comment_db;
 use tokworks_shared::db::job_items::{self as job_item_db, JobItemListQuery};
-use tokworks_shared::job_status::ItemStatus;
+use tokworks_shared::ids::JobId;
+use tokworks_shared::job_status::{ItemStatus, JobKind};
 
 use crate::auth::ApiKey;
 use crate::cursor::{decode_cursor, encode_cursor};
+use crate::jobs::comment_items::{
+    CommentItemResponse, CommentListResponse, comments_as_csv, comments_as_ndjson,
+};
 use crate::jobs::item_view::{ItemListResponse, ItemResponse, items_as_csv, items_as_ndjson};
 use crate::jobs::lookup::{find_job, parse_job_id};
 use crate::jobs::routes::one_of;
@@ -56,7 +61,7 @@ enum ItemsFormat {
         ("limit" = Option<u32>, Query, description = "Page size, at most 1000 (default 100)."),
     ),
     responses(
-        (status = 200, description = "The items by position: JSON, or NDJSON / CSV by `Accept` (the next cursor then in a header).", content((crate::jobs::item_view::ItemListResponse = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))),
+        (status = 200, description = "The items by position: JSON, or NDJSON / CSV by `Accept` (the next cursor then in a header). A `comments` job lists its comments instead (schema `CommentListResponse`, docs/comments.md).", content((crate::jobs::item_view::ItemListResponse = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 401, description = "No, unknown or revoked API key (`UNAUTHENTICATED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job for this key (`NOT_FOUND`).", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 410, description = "The job finished longer ago than the retention period: its items and results are deleted (`JOB_EXPIRED`).", body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -92,7 +97,11 @@ pub async fn list_items(
         .as_deref()
         .map(decode_item_cursor)
         .transpose()?;
-    find_job(&state, &key, job_id).await?;
+    let job = find_job(&state, &key, job_id).await?;
+    if job.kind == JobKind::Comments {
+        let format = requested_format(&headers);
+        return comments_page(&state, job_id, after_position, limit, format).await;
+    }
 
     let list_query = JobItemListQuery {
         status,
@@ -136,6 +145,11 @@ pub async fn list_items(
         ItemsFormat::Ndjson => ("application/x-ndjson", items_as_ndjson(&items)),
         ItemsFormat::Csv => ("text/csv; charset=utf-8", items_as_csv(&items)),
     };
+    Ok(text_page(content_type, body, next_cursor))
+}
+
+/// An NDJSON or CSV page with the next page's cursor in `x-next-cursor`.
+fn text_page(content_type: &'static str, body: String, next_cursor: Option<String>) -> Response {
     let mut response = body.into_response();
     response
         .headers_mut()
@@ -145,7 +159,47 @@ pub async fn list_items(
     {
         response.headers_mut().insert(NEXT_CURSOR_HEADER, value);
     }
-    Ok(response)
+    response
+}
+
+/// A page of a comments job's comments by position (docs/comments.md); `status` does not
+/// apply (every comment is a stored result).
+async fn comments_page(
+    state: &AppState,
+    job_id: JobId,
+    after_position: Option<i32>,
+    limit: i64,
+    format: ItemsFormat,
+) -> Result<Response, ApiError> {
+    let mut rows =
+        comment_db::job_comments_page(&state.db, job_id, after_position, limit + 1).await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = if has_more {
+        rows.last().map(|row| encode_item_cursor(row.position))
+    } else {
+        None
+    };
+    let items: Vec<CommentItemResponse> = rows.into_iter().map(CommentItemResponse::from).collect();
+    Ok(match format {
+        ItemsFormat::Json => Json(CommentListResponse {
+            object: "list",
+            data: items,
+            has_more,
+            next_cursor,
+        })
+        .into_response(),
+        ItemsFormat::Ndjson => text_page(
+            "application/x-ndjson",
+            comments_as_ndjson(&items),
+            next_cursor,
+        ),
+        ItemsFormat::Csv => text_page(
+            "text/csv; charset=utf-8",
+            comments_as_csv(&items),
+            next_cursor,
+        ),
+    })
 }
 
 fn requested_format(headers: &HeaderMap) -> ItemsFormat {

@@ -2,6 +2,8 @@
 //! for a job to finish, its items, its event stream, and the `/v1/jobs` routes.
 
 pub mod batch_request;
+pub mod comment_items;
+pub mod comments_request;
 pub mod dispatch_wakeup;
 pub mod events;
 pub mod feed_request;

@@ -31,6 +31,7 @@ pub enum JobKindRequest {
     User,
     Search,
     Sound,
+    Comments,
 }
 
 impl JobKindRequest {
@@ -43,6 +44,7 @@ impl JobKindRequest {
             JobKindRequest::User => "user",
             JobKindRequest::Search => "search",
             JobKindRequest::Sound => "sound",
+            JobKindRequest::Comments => "comments",
         }
     }
 }
@@ -129,6 +131,10 @@ pub struct CreateJobRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub sound: Option<Value>,
+    /// `comments`: also fetch each comment's replies (default false).
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub replies: Option<Value>,
     #[serde(default)]
     pub options: Option<JobOptionsRequest>,
     #[serde(default)]
@@ -245,6 +251,15 @@ impl CreateJobRequest {
                 | JobKindRequest::Sound
         ) {
             return crate::jobs::feed_request::validate_feed(self, limits);
+        }
+        if kind == JobKindRequest::Comments {
+            return crate::jobs::comments_request::validate_comments(self, limits);
+        }
+        if self.replies.is_some() {
+            return Err(ApiError::InvalidField {
+                field: "replies".to_owned(),
+                message: format!("`replies` is not a field of a `{}` job", kind.as_str()),
+            });
         }
         let (url_field, urls_field) = (self.url.is_some(), self.urls.is_some());
         for (field, present) in [

@@ -118,6 +118,7 @@ pub async fn create_job(
                     job: JobRow::just_created(&new_job, created_at),
                     timings: JsonColumn(Vec::new()),
                     feed: None,
+                    comments: None,
                     result_video: None,
                     transcript: None,
                     analysis: None,

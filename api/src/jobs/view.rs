@@ -90,6 +90,20 @@ pub struct JobResponse {
     /// the cache hit, why the feed stopped, and a sound job's sound.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feed: Option<JobFeedResponse>,
+    /// `comments` jobs only, once the video is resolved: the video, TikTok's `total` and the
+    /// comments (with replies) fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<JobCommentsResponse>,
+}
+
+/// The comments side of a `comments` job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct JobCommentsResponse {
+    pub video_id: String,
+    /// TikTok's `total` (comments and replies it counts), when it gave one.
+    pub total: Option<i64>,
+    /// Comments and replies stored for the job (its items).
+    pub fetched: i64,
 }
 
 /// The feed of a feed job.
@@ -381,6 +395,7 @@ impl JobResponse {
             job,
             timings,
             feed,
+            comments,
             result_video,
             transcript,
             analysis,
@@ -395,6 +410,11 @@ impl JobResponse {
         });
         let mut response = JobResponse::from_parts(&job, &timings.0, result);
         response.feed = feed.map(|feed| JobFeedResponse::from_parts(&job, &feed.0));
+        response.comments = comments.map(|comments| JobCommentsResponse {
+            video_id: comments.0.video_id,
+            total: comments.0.total,
+            fetched: comments.0.fetched,
+        });
         response
     }
 
@@ -424,6 +444,7 @@ impl JobResponse {
             result,
             rejected: None,
             feed: None,
+            comments: None,
         }
     }
 }

@@ -159,6 +159,7 @@ impl CreateWatchRequest {
             username: self.username,
             query: self.query,
             sound: self.sound,
+            replies: None,
             options: self.options,
             webhook: None,
             metadata: self.metadata,

@@ -10,6 +10,7 @@ mod bad_input;
 mod batches;
 mod bootstrap_key;
 mod cancel_and_list;
+mod comments;
 mod compat;
 mod csv_export;
 mod dashboard;

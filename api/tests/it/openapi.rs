@@ -221,7 +221,7 @@ async fn the_create_job_body_names_the_kinds_and_the_headers(pool: PgPool) {
     assert_eq!(
         kinds,
         BTreeSet::from([
-            "video", "batch", "trending", "hashtag", "user", "search", "sound"
+            "video", "batch", "trending", "hashtag", "user", "search", "sound", "comments"
         ])
     );
     let headers: BTreeSet<&str> = create["parameters"]

@@ -47,6 +47,8 @@ fn expected_outcome(case_name: &str) -> Option<Expected> {
         "fault_login_wall" => transient("LOGIN_REQUIRED"),
         "fault_layout_change" => transient("UPSTREAM_CHANGED"),
         "fault_challenge" => Some(Expected::Succeeds),
+        // A viewable video whose comments are off: a video job succeeds (a comments job fails).
+        "comments_off" => Some(Expected::Succeeds),
         _ => None,
     }
 }

@@ -7,6 +7,7 @@
 mod batch;
 mod cache_and_wait;
 mod cli;
+mod comments;
 mod configuration;
 mod dashboard;
 mod error_cases;

@@ -6,6 +6,7 @@ use sqlx::types::Json;
 
 use crate::ids::{ApiKeyId, JobId};
 
+use super::comments::JobCommentsRow;
 use super::feed_walks::JobFeedRow;
 use super::jobs::{JobRow, StageTimingRow, StoredVideoRow, job_row_select};
 use super::thumbnail_analyses::ItemAnalysisRow;
@@ -21,6 +22,9 @@ pub struct JobViewRow {
     pub timings: Json<Vec<StageTimingRow>>,
     /// The walk serving a feed job.
     pub feed: Option<Json<JobFeedRow>>,
+    /// A comments job's video, TikTok's total and the comments fetched (once its walk ended
+    /// with a resolved video).
+    pub comments: Option<Json<JobCommentsRow>>,
     /// A succeeded video job's stored video.
     pub result_video: Option<Json<StoredVideoRow>>,
     /// A succeeded video job's transcript outcome.
@@ -55,6 +59,14 @@ pub async fn find_job_view_for_key(
             from jobs j join feed_walks w on w.walk_id = j.feed_walk_id
             where j.job_id = v.job_id
         ) as feed,
+        (
+            select jsonb_build_object(
+                       'video_id', w.video_id, 'total', w.total,
+                       'fetched', (select count(*) from comment_walk_items i
+                                   where i.walk_id = w.walk_id))
+            from jobs j join comment_walks w on w.walk_id = j.feed_walk_id
+            where j.job_id = v.job_id and v.kind = 'comments'
+        ) as comments,
         (
             select jsonb_build_object(
                        'video_id', d.video_id, 'data', d.data, 'source', d.source,

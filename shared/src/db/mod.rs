@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::config::DatabaseArgs;
 
 pub mod api_keys;
+pub mod comments;
 pub mod covers;
 pub mod extractor_fallbacks;
 pub mod feed_walks;

@@ -102,6 +102,10 @@ pub fn handle(state: &SimState, request: &SimRequest) -> SimResponse {
             Method::GET => videos(state, request),
             _ => method_not_allowed("GET"),
         },
+        "/_sim/comments" => match *method {
+            Method::GET => comments_truth(state, request),
+            _ => method_not_allowed("GET"),
+        },
         "/_sim/cases" => match *method {
             Method::GET => ok_json(&json!({ "cases": all_cases(&state.site, &state.fault_cases) })),
             _ => method_not_allowed("GET"),
@@ -120,7 +124,7 @@ pub fn handle(state: &SimState, request: &SimRequest) -> SimResponse {
                 StatusCode::NOT_FOUND,
                 &format!(
                     "unknown control endpoint {}; see /_sim/health, /_sim/requests, /_sim/counters, /_sim/reset, \
-                     /_sim/faults, /_sim/config, /_sim/posts, /_sim/videos, /_sim/cases, /_sim/openai/knobs, /_sim/ca.pem",
+                     /_sim/faults, /_sim/config, /_sim/posts, /_sim/videos, /_sim/comments, /_sim/cases, /_sim/openai/knobs, /_sim/ca.pem",
                     request.path
                 ),
             ),
@@ -257,6 +261,18 @@ fn videos(state: &SimState, request: &SimRequest) -> SimResponse {
     ok_json(
         &json!({ "offset": offset, "limit": limit, "total": state.video_count, "videos": videos }),
     )
+}
+
+/// `GET /_sim/comments?video_id=`: the ground truth of a post's comments.
+fn comments_truth(state: &SimState, request: &SimRequest) -> SimResponse {
+    let video_id = request.query_param("video_id").unwrap_or_default();
+    match crate::site::comments::truth(&state.site, &video_id) {
+        Some(truth) => ok_json(&truth),
+        None => error_response(
+            StatusCode::NOT_FOUND,
+            &format!("no viewable post has id `{video_id}`"),
+        ),
+    }
 }
 
 fn set_openai_knobs(state: &SimState, request: &SimRequest) -> SimResponse {

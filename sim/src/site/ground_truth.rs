@@ -211,6 +211,17 @@ pub fn status_cases(site: &TiktokSite) -> Vec<SimCase> {
         status_code: None,
         description: "An unknown short code: 302 to https://www.tiktok.com/notfound.".to_string(),
     });
+    if let Some(url) = super::comments::comments_off_url(site) {
+        cases.push(SimCase {
+            name: "comments_off".to_string(),
+            url,
+            // A viewable post (statusCode 0): not an error case of the page.
+            status_code: None,
+            description: "A public post whose comments are turned off: itemCommentStatus 3, \
+                          an empty comment list."
+                .to_string(),
+        });
+    }
     cases.push(SimCase {
         name: "user_not_found".to_string(),
         url: format!("https://www.tiktok.com/@{UNKNOWN_USER}"),

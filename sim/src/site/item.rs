@@ -201,7 +201,7 @@ fn write_post_stats(writer: &mut JsonWriter, post: &Post) {
 /// Constant flags every item carries.
 const ITEM_FLAGS: &str = concat!(
     "\"duetInfo\":{\"duetFromId\":\"0\"},\"duetEnabled\":true,\"stitchEnabled\":true,\"shareEnabled\":true,",
-    "\"duetDisplay\":0,\"stitchDisplay\":0,\"itemCommentStatus\":0,\"adAuthorization\":false,",
+    "\"duetDisplay\":0,\"stitchDisplay\":0,\"adAuthorization\":false,",
     "\"secret\":false,\"forFriend\":false,\"privateItem\":false,\"digged\":false,\"collected\":false,",
     "\"itemMute\":false,\"vl1\":false,\"showNotPass\":false,\"originalItem\":false,\"officalItem\":false,",
     "\"isReviewing\":false,\"indexEnabled\":true,\"textTranslatable\":true,\"AIGCDescription\":\"\",",
@@ -288,6 +288,12 @@ pub fn write_item_struct(
     if options.in_user_list && post.pinned {
         writer.field_bool("isPinnedItem", true);
     }
+    let comment_status = if super::comments::comments_off(skeleton) {
+        super::comments::COMMENTS_OFF_ITEM_STATUS
+    } else {
+        0
+    };
+    writer.field_u64("itemCommentStatus", comment_status);
     // The constant flags are spliced in as raw members of this object.
     writer.raw_member(ITEM_FLAGS);
     writer.end_object();

@@ -2,6 +2,7 @@
 //! Routing lives here; each surface has its own module.
 
 pub mod cdn;
+pub mod comments;
 pub mod feeds;
 pub mod ground_truth;
 pub mod item;
@@ -206,7 +207,9 @@ impl TiktokSite {
     fn web(&self, request: &SimRequest) -> SimResponse {
         let path = request.path.as_str();
         if path.starts_with("/api/") {
-            return feeds::handle(self, request).unwrap_or_else(no_route);
+            return comments::handle(self, request)
+                .or_else(|| feeds::handle(self, request))
+                .unwrap_or_else(no_route);
         }
         let segments: Vec<&str> = path
             .trim_start_matches('/')

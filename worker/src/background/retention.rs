@@ -76,6 +76,8 @@ pub struct RetentionReport {
     pub thumbnails_deleted: u64,
     pub raw_items_cleared: u64,
     pub videos_deleted: u64,
+    /// Comments no comments walk lists any more (their walks were deleted).
+    pub comments_deleted: u64,
     /// A step stopped at its bound ([`RetentionSettings::max_batches`]): more is due.
     pub more_left: bool,
 }
@@ -91,6 +93,7 @@ impl RetentionReport {
             + self.thumbnails_deleted
             + self.raw_items_cleared
             + self.videos_deleted
+            + self.comments_deleted
             > 0
     }
 }
@@ -172,6 +175,7 @@ impl Retention {
                 thumbnails_deleted = report.thumbnails_deleted,
                 raw_items_cleared = report.raw_items_cleared,
                 videos_deleted = report.videos_deleted,
+                comments_deleted = report.comments_deleted,
                 more_left = report.more_left,
                 "retention round deleted old data"
             );
@@ -213,6 +217,9 @@ impl Retention {
             report.videos_deleted = self
                 .batches(&mut report, connection, Step::Videos, videos_after)
                 .await?;
+            report.comments_deleted = self
+                .batches(&mut report, connection, Step::Comments, videos_after)
+                .await?;
         }
         if let Some(retention) = settings.thumbnail_retention {
             let after = settings.past_cache(retention);
@@ -250,6 +257,14 @@ impl Retention {
                     retention::delete_unreferenced_videos_batch(&mut *connection, older_than, rows)
                         .await
                 }
+                Step::Comments => {
+                    tokworks_shared::db::comments::delete_unreferenced_comments_batch(
+                        &mut *connection,
+                        older_than,
+                        rows,
+                    )
+                    .await
+                }
                 Step::Thumbnails => {
                     retention::delete_thumbnails_batch(&mut *connection, older_than, rows).await
                 }
@@ -273,6 +288,7 @@ enum Step {
     Tombstones,
     FeedWalks,
     Videos,
+    Comments,
     Thumbnails,
     RawItems,
 }

@@ -2,6 +2,7 @@
 //! NEXT_DATA, WAF challenge, login wall, shell), the one `itemStruct` → `Video` mapper, and the
 //! `statusCode` → `ErrorCode` table.
 
+pub mod comment;
 pub mod item;
 pub mod lenient;
 pub mod mapper;

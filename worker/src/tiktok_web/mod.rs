@@ -8,6 +8,7 @@
 //! why it stopped; a failure after some pages keeps the items gathered so far.
 
 pub mod classify;
+pub mod comments;
 pub mod envelope;
 pub mod feeds;
 pub mod query;

@@ -8,10 +8,11 @@ use sqlx::types::Json;
 
 use crate::ids::{ItemId, JobId, WalkId};
 
+use crate::db::comments::materialise_comments_job;
 use crate::db::item_claims::finish_open_job;
 use crate::db::webhooks;
 use crate::job_options::StoredJobOptions;
-use crate::job_status::JobStatus;
+use crate::job_status::{JobKind, JobStatus};
 
 use super::{FeedStopCode, WalkStatus};
 
@@ -50,16 +51,22 @@ pub async fn materialise_job(
     cache_hit: bool,
     max_attempts: i32,
 ) -> Result<Option<MaterialisedJob>, sqlx::Error> {
-    let options: Option<Json<StoredJobOptions>> = sqlx::query_scalar(
-        "select options from jobs
+    let open: Option<(JobKind, Json<StoredJobOptions>)> = sqlx::query_as(
+        "select kind, options from jobs
          where job_id = $1 and status in ('queued', 'running') for update",
     )
     .bind(job_id)
     .fetch_optional(&mut *connection)
     .await?;
-    let Some(Json(options)) = options else {
+    let Some((kind, Json(options))) = open else {
         return Ok(None);
     };
+    if kind == JobKind::Comments {
+        // Its items are the walk's comments (`db::comments`), not videos.
+        return materialise_comments_job(connection, job_id, walk, cache_hit)
+            .await
+            .map(Some);
+    }
     let enrich = wants_enrichment(&options);
     let item_ids: Vec<ItemId> = walk.video_ids.iter().map(|_| ItemId::new_v7()).collect();
     let inserted: Vec<ItemId> = sqlx::query_scalar(

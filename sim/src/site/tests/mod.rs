@@ -1,6 +1,7 @@
 //! Behaviour tests of the site: shared request helpers; the tests live in `pages` (pages,
 //! statuses, short links, determinism) and `feeds_cdn` (feed APIs, CDN rules, sessions) and `search_music` (search and sound APIs).
 
+mod comments;
 mod feeds_cdn;
 mod pages;
 mod search_music;

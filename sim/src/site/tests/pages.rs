@@ -161,6 +161,11 @@ fn every_status_case_renders_its_code() {
                 assert_eq!(scope(&data, "webapp.challenge-detail")["statusCode"], 10205);
                 assert!(body_text(&response).contains("Couldn’t find this hashtag"));
             }
+            "comments_off" => {
+                let (data, _) = universal_data(&response);
+                let item = &scope(&data, "webapp.video-detail")["itemInfo"]["itemStruct"];
+                assert_eq!(item["itemCommentStatus"], 3);
+            }
             "age_restricted" => {
                 let (data, _) = universal_data(&response);
                 let detail = scope(&data, "webapp.video-detail");

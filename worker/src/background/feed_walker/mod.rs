@@ -6,6 +6,7 @@
 //! result (with a sound walk's sound) and every attached job's items, counters, status, webhook
 //! outbox and NOTIFY.
 
+mod comments_walk;
 mod walk;
 
 use std::sync::Arc;
@@ -246,6 +247,9 @@ impl FeedWalkRunner {
     }
 
     async fn walk_and_end(&self, walk: &ClaimedWalk) -> Result<WalkOutcome, FeedWalkError> {
+        if walk.kind == JobKind::Comments {
+            return self.walk_comments_and_end(walk).await;
+        }
         let started = Instant::now();
         let count = usize::try_from(walk.requested_count).unwrap_or(1);
         let target = walk.target.clone().unwrap_or_default();

@@ -24,7 +24,7 @@ use crate::tiktok_web::feeds::item_id;
 use crate::tiktok_web::{FeedStop, FeedWalker};
 
 /// Codes of a failure before any video after which a walk is tried again (within its budget).
-fn walk_is_retryable(code: ErrorCode) -> bool {
+pub(super) fn walk_is_retryable(code: ErrorCode) -> bool {
     matches!(
         code,
         ErrorCode::UpstreamEmpty

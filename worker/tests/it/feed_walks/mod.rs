@@ -190,6 +190,7 @@ async fn run_one(runner: &FeedWalkRunner) -> WalkOutcome {
     outcomes.remove(0).expect("the walk ran")
 }
 
+mod comments;
 mod recovery;
 mod results;
 mod search_sound;
