@@ -140,8 +140,10 @@ enum ServiceCommand {
     },
     /// A video's comments (and, with --replies, their replies).
     Comments {
-        /// The video's URL (any shape, short links included).
-        url: String,
+        /// The video's URL (any shape, short links included). Named `video_url` so that it
+        /// cannot take the place of the global `--url` (the service's address).
+        #[arg(value_name = "VIDEO_URL")]
+        video_url: String,
         #[command(flatten)]
         args: comments::CommentsArgs,
     },
@@ -257,11 +259,43 @@ async fn run(cli: Cli, output: Output) -> Result<bool, CliError> {
         ServiceCommand::Sound { sound, feed } => {
             commands::feed(&client, "sound", Some(&sound), &feed, output).await
         }
-        ServiceCommand::Comments { url, args } => {
-            comments::comments(&client, &url, &args, output).await
+        ServiceCommand::Comments { video_url, args } => {
+            comments::comments(&client, &video_url, &args, output).await
         }
         ServiceCommand::Watches { command } => watches::watches(&client, command, output).await,
         ServiceCommand::Jobs { command } => commands::jobs(&client, command, output).await,
         ServiceCommand::Videos { command } => commands::videos(&client, command, output).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_video_url_argument_never_replaces_the_service_url() {
+        let cli = Cli::parse_from([
+            "tokworks",
+            "--url",
+            "http://127.0.0.1:9",
+            "comments",
+            "https://www.tiktok.com/@a/video/7200000000000000001",
+            "--replies",
+        ]);
+        assert_eq!(cli.url, "http://127.0.0.1:9");
+        let Command::Service(ServiceCommand::Comments { video_url, .. }) = cli.command else {
+            panic!("not the comments command");
+        };
+        assert_eq!(
+            video_url,
+            "https://www.tiktok.com/@a/video/7200000000000000001"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The `tokworks` command line against a real deployment: `submit FILE --wait --out` turns a file
 //! of URLs into batch jobs, follows them and writes every result; a second run with `--resume`
 //! creates nothing new; a rejected URL makes the exit code 1; `jobs get` and `jobs items` read
-//! what was done.
+//! what was done; `search`, `comments --replies`, the `watches` commands and `url` do what they
+//! say.
 
 use std::path::Path;
 use std::process::Output;
@@ -175,4 +176,148 @@ fn tempdir_in(parent: &Path) -> std::path::PathBuf {
     let directory = parent.join("cli");
     std::fs::create_dir_all(&directory).expect("create the test's cli directory");
     directory
+}
+
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_comments_and_watches_from_the_command_line() {
+    let service = TestService::start(ServiceOptions::new("cli_issue15")).await;
+    let username = service.sim_plain_videos(1).await[0]["author"]["unique_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (keyword, video_url) = {
+        let site = service.sim.site();
+        let corpus = site.corpus();
+        let keyword = corpus
+            .hashtags
+            .iter()
+            .map(|tag| (tag.name.clone(), corpus.search_posts(&tag.name).len()))
+            .max_by_key(|(_, found)| *found)
+            .expect("hashtags")
+            .0;
+        let video = site
+            .ground_truth_videos(0, 50)
+            .into_iter()
+            .find(|video| {
+                video["video_id"]
+                    .as_str()
+                    .and_then(|id| tokworks_sim::site::comments::truth(&site, id))
+                    .and_then(|truth| {
+                        truth["comments"].as_array().map(|comments| {
+                            comments.iter().any(|comment| {
+                                comment["deleted"] == false
+                                    && comment["replies"]
+                                        .as_array()
+                                        .is_some_and(|replies| !replies.is_empty())
+                            })
+                        })
+                    })
+                    .unwrap_or(false)
+            })
+            .expect("a video whose comments have replies");
+        (keyword, video["canonical_url"].as_str().unwrap().to_owned())
+    };
+
+    // A search: the job and its complete videos.
+    let search = tokworks(&service, &["search", &keyword, "--count", "5"]).await;
+    assert_exit(&search, 0);
+    let search = json_of(&search);
+    assert_eq!(search["job"]["kind"], "search", "{search}");
+    assert_eq!(search["job"]["status"], "succeeded", "{search}");
+    let videos = search["items"].as_array().unwrap();
+    assert_eq!(videos.len(), 5, "{search}");
+    assert!(videos.iter().all(|item| item["result"]["id"].is_string()));
+
+    // Comments with replies: comment objects, some of them replies.
+    let comments = tokworks(
+        &service,
+        &["comments", &video_url, "--count", "20", "--replies"],
+    )
+    .await;
+    assert_exit(&comments, 0);
+    let comments = json_of(&comments);
+    assert_eq!(comments["job"]["kind"], "comments", "{comments}");
+    let list = comments["comments"].as_array().unwrap();
+    assert!(
+        list.iter()
+            .all(|comment| comment["object"] == "comment" && comment["text"].is_string()),
+        "{comments}"
+    );
+    assert!(
+        list.iter().any(|comment| comment["parent_id"].is_string()),
+        "no reply among {} comments",
+        list.len()
+    );
+
+    // A watch: created, listed, its baseline run seen, paused, deleted.
+    let created = tokworks(
+        &service,
+        &["watches", "create", "user", &username, "--every", "300"],
+    )
+    .await;
+    assert_exit(&created, 0);
+    let watch = json_of(&created);
+    let watch_id = watch["id"].as_str().unwrap().to_owned();
+    assert_eq!(watch["username"], username.as_str(), "{watch}");
+    let listed = json_of(&tokworks(&service, &["watches", "list"]).await);
+    assert!(
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|listed| listed["id"] == watch_id.as_str()),
+        "{listed}"
+    );
+    crate::harness::await_condition(
+        "the watch's baseline run",
+        std::time::Duration::from_secs(60),
+        || async {
+            let runs = json_of(&tokworks(&service, &["watches", "runs", &watch_id]).await);
+            runs["data"]
+                .as_array()
+                .and_then(|runs| runs.first())
+                .filter(|run| run["status"] == "succeeded" && run["baseline"] == true)
+                .cloned()
+        },
+    )
+    .await;
+    let paused = json_of(&tokworks(&service, &["watches", "pause", &watch_id]).await);
+    assert_eq!(paused["status"], "paused", "{paused}");
+    assert_exit(
+        &tokworks(&service, &["watches", "delete", &watch_id]).await,
+        0,
+    );
+    let gone = tokworks(&service, &["watches", "get", &watch_id]).await;
+    assert_exit(&gone, 3);
+
+    // A refused watch is the service's error, exit code 3.
+    let too_often = tokworks(
+        &service,
+        &["watches", "create", "user", &username, "--every", "5"],
+    )
+    .await;
+    assert_exit(&too_often, 3);
+
+    // `url` needs no key and says what a URL is.
+    let what = json_of(
+        &tokworks(
+            &service,
+            &[
+                "url",
+                "https://www.tiktok.com/music/original-sound-7454730076952459393",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(what["kind"], "sound", "{what}");
 }
