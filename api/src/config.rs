@@ -91,6 +91,9 @@ pub struct KeyLimitOptions {
     /// Items queued or running at once for this key (default: KEY_MAX_ITEMS_IN_FLIGHT).
     #[arg(long = "max-items-in-flight", value_parser = clap::value_parser!(i32).range(1..))]
     pub max_items_in_flight: Option<i32>,
+    /// Watches this key may have (default: WATCH_MAX_PER_KEY).
+    #[arg(long = "max-watches", value_parser = clap::value_parser!(i32).range(1..))]
+    pub max_watches: Option<i32>,
 }
 
 /// Limits of keys that have none of their own (docs/rate-limits.md).

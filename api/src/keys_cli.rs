@@ -69,6 +69,7 @@ pub async fn create_api_key_with_limits(
         requests_per_second: limits.requests_per_second,
         urls_per_minute: limits.urls_per_minute,
         max_items_in_flight: limits.max_items_in_flight,
+        max_watches: limits.max_watches,
     };
     if columns == KeyLimitColumns::default() {
         return Ok((row, key));
@@ -98,7 +99,7 @@ pub async fn run_keys_command(
         KeysCommand::List => {
             writeln!(
                 out,
-                "id\tprefix\tname\tcreated_at\tstatus\trequests_per_second\turls_per_minute\tmax_items_in_flight"
+                "id\tprefix\tname\tcreated_at\tstatus\trequests_per_second\turls_per_minute\tmax_items_in_flight\tmax_watches"
             )?;
             for row in api_keys::list_api_keys(pool).await? {
                 let status = match (row.revoked_at, row.is_bootstrap) {
@@ -110,7 +111,7 @@ pub async fn run_keys_command(
                     |value: Option<i32>| value.map_or("default".to_owned(), |v| v.to_string());
                 writeln!(
                     out,
-                    "{}\t{}…\t{}\t{}\t{status}\t{}\t{}\t{}",
+                    "{}\t{}…\t{}\t{}\t{status}\t{}\t{}\t{}\t{}",
                     row.api_key_id,
                     row.key_prefix,
                     row.name,
@@ -118,6 +119,7 @@ pub async fn run_keys_command(
                     limit(row.limits.requests_per_second),
                     limit(row.limits.urls_per_minute),
                     limit(row.limits.max_items_in_flight),
+                    limit(row.limits.max_watches),
                 )?;
             }
         }

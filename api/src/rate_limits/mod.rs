@@ -345,6 +345,7 @@ mod tests {
             requests_per_second: Some(5),
             urls_per_minute: None,
             max_items_in_flight: Some(10),
+            max_watches: None,
         };
         let limits = KeyLimits::resolve(&columns, &defaults);
         assert_eq!(limits.requests_per_second, 5);

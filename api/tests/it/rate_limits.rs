@@ -185,6 +185,7 @@ async fn a_key_created_with_its_own_limits_gets_them(pool: PgPool) {
         requests_per_second: Some(7),
         urls_per_minute: Some(70),
         max_items_in_flight: None,
+        max_watches: Some(3),
     };
     let (_, key) = create_api_key_with_limits(&pool, "limited", &own)
         .await
@@ -210,7 +211,7 @@ async fn a_key_created_with_its_own_limits_gets_them(pool: PgPool) {
         .lines()
         .find(|line| line.contains("limited"))
         .unwrap();
-    assert!(line.ends_with("\t7\t70\tdefault"), "{listing}");
+    assert!(line.ends_with("\t7\t70\tdefault\t3"), "{listing}");
 }
 
 #[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
@@ -242,6 +243,7 @@ async fn with_redis_down_requests_are_served_unlimited(pool: PgPool) {
         requests_per_second: Some(1),
         urls_per_minute: Some(1),
         max_items_in_flight: None,
+        max_watches: None,
     };
     app.key = create_api_key_with_limits(&pool, "one per second", &own)
         .await

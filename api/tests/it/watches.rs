@@ -10,6 +10,9 @@ use tokworks_shared::db::feed_walks::WalkStatus;
 use tokworks_shared::db::watches::evaluate::{self, EvaluationSettings};
 use tokworks_shared::db::watches::schedule;
 
+use tokworks_api::config::KeyLimitOptions;
+use tokworks_api::keys_cli::create_api_key_with_limits;
+
 use crate::support::{TestApp, TestResponse};
 
 async fn create(app: &TestApp, body: Value) -> Value {
@@ -182,6 +185,29 @@ async fn a_watch_is_created_read_listed_and_hidden_from_other_keys(pool: PgPool)
 async fn a_key_has_at_most_watch_max_per_key_watches(pool: PgPool) {
     let app = TestApp::with_settings(pool, |settings| settings.watches.max_per_key = 1).await;
     create(&app, json!({"kind": "trending", "every": 300})).await;
+    app.post_json("/v1/watches", &json!({"kind": "trending", "every": 300}))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "WATCH_LIMIT_REACHED");
+}
+
+#[sqlx::test(migrator = "tokworks_shared::db::MIGRATOR")]
+async fn a_key_created_with_max_watches_has_its_own_limit(pool: PgPool) {
+    let mut app = TestApp::new(pool.clone()).await;
+    let own = KeyLimitOptions {
+        max_watches: Some(2),
+        ..KeyLimitOptions::default()
+    };
+    app.key = create_api_key_with_limits(&pool, "two watches", &own)
+        .await
+        .expect("a key")
+        .1;
+    for hashtag in ["food", "ramen"] {
+        create(
+            &app,
+            json!({"kind": "hashtag", "hashtag": hashtag, "every": 300}),
+        )
+        .await;
+    }
     app.post_json("/v1/watches", &json!({"kind": "trending", "every": 300}))
         .await
         .assert_problem(StatusCode::CONFLICT, "WATCH_LIMIT_REACHED");

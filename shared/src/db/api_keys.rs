@@ -23,6 +23,8 @@ pub struct KeyLimitColumns {
     pub requests_per_second: Option<i32>,
     pub urls_per_minute: Option<i32>,
     pub max_items_in_flight: Option<i32>,
+    /// Watches this key may have (default: WATCH_MAX_PER_KEY).
+    pub max_watches: Option<i32>,
 }
 
 /// The key that authenticated a request.
@@ -46,7 +48,7 @@ pub async fn insert_api_key(
         "insert into api_keys (api_key_id, name, key_prefix, key_sha256)
          values ($1, $2, $3, $4)
          returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
-                   requests_per_second, urls_per_minute, max_items_in_flight",
+                   requests_per_second, urls_per_minute, max_items_in_flight, max_watches",
     )
     .bind(api_key_id)
     .bind(name)
@@ -71,7 +73,7 @@ pub async fn upsert_bootstrap_api_key(
          values ($1, 'bootstrap (API_KEY)', $2, $3, true)
          on conflict (key_sha256) do update set is_bootstrap = true
          returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
-                   requests_per_second, urls_per_minute, max_items_in_flight",
+                   requests_per_second, urls_per_minute, max_items_in_flight, max_watches",
     )
     .bind(new_api_key_id)
     .bind(key_prefix)
@@ -86,7 +88,7 @@ pub async fn find_active_api_key_by_hash(
     key_sha256: &[u8],
 ) -> Result<Option<AuthenticatedKeyRow>, sqlx::Error> {
     sqlx::query_as::<_, AuthenticatedKeyRow>(
-        "select api_key_id, name, requests_per_second, urls_per_minute, max_items_in_flight
+        "select api_key_id, name, requests_per_second, urls_per_minute, max_items_in_flight, max_watches
          from api_keys where key_sha256 = $1 and revoked_at is null",
     )
     .bind(key_sha256)
@@ -100,7 +102,7 @@ pub async fn list_api_keys(
 ) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
     sqlx::query_as::<_, ApiKeyRow>(
         "select api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
-                requests_per_second, urls_per_minute, max_items_in_flight
+                requests_per_second, urls_per_minute, max_items_in_flight, max_watches
          from api_keys order by created_at, api_key_id",
     )
     .fetch_all(executor)
@@ -117,7 +119,7 @@ pub async fn revoke_api_key(
         "update api_keys set revoked_at = coalesce(revoked_at, now())
          where api_key_id = $1
          returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
-                   requests_per_second, urls_per_minute, max_items_in_flight",
+                   requests_per_second, urls_per_minute, max_items_in_flight, max_watches",
     )
     .bind(api_key_id)
     .fetch_optional(executor)
@@ -133,15 +135,17 @@ pub async fn set_api_key_limits(
 ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
     sqlx::query_as::<_, ApiKeyRow>(
         "update api_keys
-         set requests_per_second = $2, urls_per_minute = $3, max_items_in_flight = $4
+         set requests_per_second = $2, urls_per_minute = $3, max_items_in_flight = $4,
+             max_watches = $5
          where api_key_id = $1
          returning api_key_id, name, key_prefix, is_bootstrap, created_at, revoked_at,
-                   requests_per_second, urls_per_minute, max_items_in_flight",
+                   requests_per_second, urls_per_minute, max_items_in_flight, max_watches",
     )
     .bind(api_key_id)
     .bind(limits.requests_per_second)
     .bind(limits.urls_per_minute)
     .bind(limits.max_items_in_flight)
+    .bind(limits.max_watches)
     .fetch_optional(executor)
     .await
 }
