@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use tokworks_api::feed_request::{parse_count, parse_hashtag, parse_username};
+use tokworks_api::jobs::feed_request::{parse_count, parse_hashtag, parse_username};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
