@@ -9,8 +9,15 @@ missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 # bindgen loads libclang at build time; Debian/Ubuntu ship it in libclang-dev (any version).
 # Only libclang itself counts: libclang-cpp.so.N (installed by other LLVM packages) is not it.
-if ! ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so* \
-  /usr/lib/*/libclang.so* /usr/lib/*/libclang-[0-9]*.so* >/dev/null 2>&1; then
+has_libclang() {
+  local pattern
+  for pattern in /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so* \
+    /usr/lib/*/libclang.so* /usr/lib/*/libclang-[0-9]*.so*; do
+    compgen -G "$pattern" >/dev/null && return 0
+  done
+  return 1
+}
+if ! has_libclang; then
   missing+=(libclang-dev)
 fi
 if [[ ${#missing[@]} -eq 0 ]]; then
