@@ -1,10 +1,12 @@
-//! Opaque page cursors of the paginated lists (jobs, items, deliveries): the last value of a
-//! page behind a version prefix of the list's own, base64url-encoded, so clients cannot build
-//! or mix them and the encoding can change without breaking old links.
+//! Paging of the paginated lists (jobs, items, deliveries, watches, runs, seen videos): opaque
+//! page cursors — the last value of a page behind a version prefix of the list's own,
+//! base64url-encoded, so clients cannot build or mix them and the encoding can change without
+//! breaking old links — and the checked `limit` and query-string errors every list shares.
 
 use std::fmt::Display;
 use std::str::FromStr;
 
+use axum::extract::rejection::QueryRejection;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -32,6 +34,30 @@ pub(crate) fn decode_cursor<T: FromStr>(version: &str, cursor: &str) -> Result<T
         })
 }
 
+/// A list's `limit`: `default` when absent, else an integer from 1 to `max`; anything else is a
+/// 422 `INVALID_PARAMETER` naming `limit`.
+pub(crate) fn page_limit(limit: Option<&str>, default: i64, max: i64) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=max).contains(limit))
+            .ok_or_else(|| ApiError::InvalidParameter {
+                name: "limit".to_owned(),
+                message: format!("must be an integer from 1 to {max}"),
+            }),
+    }
+}
+
+/// A query string that does not parse: 422 `INVALID_PARAMETER`.
+pub(crate) fn query_problem(rejection: &QueryRejection) -> ApiError {
+    ApiError::InvalidParameter {
+        name: "(query)".to_owned(),
+        message: rejection.body_text(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +69,14 @@ mod tests {
         assert!(decode_cursor::<i32>("v1:delivery:", &cursor).is_err());
         assert!(decode_cursor::<i32>("v1:item:", "bm9wZQ").is_err());
         assert!(decode_cursor::<i32>("v1:item:", "not base64!").is_err());
+    }
+
+    #[test]
+    fn limits_default_and_stay_within_their_range() {
+        assert_eq!(page_limit(None, 20, 100).unwrap(), 20);
+        assert_eq!(page_limit(Some("100"), 20, 100).unwrap(), 100);
+        for bad in ["0", "101", "-1", "ten"] {
+            assert!(page_limit(Some(bad), 20, 100).is_err(), "{bad}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::jobs::feed_request::{Feed, FeedJobRequest};
+use crate::jobs::feed_request::{Feed, FeedJobRequest, parse_count};
 use crate::jobs::request::{
     AcceptedJobRequest, CreateJobRequest, ValidationLimits, parse_video_url, validate_common,
 };
@@ -81,19 +81,12 @@ pub(crate) fn validate_comments(
     }))
 }
 
-/// `count`: absent → 100; else an integer in `1..=5000`.
+/// `count`: absent → 100; else, as a feed's `count`, an integer in `1..=5000`.
 fn parse_comment_count(count: Option<&Value>) -> Result<u32, ApiError> {
-    let Some(count) = count else {
-        return Ok(DEFAULT_COMMENT_COUNT);
-    };
-    count
-        .as_u64()
-        .and_then(|count| u32::try_from(count).ok())
-        .filter(|count| (1..=MAX_COMMENT_COUNT).contains(count))
-        .ok_or_else(|| ApiError::InvalidField {
-            field: "count".to_owned(),
-            message: format!("must be an integer from 1 to {MAX_COMMENT_COUNT}"),
-        })
+    match count {
+        None => Ok(DEFAULT_COMMENT_COUNT),
+        Some(_) => parse_count(count, MAX_COMMENT_COUNT),
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use tokworks_shared::ids::JobId;
 use tokworks_shared::job_status::{ItemStatus, JobKind};
 
 use crate::auth::ApiKey;
-use crate::cursor::{decode_cursor, encode_cursor};
+use crate::cursor::{decode_cursor, encode_cursor, page_limit, query_problem};
 use crate::jobs::comment_items::{
     CommentItemResponse, CommentListResponse, comments_as_csv, comments_as_ndjson,
 };
@@ -76,21 +76,8 @@ pub async fn list_items(
     query: Result<Query<ListItemsQueryRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let job_id = parse_job_id(path)?;
-    let Query(query) = query.map_err(|rejection| ApiError::InvalidParameter {
-        name: "(query)".to_owned(),
-        message: rejection.body_text(),
-    })?;
-    let limit = match query.limit.as_deref() {
-        None => DEFAULT_ITEMS_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_ITEMS_LIMIT).contains(limit))
-            .ok_or_else(|| ApiError::InvalidParameter {
-                name: "limit".to_owned(),
-                message: format!("must be an integer from 1 to {MAX_ITEMS_LIMIT}"),
-            })?,
-    };
+    let Query(query) = query.map_err(|rejection| query_problem(&rejection))?;
+    let limit = page_limit(query.limit.as_deref(), DEFAULT_ITEMS_LIMIT, MAX_ITEMS_LIMIT)?;
     let status = one_of("status", query.status, &ItemStatus::ALL, ItemStatus::as_str)?;
     let after_position = query
         .cursor

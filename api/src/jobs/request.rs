@@ -9,9 +9,7 @@ use tokworks_shared::error_code::ErrorCode;
 use tokworks_shared::job_options::{Language, StoredJobOptions};
 use tokworks_shared::tiktok_url::TiktokUrl;
 use tokworks_shared::webhooks::address_guard::{AddressPolicy, WebhookTarget};
-use tokworks_shared::webhooks::events::{
-    ALL_EVENT_TYPES, DEFAULT_EVENT_TYPES, is_known_event_type,
-};
+use tokworks_shared::webhooks::events::{ALL_EVENT_TYPES, DEFAULT_EVENT_TYPES};
 
 use crate::jobs::batch_request::{BatchJobRequest, parse_batch_urls};
 use crate::jobs::feed_request::FeedJobRequest;
@@ -338,6 +336,17 @@ pub(crate) fn insert_normalised_webhook(request: &mut Value, webhook: Option<&Ac
 }
 
 fn validate_webhook(webhook: Value, policy: &AddressPolicy) -> Result<AcceptedWebhook, ApiError> {
+    validate_webhook_events(webhook, policy, &ALL_EVENT_TYPES, &DEFAULT_EVENT_TYPES)
+}
+
+/// A webhook object (`{"url", "events"?}`): the URL through the SSRF guard (`policy`), the
+/// events among `catalogue` (in its order; `defaults` when left out).
+pub(crate) fn validate_webhook_events(
+    webhook: Value,
+    policy: &AddressPolicy,
+    catalogue: &[&str],
+    defaults: &[&str],
+) -> Result<AcceptedWebhook, ApiError> {
     let webhook: WebhookRequest =
         serde_json::from_value(webhook).map_err(|error| ApiError::InvalidField {
             field: "webhook".to_owned(),
@@ -345,23 +354,26 @@ fn validate_webhook(webhook: Value, policy: &AddressPolicy) -> Result<AcceptedWe
         })?;
     let requested = webhook
         .events
-        .unwrap_or_else(|| DEFAULT_EVENT_TYPES.map(str::to_owned).to_vec());
+        .unwrap_or_else(|| defaults.iter().map(|name| (*name).to_owned()).collect());
     if requested.is_empty() {
         return Err(ApiError::InvalidField {
             field: "webhook.events".to_owned(),
             message: "must name at least one event (or be omitted for the defaults)".to_owned(),
         });
     }
-    if let Some(unknown) = requested.iter().find(|name| !is_known_event_type(name)) {
+    if let Some(unknown) = requested
+        .iter()
+        .find(|name| !catalogue.contains(&name.as_str()))
+    {
         return Err(ApiError::InvalidField {
             field: "webhook.events".to_owned(),
             message: format!(
                 "unknown event `{unknown}` (known: {})",
-                ALL_EVENT_TYPES.join(", ")
+                catalogue.join(", ")
             ),
         });
     }
-    let events = ALL_EVENT_TYPES
+    let events = catalogue
         .iter()
         .filter(|name| requested.iter().any(|requested| requested == *name))
         .map(|name| (*name).to_owned())

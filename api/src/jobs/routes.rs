@@ -18,7 +18,7 @@ use tokworks_shared::db::webhooks as webhook_db;
 use tokworks_shared::job_status::{JobKind, JobStatus};
 
 use crate::auth::ApiKey;
-use crate::cursor::{decode_cursor, encode_cursor};
+use crate::cursor::{decode_cursor, encode_cursor, page_limit, query_problem};
 use crate::jobs::batch_request::RejectedUrl;
 use crate::jobs::feed_submit::submit_feed_job;
 use crate::jobs::lookup::{find_job_view, parse_job_id, wait_for_job};
@@ -290,21 +290,8 @@ pub async fn list_jobs(
     key: ApiKey,
     query: Result<Query<ListJobsQueryRequest>, QueryRejection>,
 ) -> Result<Json<JobListResponse>, ApiError> {
-    let Query(query) = query.map_err(|rejection| ApiError::InvalidParameter {
-        name: "(query)".to_owned(),
-        message: rejection.body_text(),
-    })?;
-    let limit = match query.limit.as_deref() {
-        None => DEFAULT_LIST_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
-            .ok_or_else(|| ApiError::InvalidParameter {
-                name: "limit".to_owned(),
-                message: format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
-            })?,
-    };
+    let Query(query) = query.map_err(|rejection| query_problem(&rejection))?;
+    let limit = page_limit(query.limit.as_deref(), DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)?;
     let status = one_of("status", query.status, &JobStatus::ALL, JobStatus::as_str)?;
     let kind = one_of("kind", query.kind, &JobKind::ALL, JobKind::as_str)?;
     let before_job_id = query.cursor.as_deref().map(decode_job_cursor).transpose()?;

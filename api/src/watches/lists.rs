@@ -11,10 +11,10 @@ use tokworks_shared::db::watches::listing::{self, WatchVideoCursor};
 use tokworks_shared::ids::{WatchId, WatchRunId};
 
 use crate::auth::ApiKey;
-use crate::cursor::{decode_cursor, encode_cursor};
+use crate::cursor::{decode_cursor, encode_cursor, page_limit, query_problem};
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::watches::routes::{list_limit, parse_watch_id, query_problem};
+use crate::watches::routes::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, parse_watch_id};
 use crate::watches::view::{
     WatchRunListResponse, WatchRunResponse, WatchVideoListResponse, WatchVideoResponse,
 };
@@ -64,7 +64,7 @@ pub async fn list_runs(
 ) -> Result<Json<WatchRunListResponse>, ApiError> {
     let watch_id = parse_watch_id(path)?;
     let Query(query) = query.map_err(|rejection| query_problem(&rejection))?;
-    let limit = list_limit(query.limit.as_deref())?;
+    let limit = page_limit(query.limit.as_deref(), DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)?;
     let before = query
         .cursor
         .as_deref()
@@ -123,7 +123,7 @@ pub async fn list_videos(
 ) -> Result<Json<WatchVideoListResponse>, ApiError> {
     let watch_id = parse_watch_id(path)?;
     let Query(query) = query.map_err(|rejection| query_problem(&rejection))?;
-    let limit = list_limit(query.limit.as_deref())?;
+    let limit = page_limit(query.limit.as_deref(), DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)?;
     let since = query.since.as_deref().map(parse_since).transpose()?;
     let after = query
         .cursor

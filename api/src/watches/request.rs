@@ -11,7 +11,7 @@ use tokworks_shared::webhooks::events::WATCH_EVENT_TYPES;
 use crate::jobs::feed_request::{FeedJobRequest, parse_count};
 use crate::jobs::request::{
     AcceptedJobRequest, AcceptedWebhook, CreateJobRequest, JobKindRequest, JobOptionsRequest,
-    ValidationLimits, WebhookRequest, validate_common,
+    ValidationLimits, validate_common, validate_webhook_events,
 };
 use crate::problem::ApiError;
 
@@ -253,49 +253,12 @@ fn validate_watch_webhook(
     webhook: Value,
     limits: &WatchLimits,
 ) -> Result<AcceptedWebhook, ApiError> {
-    let webhook: WebhookRequest =
-        serde_json::from_value(webhook).map_err(|error| ApiError::InvalidField {
-            field: "webhook".to_owned(),
-            message: format!("must be {{\"url\": \"https://…\", \"events\": [ … ]}}: {error}"),
-        })?;
-    let requested = webhook
-        .events
-        .unwrap_or_else(|| WATCH_EVENT_TYPES.map(str::to_owned).to_vec());
-    if requested.is_empty() {
-        return Err(ApiError::InvalidField {
-            field: "webhook.events".to_owned(),
-            message: "must name at least one event (or be omitted for both)".to_owned(),
-        });
-    }
-    if let Some(unknown) = requested
-        .iter()
-        .find(|name| !WATCH_EVENT_TYPES.contains(&name.as_str()))
-    {
-        return Err(ApiError::InvalidField {
-            field: "webhook.events".to_owned(),
-            message: format!(
-                "unknown event `{unknown}` (a watch sends: {})",
-                WATCH_EVENT_TYPES.join(", ")
-            ),
-        });
-    }
-    let events = WATCH_EVENT_TYPES
-        .iter()
-        .filter(|name| requested.iter().any(|requested| requested == *name))
-        .map(|name| (*name).to_owned())
-        .collect();
-    let target = limits
-        .job
-        .webhook_policy
-        .check_url(&webhook.url)
-        .map_err(|error| ApiError::WebhookUrlNotAllowed {
-            message: error.to_string(),
-        })?;
-    Ok(AcceptedWebhook {
-        target,
-        url: webhook.url,
-        events,
-    })
+    validate_webhook_events(
+        webhook,
+        &limits.job.webhook_policy,
+        &WATCH_EVENT_TYPES,
+        &WATCH_EVENT_TYPES,
+    )
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use tokworks_shared::db::webhooks as webhook_db;
 use tokworks_shared::ids::WatchId;
 
 use crate::auth::ApiKey;
-use crate::cursor::{decode_cursor, encode_cursor};
+use crate::cursor::{decode_cursor, encode_cursor, page_limit, query_problem};
 use crate::jobs::request::ValidationLimits;
 use crate::jobs::submit::check_webhook_addresses;
 use crate::json_body::JsonBody;
@@ -47,29 +47,6 @@ pub(crate) fn parse_watch_id(
     path_segment(path, "watch")?
         .parse()
         .map_err(|_| ApiError::NotFound { what: "watch" })
-}
-
-/// `limit` of a list: 1..=100, default 20.
-pub(crate) fn list_limit(limit: Option<&str>) -> Result<i64, ApiError> {
-    match limit {
-        None => Ok(DEFAULT_LIST_LIMIT),
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
-            .ok_or_else(|| ApiError::InvalidParameter {
-                name: "limit".to_owned(),
-                message: format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
-            }),
-    }
-}
-
-/// A query string that does not parse: 422 `INVALID_PARAMETER`.
-pub(crate) fn query_problem(rejection: &QueryRejection) -> ApiError {
-    ApiError::InvalidParameter {
-        name: "(query)".to_owned(),
-        message: rejection.body_text(),
-    }
 }
 
 /// `POST /v1/watches`: 201 with the watch and `Location`; its first run is due within seconds.
@@ -163,7 +140,7 @@ pub async fn list_watches(
     query: Result<Query<ListWatchesQueryRequest>, QueryRejection>,
 ) -> Result<Json<WatchListResponse>, ApiError> {
     let Query(query) = query.map_err(|rejection| query_problem(&rejection))?;
-    let limit = list_limit(query.limit.as_deref())?;
+    let limit = page_limit(query.limit.as_deref(), DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)?;
     let before = query
         .cursor
         .as_deref()

@@ -18,7 +18,7 @@ use tokworks_shared::db::webhooks::{
 use tokworks_shared::ids::{DeliveryId, JobId};
 
 use crate::auth::ApiKey;
-use crate::cursor::{decode_cursor, encode_cursor};
+use crate::cursor::{decode_cursor, encode_cursor, page_limit, query_problem};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -216,21 +216,12 @@ pub async fn list_deliveries(
 ) -> Result<Json<DeliveryListResponse>, ApiError> {
     let Path(job_id) = path.map_err(|_| ApiError::NotFound { what: "job" })?;
     let job_id = owned_job_id(&state, &key, &job_id).await?;
-    let Query(query) = query.map_err(|rejection| ApiError::InvalidParameter {
-        name: "(query)".to_owned(),
-        message: rejection.body_text(),
-    })?;
-    let limit = match query.limit.as_deref() {
-        None => DEFAULT_DELIVERIES_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_DELIVERIES_LIMIT).contains(limit))
-            .ok_or_else(|| ApiError::InvalidParameter {
-                name: "limit".to_owned(),
-                message: format!("must be an integer from 1 to {MAX_DELIVERIES_LIMIT}"),
-            })?,
-    };
+    let Query(query) = query.map_err(|rejection| query_problem(&rejection))?;
+    let limit = page_limit(
+        query.limit.as_deref(),
+        DEFAULT_DELIVERIES_LIMIT,
+        MAX_DELIVERIES_LIMIT,
+    )?;
     let after = query
         .cursor
         .as_deref()
