@@ -338,14 +338,15 @@ pub fn parse_username(username: Option<&Value>) -> Result<String, ApiError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
     use crate::json_body::parse_json;
 
-    fn accepted_feed(body: &str) -> Result<FeedJobRequest, ApiError> {
+    /// The feed job a body is accepted as (panics when it is another kind of job).
+    pub(crate) fn accepted_feed(body: &str) -> Result<FeedJobRequest, ApiError> {
         match parse_json::<CreateJobRequest>(body.as_bytes())?.validate()? {
             AcceptedJobRequest::Feed(feed) => Ok(feed),
             other => panic!("not a feed job from {body}: {other:?}"),

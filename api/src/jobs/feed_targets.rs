@@ -63,16 +63,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::jobs::feed_request::FeedJobRequest;
-    use crate::jobs::request::{AcceptedJobRequest, CreateJobRequest};
-    use crate::json_body::parse_json;
-
-    fn accepted_feed(body: &str) -> Result<FeedJobRequest, ApiError> {
-        match parse_json::<CreateJobRequest>(body.as_bytes())?.validate()? {
-            AcceptedJobRequest::Feed(feed) => Ok(feed),
-            other => panic!("not a feed job from {body}: {other:?}"),
-        }
-    }
+    use crate::jobs::feed_request::tests::accepted_feed;
 
     #[test]
     fn search_and_sound_jobs_are_feeds_with_their_own_keys() {

@@ -3,21 +3,18 @@
 //! (finished, partial, failed, or retried with backoff when nothing came), and the comments and
 //! the walk's ordered list stored in the ending transaction, guarded by the claim.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokworks_shared::comment::CommentsWalkKey;
 use tokworks_shared::db::comments::{WalkComments, store_walk_comments};
 use tokworks_shared::db::feed_walks::claims::{
     self as walk_claims, ClaimedWalk, WalkClaimError, WalkEnd,
 };
-use tokworks_shared::db::feed_walks::{FeedStopCode, WalkStatus};
 use tokworks_shared::error_code::ErrorCode;
 
-use super::walk::walk_is_retryable;
+use super::walk::stop_error_code;
 use super::{FeedWalkError, FeedWalkRunner, WalkOutcome};
-use crate::extract_item::retry_delay;
-use crate::tiktok_web::FeedStop;
-use crate::tiktok_web::comments::{CommentsAsk, CommentsWalk};
+use crate::tiktok_web::comments::CommentsAsk;
 
 impl FeedWalkRunner {
     /// Walks the comments of a claimed `comments` walk and ends the attempt.
@@ -32,7 +29,16 @@ impl FeedWalkRunner {
             replies: CommentsWalkKey::wants_replies(&walk.feed_key),
         };
         let found = self.client.comments(&ask).await;
-        let end = self.comments_end(walk, &found, started.elapsed());
+        // The feed rules, with comments in place of videos (a video without comments is a
+        // success, not an empty feed: TikTok says so with `NO_MORE`).
+        let end = self.end_of(
+            walk,
+            Vec::new(),
+            found.comments.is_empty(),
+            &found.stopped,
+            found.pages_fetched,
+            started.elapsed(),
+        );
         let mut transaction = self.pool.begin().await?;
         if let (WalkEnd::Finished { .. }, Some(video_id)) = (&end, &found.video_id) {
             store_walk_comments(
@@ -63,60 +69,9 @@ impl FeedWalkRunner {
                 jobs: jobs.len(),
             },
             WalkEnd::Retry { retry_after, .. } => WalkOutcome::RetryScheduled {
-                error_code: match &found.stopped {
-                    FeedStop::Failed { code, .. } => *code,
-                    _ => ErrorCode::Internal,
-                },
+                error_code: stop_error_code(&found.stopped).unwrap_or(ErrorCode::Internal),
                 retry_after,
             },
         })
-    }
-
-    /// How a comments attempt ends: the feed rules, with comments in place of videos (a video
-    /// without comments is a success, not an empty feed).
-    fn comments_end(
-        &self,
-        walk: &ClaimedWalk,
-        found: &CommentsWalk,
-        walk_duration: Duration,
-    ) -> WalkEnd {
-        let pages_fetched = i32::try_from(found.pages_fetched).unwrap_or(i32::MAX);
-        let (status, stop_code, stop_message) = match &found.stopped {
-            FeedStop::CountReached => (WalkStatus::Succeeded, FeedStopCode::COUNT_REACHED, None),
-            FeedStop::NoMore => (WalkStatus::Succeeded, FeedStopCode::NO_MORE, None),
-            FeedStop::Failed {
-                code,
-                message,
-                retry_after,
-                ..
-            } => {
-                if found.comments.is_empty()
-                    && walk_is_retryable(*code)
-                    && walk.attempt < walk.max_attempts
-                {
-                    let backoff = retry_delay(&self.settings.retry_delays, walk.attempt);
-                    let asked = retry_after.map(|after| after.min(self.settings.max_retry_after));
-                    return WalkEnd::Retry {
-                        stop_code: code.as_str().to_owned(),
-                        stop_message: message.clone(),
-                        retry_after: asked.map_or(backoff, |asked| asked.max(backoff)),
-                    };
-                }
-                let status = if found.comments.is_empty() {
-                    WalkStatus::Failed
-                } else {
-                    WalkStatus::Partial
-                };
-                (status, code.as_str(), Some(message.clone()))
-            }
-        };
-        WalkEnd::Finished {
-            status,
-            video_ids: Vec::new(),
-            stop_code: stop_code.to_owned(),
-            stop_message,
-            pages_fetched,
-            walk_duration,
-        }
     }
 }

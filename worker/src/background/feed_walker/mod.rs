@@ -267,7 +267,16 @@ impl FeedWalkRunner {
             pages: pages_fetched,
             sound,
         } = self.walk_with_covers(walker).await;
-        let end = self.end_of(walk, &videos, &stopped, pages_fetched, started.elapsed());
+        let video_ids: Vec<String> = videos.iter().map(|video| video.video_id.clone()).collect();
+        let found_nothing = video_ids.is_empty();
+        let end = self.end_of(
+            walk,
+            video_ids,
+            found_nothing,
+            &stopped,
+            pages_fetched,
+            started.elapsed(),
+        );
         let Some(jobs) = self
             .write_end(walk, &end, &videos, &thumbnails, sound.as_ref())
             .await?

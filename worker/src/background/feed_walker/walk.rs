@@ -24,7 +24,7 @@ use crate::tiktok_web::feeds::item_id;
 use crate::tiktok_web::{FeedStop, FeedWalker};
 
 /// Codes of a failure before any video after which a walk is tried again (within its budget).
-pub(super) fn walk_is_retryable(code: ErrorCode) -> bool {
+fn walk_is_retryable(code: ErrorCode) -> bool {
     matches!(
         code,
         ErrorCode::UpstreamEmpty
@@ -125,16 +125,18 @@ impl FeedWalkRunner {
         }
     }
 
-    /// How the attempt ends: finished (succeeded, partial, failed) or retried later.
+    /// How the attempt ends: finished (succeeded, partial, failed) or retried later. A walk
+    /// that `found_nothing` (no video, or no comment) fails — or is retried, for a transient
+    /// stop within its attempts; one that found some ends partial when it stopped short.
     pub(super) fn end_of(
         &self,
         walk: &ClaimedWalk,
-        videos: &[WalkedVideo],
+        video_ids: Vec<String>,
+        found_nothing: bool,
         stopped: &FeedStop,
         pages_fetched: usize,
         walk_duration: Duration,
     ) -> WalkEnd {
-        let video_ids: Vec<String> = videos.iter().map(|video| video.video_id.clone()).collect();
         let pages_fetched = i32::try_from(pages_fetched).unwrap_or(i32::MAX);
         let (status, stop_code, stop_message) = match stopped {
             FeedStop::CountReached => (WalkStatus::Succeeded, FeedStopCode::COUNT_REACHED, None),
@@ -145,10 +147,7 @@ impl FeedWalkRunner {
                 retry_after,
                 ..
             } => {
-                if video_ids.is_empty()
-                    && walk_is_retryable(*code)
-                    && walk.attempt < walk.max_attempts
-                {
+                if found_nothing && walk_is_retryable(*code) && walk.attempt < walk.max_attempts {
                     let backoff = retry_delay(&self.settings.retry_delays, walk.attempt);
                     let asked = retry_after.map(|after| after.min(self.settings.max_retry_after));
                     return WalkEnd::Retry {
@@ -157,7 +156,7 @@ impl FeedWalkRunner {
                         retry_after: asked.map_or(backoff, |asked| asked.max(backoff)),
                     };
                 }
-                let status = if video_ids.is_empty() {
+                let status = if found_nothing {
                     WalkStatus::Failed
                 } else {
                     WalkStatus::Partial
