@@ -8,11 +8,10 @@ use sqlx::PgConnection;
 use crate::comment::Comment;
 use crate::ids::{JobId, WalkId};
 
-use super::feed_walks::materialise::{FinishedWalkRow, MaterialisedJob};
+use super::feed_walks::materialise::{FinishedWalkRow, MaterialisedJob, terminal_status};
 use super::feed_walks::{FeedStopCode, WalkStatus};
 use super::item_claims::finish_open_job;
 use super::nul_free::json_without_nul;
-use crate::job_status::JobStatus;
 
 /// Rows written per statement when storing a walk's comments.
 const STORE_CHUNK: usize = 1_000;
@@ -134,11 +133,7 @@ pub(crate) async fn materialise_comments_job(
     .bind(stop_error.and(walk.stop_message.as_deref()))
     .execute(&mut *connection)
     .await?;
-    let terminal_status = match (count, stop_error) {
-        (0, Some(_)) => JobStatus::Failed,
-        (_, Some(_)) => JobStatus::Partial,
-        (_, None) => JobStatus::Succeeded,
-    };
+    let terminal_status = terminal_status(count > 0, stop_error.is_some());
     let status = finish_open_job(&mut *connection, job_id, terminal_status, None, None)
         .await?
         .unwrap_or(terminal_status);

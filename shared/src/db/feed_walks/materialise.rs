@@ -38,6 +38,16 @@ pub struct MaterialisedJob {
 }
 
 /// Whether the job's options ask for a stage that runs per item in the extract handler.
+/// The status a walk's job ends with: `failed` when nothing came and the walk stopped on an
+/// error, `partial` when it stopped short after some, else `succeeded`.
+pub(crate) fn terminal_status(found_any: bool, stopped_on_error: bool) -> JobStatus {
+    match (found_any, stopped_on_error) {
+        (false, true) => JobStatus::Failed,
+        (true, true) => JobStatus::Partial,
+        (_, false) => JobStatus::Succeeded,
+    }
+}
+
 fn wants_enrichment(options: &StoredJobOptions) -> bool {
     options.analyze_thumbnail || options.transcript
 }
@@ -130,11 +140,7 @@ pub async fn materialise_job(
         webhooks::enqueue_job_event(&mut *connection, job_id, "item.succeeded", Some(*item_id))
             .await?;
     }
-    let terminal_status = match (count, stop_error) {
-        (0, Some(_)) => JobStatus::Failed,
-        (_, Some(_)) => JobStatus::Partial,
-        (_, None) => JobStatus::Succeeded,
-    };
+    let terminal_status = terminal_status(count > 0, stop_error.is_some());
     let status = finish_open_job(&mut *connection, job_id, terminal_status, None, None)
         .await?
         .unwrap_or(terminal_status);
